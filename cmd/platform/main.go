@@ -1,0 +1,78 @@
+// Command platform is the platform's one binary: the control plane CLI
+// (`platform tenant …`, `platform migrate …`) and, later, the server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tenancy/platform/tenant"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "platform: "+errorLine(err))
+		if _, ok := err.(usageError); ok {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line itself.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errorLine is the one line printed for a failure. Errors of the platform
+// carry caller-safe messages; others are shown whole, since the operator
+// runs the CLI on their own machine, but never include secrets: no error
+// built in this code base embeds one.
+func errorLine(err error) string {
+	if tenant.ErrorCode(err) != tenant.EInternal {
+		return tenant.ErrorMessage(err)
+	}
+	return err.Error()
+}
+
+const usage = `usage: platform <noun> <verb> [flags]
+
+  platform tenant create SLUG --kind restaurant|institution --name NAME [--domain HOST]... [--time-zone TZ] [-o json]
+  platform tenant list [--status S] [--kind K] [-o json]
+  platform tenant show SLUG [-o json]
+  platform tenant suspend|resume SLUG
+  platform tenant delete SLUG --yes [--purge]
+  platform tenant env SLUG [--reveal]
+  platform migrate status [--tenant SLUG] [-o json]
+  platform migrate up (--tenant SLUG | --all) [--parallel N] [-o json]
+  platform migrate down --tenant SLUG [--steps N] [-o json]
+  platform migrate force --tenant SLUG VERSION --yes
+  platform migrate create --kind catalog|common|restaurant|institution NAME [--dir migrations]
+
+Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
+VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN (see README.md).
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	noun, rest := args[0], args[1:]
+	switch noun {
+	case "tenant":
+		return tenantCmd(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, getenv, stdout, stderr)
+	}
+	return usagef("unknown command %q (try `platform help`)", noun)
+}

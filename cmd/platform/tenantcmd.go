@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/tenant"
+)
+
+func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env)")
+	}
+	verb, args := args[0], args[1:]
+	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
+	out := outputFlag(fs)
+	var (
+		kind, name, tz, status string
+		domains                multiFlag
+		yes, purge, reveal     bool
+	)
+	switch verb {
+	case "create":
+		fs.StringVar(&kind, "kind", "", "restaurant or institution")
+		fs.StringVar(&name, "name", "", "display name")
+		fs.StringVar(&tz, "time-zone", "UTC", "IANA time zone")
+		fs.Var(&domains, "domain", "custom domain (repeatable)")
+	case "list":
+		fs.StringVar(&status, "status", "", "only tenants in this status")
+		fs.StringVar(&kind, "kind", "", "only tenants of this kind")
+	case "delete":
+		fs.BoolVar(&yes, "yes", false, "confirm")
+		fs.BoolVar(&purge, "purge", false, "drop database, roles, secrets and catalog rows")
+	case "env":
+		fs.BoolVar(&reveal, "reveal", false, "print the secrets themselves")
+	case "show", "suspend", "resume":
+	default:
+		return usagef("tenant: unknown verb %q", verb)
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
+	wantSlug := verb != "list"
+	if wantSlug && len(pos) != 1 {
+		return usagef("tenant %s: want exactly one SLUG, got %d arguments", verb, len(pos))
+	}
+	if !wantSlug && len(pos) != 0 {
+		return usagef("tenant %s: unexpected argument %q", verb, pos[0])
+	}
+	var slug string
+	if wantSlug {
+		slug = pos[0]
+		if verb != "create" && tenant.NormalizeHost(slug) != slug {
+			return tenant.Errorf(tenant.EInvalid, "invalid slug %q", slug)
+		}
+	}
+	if verb == "delete" && !yes {
+		return usagef("tenant delete: refusing without --yes (add --purge to drop the database, roles and secrets too)")
+	}
+	if verb == "create" && kind == "" {
+		return usagef("tenant create: --kind is required (restaurant or institution)")
+	}
+	var filter catalog.TenantFilter
+	if verb == "list" {
+		if status != "" {
+			filter.Statuses = []tenant.Status{tenant.Status(status)}
+			if !validStatus(status) {
+				return tenant.Errorf(tenant.EInvalid, "unknown status %q", status)
+			}
+		}
+		if kind != "" {
+			k, err := tenant.ParseKind(kind)
+			if err != nil {
+				return err
+			}
+			filter.Kind = k
+		}
+	}
+
+	a, err := openApp(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	switch verb {
+	case "create":
+		res, err := a.svc.Create(ctx, provision.CreateRequest{Slug: slug, Kind: kind, Name: name, Domains: domains, TimeZone: tz})
+		details := map[string]any{"kind": kind, "domains": []string(domains)}
+		if res != nil {
+			details["resumed"] = res.Resumed
+		}
+		if err := a.audit(ctx, "tenant.create", slug, details, err); err != nil {
+			return err
+		}
+		return printCreated(stdout, *out, res)
+	case "list":
+		ts, err := a.svc.List(ctx, filter)
+		if err != nil {
+			return err
+		}
+		return printTenants(stdout, *out, a.svc, ts, false)
+	case "show":
+		t, err := a.svc.Get(ctx, slug)
+		if err != nil {
+			return err
+		}
+		return printTenants(stdout, *out, a.svc, []*tenant.Tenant{t}, true)
+	case "suspend", "resume":
+		op := a.svc.Suspend
+		if verb == "resume" {
+			op = a.svc.Resume
+		}
+		if err := a.audit(ctx, "tenant."+verb, slug, nil, op(ctx, slug)); err != nil {
+			return err
+		}
+		return printDone(stdout, *out, slug, verb+"ed")
+	case "delete":
+		op, action, word := a.svc.Delete, "tenant.delete", "deleted (data kept; --purge removes it)"
+		if purge {
+			op, action, word = a.svc.Purge, "tenant.purge", "purged"
+		}
+		if err := a.audit(ctx, action, slug, nil, op(ctx, slug)); err != nil {
+			return err
+		}
+		return printDone(stdout, *out, slug, word)
+	case "env":
+		b, err := a.svc.Env(ctx, slug, reveal)
+		if reveal {
+			if aerr := a.audit(ctx, "tenant.env.reveal", slug, nil, err); aerr != nil {
+				return aerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	return nil
+}
+
+func validStatus(s string) bool {
+	switch tenant.Status(s) {
+	case tenant.StatusProvisioning, tenant.StatusActive, tenant.StatusSuspended, tenant.StatusMaintenance, tenant.StatusDeleted:
+		return true
+	}
+	return false
+}
+
+// tenantJSON is a tenant as the CLI and the API show it.
+type tenantJSON struct {
+	ID        string         `json:"id"`
+	Slug      string         `json:"slug"`
+	Kind      string         `json:"kind"`
+	Name      string         `json:"name"`
+	Status    string         `json:"status"`
+	DBServer  string         `json:"db_server"`
+	Database  string         `json:"database"`
+	TimeZone  string         `json:"time_zone"`
+	Hosts     []string       `json:"hosts"`
+	Settings  map[string]any `json:"settings"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+func toJSON(svc *provision.Service, t *tenant.Tenant) tenantJSON {
+	return tenantJSON{ID: t.ID, Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Status: string(t.Status),
+		DBServer: t.DBServer, Database: t.Database, TimeZone: t.TimeZone, Hosts: svc.Hosts(t), Settings: t.Settings,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+func printTenants(w io.Writer, format string, svc *provision.Service, ts []*tenant.Tenant, one bool) error {
+	if format == "json" {
+		js := make([]tenantJSON, len(ts))
+		for i, t := range ts {
+			js[i] = toJSON(svc, t)
+		}
+		if one { // show prints one object; list always prints an array
+			return writeJSON(w, js[0])
+		}
+		return writeJSON(w, js)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tKIND\tSTATUS\tNAME\tDATABASE\tHOSTS\tCREATED")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Kind, t.Status, t.Name, t.Database,
+			strings.Join(svc.Hosts(t), ","), t.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func printCreated(w io.Writer, format string, res *provision.Created) error {
+	t := res.Tenant
+	if format == "json" {
+		return writeJSON(w, map[string]any{
+			"id": t.ID, "slug": t.Slug, "kind": t.Kind, "name": t.Name, "status": t.Status, "database": t.Database,
+			"hosts": res.Hosts, "admin_username": res.AdminUsername, "admin_password": res.AdminPassword,
+			"resumed": res.Resumed, "duration_ms": res.Duration.Milliseconds(),
+		})
+	}
+	verb := "created"
+	if res.Resumed {
+		verb = "finished (resumed an earlier run)"
+	}
+	fmt.Fprintf(w, "tenant %s %s in %s\n", t.Slug, verb, res.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  kind\t%s\n  status\t%s\n  database\t%s\n  hosts\t%s\n  admin user\t%s\n",
+		t.Kind, t.Status, t.Database, strings.Join(res.Hosts, ", "), res.AdminUsername)
+	if res.AdminPassword != "" {
+		fmt.Fprintf(tw, "  admin password\t%s\n", res.AdminPassword)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if res.AdminPassword != "" {
+		_, err := fmt.Fprintln(w, "The admin password is shown only this once; it must be changed at first login.")
+		return err
+	}
+	return nil
+}
+
+func printDone(w io.Writer, format, slug, what string) error {
+	if format == "json" {
+		return writeJSON(w, map[string]string{"slug": slug, "result": strings.Fields(what)[0]})
+	}
+	_, err := fmt.Fprintf(w, "tenant %s %s\n", slug, what)
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"os/user"
+	"strings"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/platform/secrets"
+	"github.com/tenancy/platform/tenant"
+)
+
+// config is the platform's configuration from the environment.
+type config struct {
+	CatalogURL     string
+	AdminURL       string
+	VaultAddr      string
+	VaultToken     string
+	VaultMount     string
+	BaseDomain     string
+	TemplatePrefix string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		CatalogURL:     getenv("PLATFORM_DATABASE_URL"),
+		AdminURL:       getenv("PLATFORM_DB_ADMIN_URL"),
+		VaultAddr:      getenv("VAULT_ADDR"),
+		VaultToken:     getenv("VAULT_TOKEN"),
+		VaultMount:     getenv("PLATFORM_VAULT_KV_MOUNT"),
+		BaseDomain:     strings.ToLower(getenv("PLATFORM_BASE_DOMAIN")),
+		TemplatePrefix: getenv("PLATFORM_TEMPLATE_PREFIX"),
+	}
+	for name, v := range map[string]string{"PLATFORM_DATABASE_URL": c.CatalogURL, "PLATFORM_DB_ADMIN_URL": c.AdminURL,
+		"VAULT_ADDR": c.VaultAddr, "VAULT_TOKEN": c.VaultToken} {
+		if v == "" {
+			return c, tenant.Errorf(tenant.EInvalid, "%s is not set (eval \"$(scripts/dev-services env)\" sets it for development)", name)
+		}
+	}
+	if c.BaseDomain == "" {
+		c.BaseDomain = "localhost"
+	}
+	if tenant.NormalizeHost(c.BaseDomain) != c.BaseDomain {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BASE_DOMAIN %q is not a host name", c.BaseDomain)
+	}
+	return c, nil
+}
+
+// app is everything a command needs, wired from the configuration.
+type app struct {
+	cat   *catalog.DB
+	admin *pgadmin.Server
+	svc   *provision.Service
+	actor string
+}
+
+func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	vc := vault.DefaultConfig()
+	vc.Address = cfg.VaultAddr
+	vc.Timeout = 10 * time.Second
+	vc.MaxRetries = 1
+	client, err := vault.NewClient(vc)
+	if err != nil {
+		return nil, tenant.Errorf(tenant.EInvalid, "VAULT_ADDR: %v", err)
+	}
+	client.SetToken(cfg.VaultToken)
+	tmpl, err := secrets.LoadTemplate()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Open(ctx, cfg.CatalogURL)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := pgadmin.Open(ctx, cfg.AdminURL)
+	if err != nil {
+		cat.Close()
+		return nil, tenant.Errorf(tenant.EUnavailable, "PLATFORM_DB_ADMIN_URL: %v", err)
+	}
+	svc := provision.New(cat, map[string]*pgadmin.Server{"default": admin}, secrets.NewStore(client, cfg.VaultMount), tmpl,
+		provision.Config{BaseDomain: cfg.BaseDomain, TemplatePrefix: cfg.TemplatePrefix})
+	actor := "cli"
+	if u, err := user.Current(); err == nil {
+		actor = "cli:" + u.Username
+	}
+	return &app{cat: cat, admin: admin, svc: svc, actor: actor}, nil
+}
+
+func (a *app) Close() {
+	a.admin.Close()
+	a.cat.Close()
+}
+
+// audit records an operator action; the action's own error wins over a
+// failure to record it.
+func (a *app) audit(ctx context.Context, action, slug string, details map[string]any, err error) error {
+	aerr := a.cat.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
+		Actor: a.actor, Source: "cli", Action: action, Tenant: slug, Failed: err != nil, Details: details})
+	if err != nil {
+		return err
+	}
+	return aerr
+}
+
+// parseFlags parses flags that may come before, between or after
+// positional arguments ("tenant create acme --kind restaurant").
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// outputFlag adds -o/--output.
+func outputFlag(fs *flag.FlagSet) *string {
+	o := new(string)
+	fs.StringVar(o, "o", "table", "output format: table or json")
+	fs.StringVar(o, "output", "table", "output format: table or json")
+	return o
+}
+
+func checkOutput(o string) error {
+	if o != "table" && o != "json" {
+		return usagef("-o must be table or json, not %q", o)
+	}
+	return nil
+}
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,9 @@
+DROP TABLE operator_audit;
+DROP TABLE job_runs;
+DROP TABLE backups;
+DROP TABLE provisioning_steps;
+DROP TABLE tenant_domains;
+DROP TABLE tenants;
+DROP TABLE db_servers;
+DROP FUNCTION notify_tenant_change();
+DROP FUNCTION notify_tenant_row_change();

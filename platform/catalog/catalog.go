@@ -1,0 +1,101 @@
+// Package catalog is the storage layer of the platform's own database: the
+// tenants, their domains, the database servers, provisioning progress,
+// backups, job runs and the operator audit. All its SQL lives here and its
+// PostgreSQL errors are translated here.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenancy/platform/migrations"
+	"github.com/tenancy/platform/platform/schema"
+	"github.com/tenancy/platform/tenant"
+)
+
+// DB is the catalog.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the catalog at url and migrates it to the latest
+// version: every command does, so a new binary never runs on an old catalog.
+func Open(ctx context.Context, url string) (*DB, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, tenant.Errorf(tenant.EInvalid, "PLATFORM_DATABASE_URL is not a valid PostgreSQL URL")
+	}
+	if pc.MaxConns < 8 {
+		pc.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, tenant.Errorf(tenant.EUnavailable, "catalog database at %s:%d is unreachable: %v", pc.ConnConfig.Host, pc.ConnConfig.Port, pgErrText(err))
+	}
+	t := schema.Target{Name: "catalog", Kind: "catalog", Conn: pc.ConnConfig, Source: migrations.Catalog()}
+	if st, err := schema.GetStatus(ctx, t); err != nil || st.Pending > 0 || st.Dirty {
+		if _, err := schema.Up(ctx, t); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("migrate catalog: %w", err)
+		}
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close closes the catalog's connections.
+func (db *DB) Close() { db.pool.Close() }
+
+// Pool exposes the pool for LISTEN and for tests.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// WithLock runs fn while holding a catalog-wide advisory lock on key, so
+// that replicas and concurrent commands serialise on it (template
+// migration against template cloning, for example).
+func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	id := int32(h.Sum32())
+	const class = 0x504c4154 // "PLAT": keeps our keys apart from golang-migrate's
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(class), id); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(class), id)
+	return fn()
+}
+
+// pgErrText is the message of a PostgreSQL or connection error without
+// anything that could carry a secret.
+func pgErrText(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Message
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return errors.Unwrap(ce).Error()
+	}
+	return err.Error()
+}
+
+func isCode(err error, code string) (string, bool) {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == code {
+		return pg.ConstraintName, true
+	}
+	return "", false
+}
+

@@ -1,0 +1,243 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/tenant"
+)
+
+// DBServer is a PostgreSQL server that holds tenant databases.
+type DBServer struct {
+	ID               int64
+	Name             string
+	Host             string
+	Port             int
+	ConnectionBudget int
+}
+
+// EnsureDBServer registers a database server by name, or updates where it
+// listens, and returns it.
+func (db *DB) EnsureDBServer(ctx context.Context, name, host string, port int) (DBServer, error) {
+	s := DBServer{Name: name, Host: host, Port: port}
+	err := db.pool.QueryRow(ctx, `
+		INSERT INTO db_servers (name, host, port) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET host = excluded.host, port = excluded.port,
+			updated_at = CASE WHEN (db_servers.host, db_servers.port) = (excluded.host, excluded.port)
+				THEN db_servers.updated_at ELSE now() END
+		RETURNING id, connection_budget`, name, host, port).Scan(&s.ID, &s.ConnectionBudget)
+	if err != nil {
+		return s, fmt.Errorf("register database server %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// DBServers lists the registered database servers.
+func (db *DB) DBServers(ctx context.Context) ([]DBServer, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, name, host, port, connection_budget FROM db_servers ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DBServer, error) {
+		var s DBServer
+		err := r.Scan(&s.ID, &s.Name, &s.Host, &s.Port, &s.ConnectionBudget)
+		return s, err
+	})
+}
+
+// CreateTenant inserts a tenant in status provisioning with its custom
+// domains, all or nothing. A taken slug or domain is a conflict.
+func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	err = tx.QueryRow(ctx, `
+		INSERT INTO tenants (slug, kind, name, status, db_server_id, database_name, time_zone)
+		VALUES ($1, $2, $3, 'provisioning', $4, $5, $6)
+		RETURNING id, status, created_at, updated_at`,
+		t.Slug, t.Kind, t.Name, serverID, t.Database, t.TimeZone,
+	).Scan(&t.ID, &t.Status, &t.CreatedAt, &t.UpdatedAt)
+	if _, ok := isCode(err, "23505"); ok {
+		return tenant.Errorf(tenant.EConflict, "tenant %q already exists", t.Slug)
+	}
+	if err != nil {
+		return fmt.Errorf("insert tenant: %w", err)
+	}
+	for _, h := range t.Hosts {
+		if err := insertDomain(ctx, tx, t.ID, h); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+func insertDomain(ctx context.Context, tx pgx.Tx, tenantID, host string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tenant_domains (host, tenant_id) VALUES ($1, $2)`, host, tenantID)
+	if _, ok := isCode(err, "23505"); ok {
+		return tenant.Errorf(tenant.EConflict, "domain %q is already in use", host)
+	}
+	if err != nil {
+		return fmt.Errorf("insert domain: %w", err)
+	}
+	return nil
+}
+
+// AddDomains adds custom domains to a tenant, all or nothing.
+func (db *DB) AddDomains(ctx context.Context, tenantID string, hosts []string) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, h := range hosts {
+			var owner string
+			err := tx.QueryRow(ctx, `SELECT tenant_id FROM tenant_domains WHERE host = $1`, h).Scan(&owner)
+			if err == nil && owner == tenantID {
+				continue
+			}
+			if err := insertDomain(ctx, tx, tenantID, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const tenantColumns = `t.id, t.slug, t.kind, t.name, t.status, s.name, t.database_name, t.time_zone,
+	t.settings, t.created_at, t.updated_at,
+	coalesce((SELECT array_agg(d.host ORDER BY d.host) FROM tenant_domains d WHERE d.tenant_id = t.id), '{}')`
+
+func scanTenant(row pgx.Row) (*tenant.Tenant, error) {
+	var t tenant.Tenant
+	err := row.Scan(&t.ID, &t.Slug, &t.Kind, &t.Name, &t.Status, &t.DBServer, &t.Database, &t.TimeZone,
+		&t.Settings, &t.CreatedAt, &t.UpdatedAt, &t.Hosts)
+	return &t, err
+}
+
+// TenantBySlug returns a tenant in any status, deleted included.
+func (db *DB) TenantBySlug(ctx context.Context, slug string) (*tenant.Tenant, error) {
+	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantColumns+`
+		FROM tenants t JOIN db_servers s ON s.id = t.db_server_id WHERE t.slug = $1`, slug))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", slug)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read tenant %s: %w", slug, err)
+	}
+	return t, nil
+}
+
+// TenantFilter narrows ListTenants; zero values match everything.
+type TenantFilter struct {
+	Statuses []tenant.Status
+	Kind     tenant.Kind
+}
+
+// ListTenants lists tenants by slug.
+func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]*tenant.Tenant, error) {
+	statuses := make([]string, len(f.Statuses))
+	for i, s := range f.Statuses {
+		statuses[i] = string(s)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+tenantColumns+`
+		FROM tenants t JOIN db_servers s ON s.id = t.db_server_id
+		WHERE (cardinality($1::text[]) = 0 OR t.status = ANY($1))
+		  AND ($2 = '' OR t.kind = $2)
+		ORDER BY t.slug`, statuses, string(f.Kind))
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant.Tenant, error) { return scanTenant(r) })
+}
+
+// SetStatus moves a tenant to status if it is in one of from; it returns a
+// conflict naming the current status otherwise.
+func (db *DB) SetStatus(ctx context.Context, slug string, to tenant.Status, from ...tenant.Status) error {
+	fs := make([]string, len(from))
+	for i, s := range from {
+		fs[i] = string(s)
+	}
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE tenants SET status = $2, updated_at = now(),
+			deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE NULL END
+		WHERE slug = $1 AND status = ANY($3)`, slug, string(to), fs)
+	if err != nil {
+		return fmt.Errorf("set status of %s: %w", slug, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	t, err := db.TenantBySlug(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if t.Status == to {
+		return nil
+	}
+	return tenant.Errorf(tenant.EConflict, "tenant %q is %s", slug, t.Status)
+}
+
+// DeleteTenant removes a tenant's rows: domains, steps, backups and job runs
+// go with it.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
+	return err
+}
+
+// DoneSteps returns the provisioning steps already recorded for a tenant.
+func (db *DB) DoneSteps(ctx context.Context, tenantID string) (map[string]time.Time, error) {
+	rows, err := db.pool.Query(ctx, `SELECT step, finished_at FROM provisioning_steps WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	done := map[string]time.Time{}
+	for rows.Next() {
+		var s string
+		var at time.Time
+		if err := rows.Scan(&s, &at); err != nil {
+			return nil, err
+		}
+		done[s] = at
+	}
+	return done, rows.Err()
+}
+
+// RecordStep records that a provisioning step finished.
+func (db *DB) RecordStep(ctx context.Context, tenantID, step string) error {
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO provisioning_steps (tenant_id, step) VALUES ($1, $2)
+		ON CONFLICT (tenant_id, step) DO NOTHING`, tenantID, step)
+	return err
+}
+
+// OperatorAction is one line of the operator audit.
+type OperatorAction struct {
+	Actor   string
+	Source  string // cli, api or scheduler
+	Action  string // e.g. tenant.create
+	Tenant  string // slug, if any
+	Failed  bool
+	Details map[string]any // never a secret
+}
+
+// RecordOperatorAction appends to the operator audit.
+func (db *DB) RecordOperatorAction(ctx context.Context, a OperatorAction) error {
+	outcome := "succeeded"
+	if a.Failed {
+		outcome = "failed"
+	}
+	if a.Details == nil {
+		a.Details = map[string]any{}
+	}
+	var slug *string
+	if a.Tenant != "" {
+		slug = &a.Tenant
+	}
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO operator_audit (actor, source, action, tenant_slug, outcome, details)
+		VALUES ($1, $2, $3, $4, $5, $6)`, a.Actor, a.Source, a.Action, slug, outcome, a.Details)
+	return err
+}

@@ -1,0 +1,448 @@
+// Package provision is the tenant lifecycle: create (resumable, step by
+// step), suspend, resume, delete and purge, and migrations of templates
+// and of the fleet. The CLI and the operator API both call it, so they
+// behave the same.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must validate on minimal images too
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/platform/secrets"
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
+)
+
+// Config tunes the service; zero values take the defaults.
+type Config struct {
+	BaseDomain     string // tenants live at <slug>.<BaseDomain>; default localhost
+	TemplatePrefix string // template databases are <prefix><kind>; default platform_template_
+	AppConnLimit   int    // CONNECTION LIMIT of each tenant's login role; default 32
+	BcryptCost     int    // for the first admin's password; default auth.DefaultCost
+	DefaultServer  string // database server for new tenants; default "default"
+	Logger         *slog.Logger
+}
+
+// Service runs the tenant lifecycle.
+type Service struct {
+	cat     *catalog.DB
+	servers map[string]*pgadmin.Server
+	vault   *secrets.Store
+	tmpl    *secrets.Template
+	cfg     Config
+	log     *slog.Logger
+
+	// hook, when set (by tests), runs before and after each step's action;
+	// an error from it aborts the run there, like a crash.
+	hook func(step string, after bool) error
+}
+
+// New returns a service. servers maps db_servers names to admin handles.
+func New(cat *catalog.DB, servers map[string]*pgadmin.Server, vault *secrets.Store, tmpl *secrets.Template, cfg Config) *Service {
+	if cfg.BaseDomain == "" {
+		cfg.BaseDomain = "localhost"
+	}
+	if cfg.TemplatePrefix == "" {
+		cfg.TemplatePrefix = "platform_template_"
+	}
+	if cfg.AppConnLimit == 0 {
+		cfg.AppConnLimit = 32
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = auth.DefaultCost
+	}
+	if cfg.DefaultServer == "" {
+		cfg.DefaultServer = "default"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cat: cat, servers: servers, vault: vault, tmpl: tmpl, cfg: cfg, log: cfg.Logger}
+}
+
+// Steps of tenant creation, in order. Each is recorded in the catalog when
+// done; a re-run skips recorded steps, except adminUser, which runs again
+// on every run that has not activated the tenant: its password is shown
+// only once, by the run that set it.
+const (
+	stepCatalog   = "catalog"
+	stepSecrets   = "secrets"
+	stepRoles     = "roles"
+	stepDatabase  = "database"
+	stepAccess    = "access"
+	stepSchema    = "schema"
+	stepAdminUser = "admin_user"
+	stepActivate  = "activate"
+)
+
+// Steps lists the steps in order (for tests and docs).
+var Steps = []string{stepCatalog, stepSecrets, stepRoles, stepDatabase, stepAccess, stepSchema, stepAdminUser, stepActivate}
+
+// CreateRequest asks for a new tenant.
+type CreateRequest struct {
+	Slug     string
+	Kind     string
+	Name     string
+	Domains  []string
+	TimeZone string
+}
+
+// Created is the result of Create. AdminPassword is shown this once.
+type Created struct {
+	Tenant        *tenant.Tenant
+	Hosts         []string
+	AdminUsername string
+	AdminPassword string
+	Resumed       bool
+	Duration      time.Duration
+}
+
+func (s *Service) validate(req *CreateRequest) (tenant.Kind, error) {
+	req.Slug = strings.TrimSpace(req.Slug)
+	if err := tenant.ValidateSlug(req.Slug); err != nil {
+		return "", err
+	}
+	kind, err := tenant.ParseKind(req.Kind)
+	if err != nil {
+		return "", err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 200 {
+		return "", tenant.Errorf(tenant.EInvalid, "--name is required (1 to 200 characters)")
+	}
+	if req.TimeZone == "" {
+		req.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "Local" {
+		return "", tenant.Errorf(tenant.EInvalid, "unknown time zone %q (use an IANA name such as America/Santiago)", req.TimeZone)
+	}
+	seen := map[string]bool{}
+	var domains []string
+	for _, d := range req.Domains {
+		n, err := tenant.ValidateDomain(d)
+		if err != nil {
+			return "", err
+		}
+		if n == s.cfg.BaseDomain || strings.HasSuffix(n, "."+s.cfg.BaseDomain) {
+			return "", tenant.Errorf(tenant.EInvalid, "domain %q is under the platform's base domain %q: tenants get <slug>.%s already", d, s.cfg.BaseDomain, s.cfg.BaseDomain)
+		}
+		if !seen[n] {
+			seen[n] = true
+			domains = append(domains, n)
+		}
+	}
+	req.Domains = domains
+	return kind, nil
+}
+
+// Hosts returns every host name a tenant answers on.
+func (s *Service) Hosts(t *tenant.Tenant) []string {
+	return append([]string{t.Slug + "." + s.cfg.BaseDomain}, t.Hosts...)
+}
+
+// Create provisions a tenant, or finishes one that an earlier run left in
+// provisioning. It never touches a tenant in any other status.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, error) {
+	start := time.Now()
+	kind, err := s.validate(&req)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := s.server(s.cfg.DefaultServer)
+	if err != nil {
+		return nil, err
+	}
+	// Check every dependency before the first write, so that an
+	// unreachable one changes nothing.
+	if err := s.vault.Ping(ctx); err != nil {
+		return nil, err
+	}
+	dbServer, err := s.cat.EnsureDBServer(ctx, s.cfg.DefaultServer, srv.Host(), int(srv.Port()))
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Created{AdminUsername: auth.AdminUsername}
+	t, err := s.cat.TenantBySlug(ctx, req.Slug)
+	switch {
+	case tenant.ErrorCode(err) == tenant.ENotFound:
+		t = &tenant.Tenant{Slug: req.Slug, Kind: kind, Name: req.Name, Database: tenant.DatabaseName(req.Slug),
+			TimeZone: req.TimeZone, Hosts: req.Domains, DBServer: dbServer.Name}
+		if err := s.hookRun(stepCatalog, false); err != nil {
+			return nil, err
+		}
+		if err := s.cat.CreateTenant(ctx, t, dbServer.ID); err != nil {
+			return nil, err
+		}
+		if err := s.hookRun(stepCatalog, true); err != nil {
+			return nil, err
+		}
+		if err := s.cat.RecordStep(ctx, t.ID, stepCatalog); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case t.Status != tenant.StatusProvisioning:
+		return nil, tenant.Errorf(tenant.EConflict, "tenant %q already exists (%s)", req.Slug, t.Status)
+	case t.Kind != kind:
+		return nil, tenant.Errorf(tenant.EConflict, "tenant %q is being provisioned as a %s, not a %s", req.Slug, t.Kind, kind)
+	default:
+		res.Resumed = true
+		if len(req.Domains) > 0 {
+			if err := s.cat.AddDomains(ctx, t.ID, req.Domains); err != nil {
+				return nil, err
+			}
+		}
+		if t, err = s.cat.TenantBySlug(ctx, req.Slug); err != nil {
+			return nil, err
+		}
+	}
+	if t.DBServer != s.cfg.DefaultServer {
+		if srv, err = s.server(t.DBServer); err != nil {
+			return nil, err
+		}
+	}
+
+	done, err := s.cat.DoneSteps(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	run := func(step string, fn func() error) error {
+		if _, ok := done[step]; ok && step != stepAdminUser {
+			return nil
+		}
+		if err := s.hookRun(step, false); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			return fmt.Errorf("provision %s: step %s: %w", t.Slug, step, err)
+		}
+		if err := s.hookRun(step, true); err != nil {
+			return err
+		}
+		return s.cat.RecordStep(ctx, t.ID, step)
+	}
+
+	var values map[string]string
+	owner, app := tenant.OwnerRole(t.Slug), tenant.AppRole(t.Slug)
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{stepSecrets, func() (err error) { values, err = s.ensureSecrets(ctx, t.Slug); return err }},
+		{stepRoles, func() error {
+			if values == nil {
+				var err error
+				if values, err = s.vault.Get(ctx, t.Slug); err != nil {
+					return err
+				}
+			}
+			if err := srv.EnsureRole(ctx, owner); err != nil {
+				return err
+			}
+			return srv.EnsureLoginRole(ctx, app, values["db_password"], s.cfg.AppConnLimit)
+		}},
+		{stepDatabase, func() error { return s.cloneTemplate(ctx, srv, t.Kind, t.Database, owner) }},
+		{stepAccess, func() error { return s.handOver(ctx, srv, t) }},
+		{stepSchema, func() error { _, err := s.migrateTenant(ctx, srv, t); return err }},
+		{stepAdminUser, func() error {
+			if _, ok := done[stepActivate]; ok {
+				return nil // activated by a run that died before it answered
+			}
+			pw, err := auth.OneTimePassword()
+			if err != nil {
+				return err
+			}
+			hash, err := auth.HashPassword(pw, s.cfg.BcryptCost)
+			if err != nil {
+				return err
+			}
+			err = srv.In(ctx, t.Database, owner, func(c *pgx.Conn) error {
+				return auth.EnsureAdmin(ctx, c, auth.AdminUsername, "Administrator", hash)
+			})
+			if err == nil {
+				res.AdminPassword = pw
+			}
+			return err
+		}},
+		{stepActivate, func() error {
+			return s.cat.SetStatus(ctx, t.Slug, tenant.StatusActive, tenant.StatusProvisioning)
+		}},
+	}
+	for _, st := range steps {
+		if err := run(st.name, st.fn); err != nil {
+			return nil, err
+		}
+	}
+	if t, err = s.cat.TenantBySlug(ctx, t.Slug); err != nil {
+		return nil, err
+	}
+	res.Tenant = t
+	res.Hosts = s.Hosts(t)
+	res.Duration = time.Since(start)
+	s.log.InfoContext(ctx, "tenant provisioned", "tenant", t.Slug, "kind", t.Kind, "resumed", res.Resumed, "ms", res.Duration.Milliseconds())
+	return res, nil
+}
+
+func (s *Service) hookRun(step string, after bool) error {
+	if s.hook == nil {
+		return nil
+	}
+	return s.hook(step, after)
+}
+
+func (s *Service) server(name string) (*pgadmin.Server, error) {
+	srv, ok := s.servers[name]
+	if !ok {
+		return nil, tenant.Errorf(tenant.EUnavailable, "no admin connection configured for database server %q", name)
+	}
+	return srv, nil
+}
+
+// ensureSecrets writes fresh secrets with check-and-set 0. If Vault refuses
+// because an earlier run of this provisioning wrote them, it adopts those:
+// the role may already carry that password.
+func (s *Service) ensureSecrets(ctx context.Context, slug string) (map[string]string, error) {
+	values, err := s.tmpl.Generate()
+	if err != nil {
+		return nil, err
+	}
+	err = s.vault.Create(ctx, slug, values)
+	if errors.Is(err, secrets.ErrExists) {
+		if values, err = s.vault.Get(ctx, slug); err != nil {
+			return nil, err
+		}
+		if err := s.tmpl.Check(values); err != nil {
+			return nil, tenant.Errorf(tenant.EConflict, "Vault already holds incomplete secrets for %q (%v): purge the tenant and create it again", slug, err)
+		}
+		s.log.InfoContext(ctx, "adopted existing tenant secrets", "tenant", slug)
+		return values, nil
+	}
+	return values, err
+}
+
+// handOver gives the tenant's objects to its owner role, strips what the
+// template role had, and lets only the tenant's two roles connect.
+func (s *Service) handOver(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant) error {
+	owner, app := tenant.OwnerRole(t.Slug), tenant.AppRole(t.Slug)
+	if err := srv.RestrictConnect(ctx, t.Database, owner, app); err != nil {
+		return err
+	}
+	tplOwner := s.templateOwner()
+	return srv.In(ctx, t.Database, "", func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "REASSIGN OWNED BY "+pgadmin.Ident(tplOwner)+" TO "+pgadmin.Ident(owner)+
+			"; DROP OWNED BY "+pgadmin.Ident(tplOwner)+
+			"; REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+		if pgadmin.IsCode(err, "42704") { // template role gone: nothing to hand over
+			return nil
+		}
+		return err
+	})
+}
+
+// Suspend refuses the tenant's requests at the router; data is kept.
+func (s *Service) Suspend(ctx context.Context, slug string) error {
+	return s.cat.SetStatus(ctx, slug, tenant.StatusSuspended, tenant.StatusActive)
+}
+
+// Resume lets a suspended tenant serve again.
+func (s *Service) Resume(ctx context.Context, slug string) error {
+	return s.cat.SetStatus(ctx, slug, tenant.StatusActive, tenant.StatusSuspended)
+}
+
+// Get returns a tenant by slug.
+func (s *Service) Get(ctx context.Context, slug string) (*tenant.Tenant, error) {
+	return s.cat.TenantBySlug(ctx, slug)
+}
+
+// List returns tenants.
+func (s *Service) List(ctx context.Context, f catalog.TenantFilter) ([]*tenant.Tenant, error) {
+	return s.cat.ListTenants(ctx, f)
+}
+
+// Delete soft-deletes a tenant: it becomes unknown to the router and its
+// login role can no longer connect; database and secrets are kept.
+func (s *Service) Delete(ctx context.Context, slug string) error {
+	t, err := s.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if t.Status == tenant.StatusDeleted {
+		return nil
+	}
+	srv, err := s.server(t.DBServer)
+	if err != nil {
+		return err
+	}
+	if err := s.cat.SetStatus(ctx, slug, tenant.StatusDeleted, t.Status); err != nil {
+		return err
+	}
+	if err := srv.SetLogin(ctx, tenant.AppRole(slug), false); err != nil {
+		return err
+	}
+	return srv.TerminateConnections(ctx, t.Database)
+}
+
+// Purge removes everything of a tenant, half-made ones included: database,
+// roles, Vault secrets and catalog rows. Each part may already be gone; the
+// catalog row goes last so that a failed purge can be run again.
+func (s *Service) Purge(ctx context.Context, slug string) error {
+	t, err := s.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		return err
+	}
+	srv, err := s.server(t.DBServer)
+	if err != nil {
+		return err
+	}
+	if err := s.vault.Ping(ctx); err != nil {
+		return err
+	}
+	if t.Status != tenant.StatusDeleted && t.Status != tenant.StatusProvisioning {
+		// Make the router forget it before the database disappears.
+		if err := s.cat.SetStatus(ctx, slug, tenant.StatusDeleted, t.Status); err != nil {
+			return err
+		}
+	}
+	if err := srv.DropDatabase(ctx, t.Database); err != nil {
+		return fmt.Errorf("purge %s: drop database: %w", slug, err)
+	}
+	for _, role := range []string{tenant.AppRole(slug), tenant.OwnerRole(slug)} {
+		if err := srv.DropRole(ctx, role); err != nil {
+			return fmt.Errorf("purge %s: drop role %s: %w", slug, role, err)
+		}
+	}
+	if err := s.vault.Delete(ctx, slug); err != nil {
+		return err
+	}
+	return s.cat.DeleteTenant(ctx, t.ID)
+}
+
+// Env renders the tenant's env file; secrets are redacted unless reveal.
+func (s *Service) Env(ctx context.Context, slug string, reveal bool) ([]byte, error) {
+	t, err := s.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := s.server(t.DBServer)
+	if err != nil {
+		return nil, err
+	}
+	values, err := s.vault.Get(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	return s.tmpl.RenderEnv(secrets.EnvData{
+		Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Host: s.Hosts(t)[0], Database: t.Database,
+		AppRole: tenant.AppRole(t.Slug), DBHost: srv.Host(), DBPort: int(srv.Port()),
+	}, values, reveal)
+}

@@ -1,0 +1,61 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes shared by the CLI, the operator API and the tenant API. The
+// HTTP layer maps each code to one status in one table; the CLI prints the
+// message. Codes are part of the public contract (DESIGN.md, "Errors").
+const (
+	EInvalid           = "invalid_input" // the caller's input is wrong; nothing changed
+	ENotFound          = "not_found"     // the named thing does not exist
+	EConflict          = "conflict"      // it exists already, or the state forbids the action
+	EUnavailable       = "unavailable"   // a dependency (PostgreSQL, Vault, Redis) cannot be reached
+	EInternal          = "internal"      // a bug or an unexpected failure; its text is never shown
+	ETenantNotFound    = "tenant_not_found"
+	ETenantSuspended   = "tenant_suspended"
+	ETenantMaintenance = "tenant_maintenance"
+	ECapacity          = "capacity_exhausted"
+)
+
+// Error is an error meant to be shown to the caller: its Message is safe to
+// print and its Code is stable.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal
+// for any other error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the caller-safe message of err: the message of the
+// first *Error in its chain, or a generic text that leaks nothing.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
