@@ -52,6 +52,7 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform tenant suspend|resume SLUG
   platform tenant delete SLUG --yes [--purge]
   platform tenant env SLUG [--reveal]
+  platform tenant reset-admin SLUG --yes [-o json]
   platform migrate status [--tenant SLUG] [-o json]
   platform migrate up (--tenant SLUG | --all) [--parallel N] [-o json]
   platform migrate down --tenant SLUG [--steps N] [-o json]

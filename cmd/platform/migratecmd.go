@@ -76,6 +76,9 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 			return usagef("migrate force: refusing without --yes (it sets the version without running anything)")
 		}
 	}
+	if verb == "up" && (parallel < 1 || parallel > 64) {
+		return tenant.Errorf(tenant.EInvalid, "--parallel must be between 1 and 64")
+	}
 	if (verb == "down" || verb == "force") && slug == "" {
 		return usagef("migrate %s: --tenant SLUG is required", verb)
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
 )
 
 func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env)")
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
@@ -42,6 +43,8 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "env":
 		fs.BoolVar(&reveal, "reveal", false, "print the secrets themselves")
 	case "show", "suspend", "resume":
+	case "reset-admin":
+		fs.BoolVar(&yes, "yes", false, "confirm")
 	default:
 		return usagef("tenant: unknown verb %q", verb)
 	}
@@ -65,6 +68,9 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if verb != "create" && tenant.NormalizeHost(slug) != slug {
 			return tenant.Errorf(tenant.EInvalid, "invalid slug %q", slug)
 		}
+	}
+	if verb == "reset-admin" && !yes {
+		return usagef("tenant reset-admin: refusing without --yes (the admin's current password stops working)")
 	}
 	if verb == "delete" && !yes {
 		return usagef("tenant delete: refusing without --yes (add --purge to drop the database, roles and secrets too)")
@@ -136,6 +142,16 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		return printDone(stdout, *out, slug, word)
+	case "reset-admin":
+		pw, err := a.svc.ResetAdmin(ctx, slug)
+		if err := a.audit(ctx, "tenant.reset_admin", slug, nil, err); err != nil {
+			return err
+		}
+		if *out == "json" {
+			return writeJSON(stdout, map[string]string{"slug": slug, "admin_username": auth.AdminUsername, "admin_password": pw})
+		}
+		fmt.Fprintf(stdout, "tenant %s: new one-time password for %s: %s\n(shown only this once; it must be changed at first login)\n", slug, auth.AdminUsername, pw)
+		return nil
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
 		if reveal {

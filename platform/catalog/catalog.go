@@ -98,4 +98,3 @@ func isCode(err error, code string) (string, bool) {
 	}
 	return "", false
 }
-

@@ -213,6 +213,23 @@ func (db *DB) RecordStep(ctx context.Context, tenantID, step string) error {
 	return err
 }
 
+// Activate ends provisioning: the tenant becomes active and the step that
+// says so is recorded in the same transaction, so a crash leaves either a
+// tenant still provisioning or one completely done.
+func (db *DB) Activate(ctx context.Context, tenantID, step string) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tenants SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'provisioning'`, tenantID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return tenant.Errorf(tenant.EConflict, "tenant is no longer provisioning")
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO provisioning_steps (tenant_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING`, tenantID, step)
+		return err
+	})
+}
+
 // OperatorAction is one line of the operator audit.
 type OperatorAction struct {
 	Actor   string

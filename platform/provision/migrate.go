@@ -20,7 +20,7 @@ import (
 // the clone's objects.
 
 func (s *Service) templateName(kind tenant.Kind) string { return s.cfg.TemplatePrefix + string(kind) }
-func (s *Service) templateOwner() string               { return s.cfg.TemplatePrefix + "owner" }
+func (s *Service) templateOwner() string                { return s.cfg.TemplatePrefix + "owner" }
 func templateLock(kind tenant.Kind) string              { return "template:" + string(kind) }
 
 func (s *Service) templateTarget(srv *pgadmin.Server, kind tenant.Kind) (schema.Target, error) {

@@ -246,6 +246,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 					return err
 				}
 			}
+			if err := s.hardenServer(ctx, srv); err != nil {
+				return err
+			}
 			if err := srv.EnsureRole(ctx, owner); err != nil {
 				return err
 			}
@@ -254,29 +257,11 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		{stepDatabase, func() error { return s.cloneTemplate(ctx, srv, t.Kind, t.Database, owner) }},
 		{stepAccess, func() error { return s.handOver(ctx, srv, t) }},
 		{stepSchema, func() error { _, err := s.migrateTenant(ctx, srv, t); return err }},
-		{stepAdminUser, func() error {
-			if _, ok := done[stepActivate]; ok {
-				return nil // activated by a run that died before it answered
-			}
-			pw, err := auth.OneTimePassword()
-			if err != nil {
-				return err
-			}
-			hash, err := auth.HashPassword(pw, s.cfg.BcryptCost)
-			if err != nil {
-				return err
-			}
-			err = srv.In(ctx, t.Database, owner, func(c *pgx.Conn) error {
-				return auth.EnsureAdmin(ctx, c, auth.AdminUsername, "Administrator", hash)
-			})
-			if err == nil {
-				res.AdminPassword = pw
-			}
+		{stepAdminUser, func() (err error) {
+			res.AdminPassword, err = s.setAdminPassword(ctx, srv, t)
 			return err
 		}},
-		{stepActivate, func() error {
-			return s.cat.SetStatus(ctx, t.Slug, tenant.StatusActive, tenant.StatusProvisioning)
-		}},
+		{stepActivate, func() error { return s.cat.Activate(ctx, t.ID, stepActivate) }},
 	}
 	for _, st := range steps {
 		if err := run(st.name, st.fn); err != nil {
@@ -347,6 +332,68 @@ func (s *Service) handOver(ctx context.Context, srv *pgadmin.Server, t *tenant.T
 		}
 		return err
 	})
+}
+
+// setAdminPassword gives the tenant's first administrator a new one-time
+// password, unlocks it and returns the password.
+func (s *Service) setAdminPassword(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant) (string, error) {
+	pw, err := auth.OneTimePassword()
+	if err != nil {
+		return "", err
+	}
+	hash, err := auth.HashPassword(pw, s.cfg.BcryptCost)
+	if err != nil {
+		return "", err
+	}
+	err = srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
+		return auth.EnsureAdmin(ctx, c, auth.AdminUsername, "Administrator", hash)
+	})
+	if err != nil {
+		return "", err
+	}
+	return pw, nil
+}
+
+// ResetAdmin sets a new one-time password for the tenant's first
+// administrator (unlocked, to be changed at next login) and returns it:
+// the way back when the password from creation was lost.
+func (s *Service) ResetAdmin(ctx context.Context, slug string) (string, error) {
+	t, err := s.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		return "", err
+	}
+	if t.Status == tenant.StatusDeleted || t.Status == tenant.StatusProvisioning {
+		return "", tenant.Errorf(tenant.EConflict, "tenant %q is %s", slug, t.Status)
+	}
+	srv, err := s.server(t.DBServer)
+	if err != nil {
+		return "", err
+	}
+	return s.setAdminPassword(ctx, srv, t)
+}
+
+// hardenServer makes sure tenant roles can reach no database of the server
+// but their own: PUBLIC loses CONNECT on the maintenance databases and on
+// the catalog when it lives on this server. (Each tenant database grants
+// CONNECT to its own two roles only; templates to nobody.)
+func (s *Service) hardenServer(ctx context.Context, srv *pgadmin.Server) error {
+	dbs := []string{"postgres", "template1"}
+	cc := s.cat.Pool().Config().ConnConfig
+	if cc.Host == srv.Host() && cc.Port == srv.Port() {
+		dbs = append(dbs, cc.Database)
+	}
+	for _, db := range dbs {
+		ok, err := srv.DatabaseExists(ctx, db)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := srv.RestrictConnect(ctx, db); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Suspend refuses the tenant's requests at the router; data is kept.

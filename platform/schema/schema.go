@@ -143,6 +143,25 @@ func Down(ctx context.Context, t Target, steps int) (Status, error) {
 	if steps < 1 {
 		return Status{}, tenant.Errorf(tenant.EInvalid, "--steps must be at least 1")
 	}
+	// golang-migrate reverts what it can before it reports a short limit:
+	// check first, so a wrong --steps changes nothing.
+	st, err := GetStatus(ctx, t)
+	if err != nil {
+		return st, err
+	}
+	vs, err := Versions(t.Source)
+	if err != nil {
+		return st, err
+	}
+	applied := 0
+	for _, v := range vs {
+		if v <= st.Version {
+			applied++
+		}
+	}
+	if steps > applied {
+		return st, tenant.Errorf(tenant.EInvalid, "%s: cannot go down %d steps: %d migrations applied", t.Name, steps, applied)
+	}
 	return run(ctx, t, func(m *migrate.Migrate) error { return m.Steps(-steps) })
 }
 

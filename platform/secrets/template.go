@@ -59,7 +59,7 @@ func ParseTemplate(spec []byte, envFile string) (*Template, error) {
 	}
 	t := &Template{Secrets: doc.Secrets}
 	env, err := template.New("env").Option("missingkey=error").Funcs(template.FuncMap{
-		"Secret": func(string) string { return "" }, // replaced per render
+		"secret": func(string) string { return "" }, // replaced per render
 	}).Parse(envFile)
 	if err != nil {
 		return nil, fmt.Errorf("env-file template: %w", err)
@@ -102,8 +102,8 @@ func (t *Template) Check(values map[string]string) error {
 // EnvData is what the env-file template can use besides secrets.
 type EnvData struct {
 	Slug, Kind, Name, Host, Database, AppRole, DBHost string
-	DBPort                                           int
-	Revealed                                         bool
+	DBPort                                            int
+	Revealed                                          bool
 }
 
 // Redacted stands in for every secret when the env file is not revealed.
@@ -129,7 +129,7 @@ func (t *Template) RenderEnv(d EnvData, values map[string]string, reveal bool) (
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Funcs(template.FuncMap{"Secret": secret}).Execute(&buf, d); err != nil {
+	if err := tmpl.Funcs(template.FuncMap{"secret": secret}).Execute(&buf, d); err != nil {
 		return nil, fmt.Errorf("env-file template: %w", err)
 	}
 	if missing != nil {
