@@ -221,7 +221,11 @@ func printTenants(w io.Writer, format string, svc *provision.Service, ts []*tena
 func printCreated(w io.Writer, format string, res *provision.Created) error {
 	t := res.Tenant
 	if format == "json" {
-		return writeJSON(w, map[string]any{
+		steps := map[string]int64{}
+		for k, d := range res.StepDurations {
+			steps[k] = d.Milliseconds()
+		}
+		return writeJSON(w, map[string]any{"steps_ms": steps,
 			"id": t.ID, "slug": t.Slug, "kind": t.Kind, "name": t.Name, "status": t.Status, "database": t.Database,
 			"hosts": res.Hosts, "admin_username": res.AdminUsername, "admin_password": res.AdminPassword,
 			"resumed": res.Resumed, "duration_ms": res.Duration.Milliseconds(),

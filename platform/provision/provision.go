@@ -104,6 +104,7 @@ type Created struct {
 	AdminPassword string
 	Resumed       bool
 	Duration      time.Duration
+	StepDurations map[string]time.Duration // steps this run did
 }
 
 func (s *Service) validate(req *CreateRequest) (tenant.Kind, error) {
@@ -171,10 +172,14 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		return nil, err
 	}
 
-	res := &Created{AdminUsername: auth.AdminUsername}
+	res := &Created{AdminUsername: auth.AdminUsername, StepDurations: map[string]time.Duration{}}
+	// bcrypt takes ~200 ms at cost 12: hash the admin's password on the
+	// other core while the database is cloned.
+	adminPassword := s.prepareAdminPassword()
 	t, err := s.cat.TenantBySlug(ctx, req.Slug)
 	switch {
 	case tenant.ErrorCode(err) == tenant.ENotFound:
+		began := time.Now()
 		t = &tenant.Tenant{Slug: req.Slug, Kind: kind, Name: req.Name, Database: tenant.DatabaseName(req.Slug),
 			TimeZone: req.TimeZone, Hosts: req.Domains, DBServer: dbServer.Name}
 		if err := s.hookRun(stepCatalog, false); err != nil {
@@ -189,6 +194,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		if err := s.cat.RecordStep(ctx, t.ID, stepCatalog); err != nil {
 			return nil, err
 		}
+		res.StepDurations[stepCatalog] = time.Since(began)
 	case err != nil:
 		return nil, err
 	case t.Status != tenant.StatusProvisioning:
@@ -223,6 +229,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		if err := s.hookRun(step, false); err != nil {
 			return err
 		}
+		began := time.Now()
+		defer func() { res.StepDurations[step] = time.Since(began) }()
 		if err := fn(); err != nil {
 			return fmt.Errorf("provision %s: step %s: %w", t.Slug, step, err)
 		}
@@ -258,7 +266,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		{stepAccess, func() error { return s.handOver(ctx, srv, t) }},
 		{stepSchema, func() error { _, err := s.migrateTenant(ctx, srv, t); return err }},
 		{stepAdminUser, func() (err error) {
-			res.AdminPassword, err = s.setAdminPassword(ctx, srv, t)
+			res.AdminPassword, err = s.setAdminPassword(ctx, srv, t, adminPassword)
 			return err
 		}},
 		{stepActivate, func() error { return s.cat.Activate(ctx, t.ID, stepActivate) }},
@@ -334,14 +342,37 @@ func (s *Service) handOver(ctx context.Context, srv *pgadmin.Server, t *tenant.T
 	})
 }
 
-// setAdminPassword gives the tenant's first administrator a new one-time
-// password, unlocks it and returns the password.
-func (s *Service) setAdminPassword(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant) (string, error) {
-	pw, err := auth.OneTimePassword()
-	if err != nil {
-		return "", err
+// prepareAdminPassword starts drawing and hashing a one-time password in
+// the background and returns a function that waits for the result.
+func (s *Service) prepareAdminPassword() func() (pw, hash string, err error) {
+	type result struct{ pw, hash string }
+	ch := make(chan result, 1)
+	errc := make(chan error, 1)
+	go func() {
+		pw, err := auth.OneTimePassword()
+		if err == nil {
+			var hash string
+			if hash, err = auth.HashPassword(pw, s.cfg.BcryptCost); err == nil {
+				ch <- result{pw, hash}
+				return
+			}
+		}
+		errc <- err
+	}()
+	return func() (string, string, error) {
+		select {
+		case r := <-ch:
+			return r.pw, r.hash, nil
+		case err := <-errc:
+			return "", "", err
+		}
 	}
-	hash, err := auth.HashPassword(pw, s.cfg.BcryptCost)
+}
+
+// setAdminPassword gives the tenant's first administrator a new one-time
+// password (from prepareAdminPassword), unlocks it and returns the password.
+func (s *Service) setAdminPassword(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant, next func() (string, string, error)) (string, error) {
+	pw, hash, err := next()
 	if err != nil {
 		return "", err
 	}
@@ -369,7 +400,7 @@ func (s *Service) ResetAdmin(ctx context.Context, slug string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.setAdminPassword(ctx, srv, t)
+	return s.setAdminPassword(ctx, srv, t, s.prepareAdminPassword())
 }
 
 // hardenServer makes sure tenant roles can reach no database of the server
