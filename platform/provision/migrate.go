@@ -93,7 +93,13 @@ func (s *Service) cloneTemplate(ctx context.Context, srv *pgadmin.Server, kind t
 		if _, err := s.migrateTemplate(ctx, srv, kind); err != nil {
 			return fmt.Errorf("template %s: %w", kind, err)
 		}
-		return srv.CloneDatabase(ctx, database, s.templateName(kind), owner)
+		err = srv.CloneDatabase(ctx, database, s.templateName(kind), owner)
+		if pgadmin.IsCode(err, "42P04", "23505") {
+			// A killed earlier run's CREATE DATABASE went on on the server
+			// and committed first. CREATE DATABASE is atomic: it is whole.
+			return nil
+		}
+		return err
 	})
 }
 
