@@ -13,6 +13,11 @@ use_catalog() {
   export PLATFORM_DATABASE_URL
 }
 
+# drop_catalog NAME: drop the benchmark's catalog (after purge_all).
+drop_catalog() {
+  psql -X -q "$PLATFORM_DB_ADMIN_URL" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)"
+}
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
