@@ -1,0 +1,111 @@
+package pool
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tenancy/platform/tenant"
+)
+
+// Budget caps the real connections open to one database server. A slot is
+// taken before a connection is dialled and given back when the connection
+// closes or fails to open, so the count is of server connections, not of
+// pool promises. PostgreSQL's own "too many clients" therefore never
+// reaches a user: the request waits for a slot or gets capacity_exhausted.
+type Budget struct {
+	slots   chan struct{}
+	waiting atomic.Int32
+	peak    atomic.Int32
+	// reclaim closes idle connections elsewhere to free slots; it is called
+	// when the budget is full, with the tenant asking excluded.
+	reclaim func(except string)
+}
+
+// NewBudget returns a budget of limit connections.
+func NewBudget(limit int) *Budget {
+	return &Budget{slots: make(chan struct{}, limit)}
+}
+
+// Limit is the budget's size.
+func (b *Budget) Limit() int { return cap(b.slots) }
+
+// InUse is the number of open connections.
+func (b *Budget) InUse() int { return len(b.slots) }
+
+// Peak is the highest InUse seen.
+func (b *Budget) Peak() int { return int(b.peak.Load()) }
+
+// Waiting is the number of dials waiting for a slot.
+func (b *Budget) Waiting() int { return int(b.waiting.Load()) }
+
+// acquire takes a slot, waiting at most wait. When the budget is full it
+// first asks for idle connections of other tenants to be closed.
+func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duration) error {
+	select {
+	case b.slots <- struct{}{}:
+		b.notePeak()
+		return nil
+	default:
+	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
+	if b.reclaim != nil {
+		b.reclaim(tenantID)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case b.slots <- struct{}{}:
+		b.notePeak()
+		return nil
+	case <-timer.C:
+		return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Budget) release() { <-b.slots }
+
+func (b *Budget) notePeak() {
+	n := int32(len(b.slots))
+	for {
+		p := b.peak.Load()
+		if n <= p || b.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// dialer returns a pgconn DialFunc that holds a slot for the life of each
+// connection.
+func (b *Budget) dialer(tenantID string, wait time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := b.acquire(ctx, tenantID, wait); err != nil {
+			return nil, err
+		}
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			b.release()
+			return nil, err
+		}
+		return &budgetConn{Conn: c, release: b.release}, nil
+	}
+}
+
+// budgetConn gives its slot back exactly once, when closed.
+type budgetConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *budgetConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}

@@ -1,0 +1,196 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/tenant"
+)
+
+// testDB makes a database and a login role for the pools to connect to;
+// "tenants" in these tests share it, since budgets count connections, not
+// databases.
+func testDB(t *testing.T) (Target, func(context.Context) int) {
+	t.Helper()
+	ctx := platformtest.Context(t)
+	admin := platformtest.Admin(t)
+	name := "platformtest_pool_" + platformtest.Rand(8)
+	if err := admin.EnsureLoginRole(ctx, name, "pw-"+name, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateDatabase(ctx, name, name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.DropDatabase(context.Background(), name)
+		admin.DropRole(context.Background(), name)
+	})
+	count := func(ctx context.Context) int {
+		var n int
+		err := admin.In(ctx, "postgres", "", func(c *pgx.Conn) error {
+			return c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&n)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	return Target{Server: "default", Host: admin.Host(), Port: int(admin.Port()), Database: name, User: name, Password: "pw-" + name}, count
+}
+
+func tenants(n int) []*tenant.Tenant {
+	ts := make([]*tenant.Tenant, n)
+	for i := range ts {
+		ts[i] = &tenant.Tenant{ID: fmt.Sprintf("id-%d", i), Slug: fmt.Sprintf("t-%d", i)}
+	}
+	return ts
+}
+
+func query(ctx context.Context, m *Manager, t *tenant.Tenant) error {
+	c, err := m.Acquire(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	var one int
+	return c.QueryRow(ctx, `SELECT 1 FROM pg_sleep(0.002)`).Scan(&one)
+}
+
+// TestBudgetNeverExceeded drives 40 tenants at once through a budget of 6
+// and samples the server's own count of connections meanwhile.
+func TestBudgetNeverExceeded(t *testing.T) {
+	target, count := testDB(t)
+	m := New(Config{Budget: 6, BudgetWait: 10 * time.Second}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ctx := platformtest.Context(t)
+
+	var peak atomic.Int32
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := int32(count(ctx))
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	ts := tenants(40)
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for i := range 400 {
+		wg.Go(func() {
+			if err := query(ctx, m, ts[i%len(ts)]); err != nil {
+				failures.Add(1)
+				t.Log(err)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	st := m.Stats().Servers["default"]
+	t.Logf("server peak %d, budget peak %d, pools %d", peak.Load(), st.Peak, m.Stats().Pools)
+	if failures.Load() != 0 {
+		t.Errorf("%d of 400 queries failed", failures.Load())
+	}
+	if peak.Load() > 6 || st.Peak > 6 {
+		t.Errorf("connections: server saw %d, budget saw %d; budget is 6", peak.Load(), st.Peak)
+	}
+	if st.Peak == 0 || peak.Load() == 0 {
+		t.Error("no connection was ever counted: the test measured nothing")
+	}
+}
+
+func TestCapacityExhaustedThenReclaimed(t *testing.T) {
+	target, _ := testDB(t)
+	m := New(Config{Budget: 1, BudgetWait: 100 * time.Millisecond}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ctx := platformtest.Context(t)
+	ts := tenants(2)
+
+	held, err := m.Acquire(ctx, ts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = m.Acquire(ctx, ts[1])
+	if tenant.ErrorCode(err) != tenant.ECapacity {
+		t.Fatalf("second tenant with the budget full: %v, want capacity_exhausted", err)
+	}
+	if waited := time.Since(start); waited < 100*time.Millisecond {
+		t.Errorf("gave up after %v, before BudgetWait", waited)
+	}
+	// Tenant 0's connection goes back to its pool, idle: tenant 1 gets the
+	// slot by closing it.
+	held.Release()
+	if err := query(ctx, m, ts[1]); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if s := m.Stats().Servers["default"]; s.InUse != 1 || s.Peak != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestLRUCapAndIdleClose(t *testing.T) {
+	target, count := testDB(t)
+	m := New(Config{MaxPools: 3, IdleTimeout: 300 * time.Millisecond}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ctx := platformtest.Context(t)
+	for _, tn := range tenants(5) {
+		if err := query(ctx, m, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := m.Stats().Pools; n != 3 {
+		t.Errorf("pools = %d, want the cap of 3", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for m.Stats().Pools > 0 || count(ctx) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle pools not closed: %d pools, %d connections", m.Stats().Pools, count(ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := m.Stats().Servers["default"]; s.InUse != 0 {
+		t.Errorf("budget still counts %d connections after every pool closed", s.InUse)
+	}
+}
+
+func TestResolveErrorAndBadPassword(t *testing.T) {
+	target, _ := testDB(t)
+	ctx := platformtest.Context(t)
+	m := New(Config{}, func(_ context.Context, tn *tenant.Tenant) (Target, error) {
+		if tn.ID == "id-0" {
+			return Target{}, tenant.Errorf(tenant.EUnavailable, "secrets unavailable")
+		}
+		bad := target
+		bad.Database = "no_such_database_" + platformtest.Rand(6)
+		return bad, nil
+	})
+	defer m.Close()
+	ts := tenants(2)
+	if _, err := m.Acquire(ctx, ts[0]); tenant.ErrorCode(err) != tenant.EUnavailable {
+		t.Errorf("resolve error: %v", err)
+	}
+	if _, err := m.Acquire(ctx, ts[1]); err == nil {
+		t.Error("connected to a missing database")
+	}
+	// A failed connection gives its slot back.
+	if s := m.Stats().Servers["default"]; s.InUse != 0 {
+		t.Errorf("failed connections hold %d slots", s.InUse)
+	}
+}
