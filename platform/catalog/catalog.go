@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,8 +21,22 @@ import (
 
 // DB is the catalog.
 type DB struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	logger *slog.Logger
 }
+
+// SetLogger sets where the catalog logs (the listener's reconnects).
+func (db *DB) SetLogger(l *slog.Logger) { db.logger = l }
+
+func (db *DB) log() *slog.Logger {
+	if db.logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return db.logger
+}
+
+// Ping checks that the catalog answers.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 
 // Open connects to the catalog at url and migrates it to the latest
 // version: every command does, so a new binary never runs on an old catalog.
