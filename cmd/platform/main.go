@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/platform/adminapi"
 )
 
 func main() {
@@ -37,15 +37,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // carry caller-safe messages; others are shown whole, since the operator
 // runs the CLI on their own machine, but never include secrets: no error
 // built in this code base embeds one.
-func errorLine(err error) string {
-	if tenant.ErrorCode(err) != tenant.EInternal {
-		return tenant.ErrorMessage(err)
-	}
-	return err.Error()
-}
+func errorLine(err error) string { return adminapi.ErrorText(err) }
 
 const usage = `usage: platform <noun> <verb> [flags]
 
+  platform serve [--http-addr :8080] [--admin-addr 127.0.0.1:8081]
   platform tenant create SLUG --kind restaurant|institution --name NAME [--domain HOST]... [--time-zone TZ] [-o json]
   platform tenant list [--status S] [--kind K] [-o json]
   platform tenant show SLUG [-o json]
@@ -60,7 +56,8 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform migrate create --kind catalog|common|restaurant|institution NAME [--dir migrations]
 
 Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
-VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN (see README.md).
+VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN; serve also REDIS_URL, PLATFORM_HTTP_ADDR,
+PLATFORM_ADMIN_ADDR, PLATFORM_OPERATOR_TOKEN (see README.md).
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -74,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tenantCmd(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, rest, getenv, stderr)
 	}
 	return usagef("unknown command %q (try `platform help`)", noun)
 }

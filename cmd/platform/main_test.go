@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/platformtest"
 )
 
@@ -33,7 +34,7 @@ func newCLI(t *testing.T) *cli {
 	}}
 	t.Cleanup(func() {
 		out, _, _ := c.run("tenant", "list", "-o", "json")
-		var ts []tenantJSON
+		var ts []adminapi.Tenant
 		json.Unmarshal([]byte(out), &ts)
 		for _, tn := range ts {
 			if _, stderr, err := c.run("tenant", "delete", tn.Slug, "--purge", "--yes"); err != nil {
@@ -81,7 +82,7 @@ func TestCLITenantLifecycle(t *testing.T) {
 
 	// Nothing after creation shows the password or any secret.
 	show := c.ok("tenant", "show", slug, "-o", "json")
-	var tj tenantJSON
+	var tj adminapi.Tenant
 	if err := json.Unmarshal([]byte(show), &tj); err != nil || tj.Slug != slug || tj.TimeZone != "America/Santiago" || len(tj.Hosts) != 2 || tj.Hosts[1] != domain {
 		t.Errorf("show = %+v (%v)", tj, err)
 	}
@@ -166,7 +167,7 @@ func TestCLIBadInput(t *testing.T) {
 		}
 	}
 	out := c.ok("tenant", "list", "-o", "json")
-	var ts []tenantJSON
+	var ts []adminapi.Tenant
 	json.Unmarshal([]byte(out), &ts)
 	if len(ts) != 1 || ts[0].Slug != taken {
 		t.Errorf("bad input changed the catalog: %s", out)
@@ -202,7 +203,7 @@ func TestCLIMigrate(t *testing.T) {
 	c.ok("tenant", "create", a, "--kind", "restaurant", "--name", "A")
 	c.ok("tenant", "create", b, "--kind", "institution", "--name", "B")
 	c.ok("migrate", "down", "--tenant", a, "--steps", "1")
-	var st []migrationJSON
+	var st []adminapi.Migration
 	json.Unmarshal([]byte(c.ok("migrate", "status", "-o", "json")), &st)
 	pending := map[string]int{}
 	for _, r := range st {

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tenancy/platform/migrations"
+	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/schema"
 	"github.com/tenancy/platform/tenant"
@@ -130,25 +131,8 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	return err
 }
 
-type migrationJSON struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`
-	Version uint   `json:"version"`
-	Latest  uint   `json:"latest"`
-	Pending int    `json:"pending"`
-	Dirty   bool   `json:"dirty"`
-	Error   string `json:"error,omitempty"`
-}
-
 func printMigrations(w io.Writer, format string, rs []provision.MigrationResult) error {
-	js := make([]migrationJSON, len(rs))
-	for i, r := range rs {
-		js[i] = migrationJSON{Name: r.Name, Kind: r.Kind, Version: r.Status.Version, Latest: r.Status.Latest,
-			Pending: r.Status.Pending, Dirty: r.Status.Dirty}
-		if r.Err != nil {
-			js[i].Error = errorLine(r.Err)
-		}
-	}
+	js := adminapi.MigrationViews(rs)
 	if format == "json" {
 		return writeJSON(w, js)
 	}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
@@ -176,33 +177,11 @@ func validStatus(s string) bool {
 	return false
 }
 
-// tenantJSON is a tenant as the CLI and the API show it.
-type tenantJSON struct {
-	ID        string         `json:"id"`
-	Slug      string         `json:"slug"`
-	Kind      string         `json:"kind"`
-	Name      string         `json:"name"`
-	Status    string         `json:"status"`
-	DBServer  string         `json:"db_server"`
-	Database  string         `json:"database"`
-	TimeZone  string         `json:"time_zone"`
-	Hosts     []string       `json:"hosts"`
-	Settings  map[string]any `json:"settings"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
-}
-
-func toJSON(svc *provision.Service, t *tenant.Tenant) tenantJSON {
-	return tenantJSON{ID: t.ID, Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Status: string(t.Status),
-		DBServer: t.DBServer, Database: t.Database, TimeZone: t.TimeZone, Hosts: svc.Hosts(t), Settings: t.Settings,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-}
-
 func printTenants(w io.Writer, format string, svc *provision.Service, ts []*tenant.Tenant, one bool) error {
 	if format == "json" {
-		js := make([]tenantJSON, len(ts))
+		js := make([]adminapi.Tenant, len(ts))
 		for i, t := range ts {
-			js[i] = toJSON(svc, t)
+			js[i] = adminapi.TenantView(svc, t)
 		}
 		if one { // show prints one object; list always prints an array
 			return writeJSON(w, js[0])
@@ -221,15 +200,7 @@ func printTenants(w io.Writer, format string, svc *provision.Service, ts []*tena
 func printCreated(w io.Writer, format string, res *provision.Created) error {
 	t := res.Tenant
 	if format == "json" {
-		steps := map[string]int64{}
-		for k, d := range res.StepDurations {
-			steps[k] = d.Milliseconds()
-		}
-		return writeJSON(w, map[string]any{"steps_ms": steps,
-			"id": t.ID, "slug": t.Slug, "kind": t.Kind, "name": t.Name, "status": t.Status, "database": t.Database,
-			"hosts": res.Hosts, "admin_username": res.AdminUsername, "admin_password": res.AdminPassword,
-			"resumed": res.Resumed, "duration_ms": res.Duration.Milliseconds(),
-		})
+		return writeJSON(w, adminapi.CreatedView(res))
 	}
 	verb := "created"
 	if res.Resumed {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os/user"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type config struct {
 	VaultMount     string
 	BaseDomain     string
 	TemplatePrefix string
+	BcryptCost     int
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -44,6 +46,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, tenant.Errorf(tenant.EInvalid, "%s is not set (eval \"$(scripts/dev-services env)\" sets it for development)", name)
 		}
 	}
+	if v := getenv("PLATFORM_BCRYPT_COST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 4 || n > 16 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BCRYPT_COST must be between 4 and 16")
+		}
+		c.BcryptCost = n
+	}
 	if c.BaseDomain == "" {
 		c.BaseDomain = "localhost"
 	}
@@ -55,10 +64,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 // app is everything a command needs, wired from the configuration.
 type app struct {
-	cat   *catalog.DB
-	admin *pgadmin.Server
-	svc   *provision.Service
-	actor string
+	cat        *catalog.DB
+	admin      *pgadmin.Server
+	svc        *provision.Service
+	vault      *secrets.Store
+	baseDomain string
+	actor      string
 }
 
 func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
@@ -88,13 +99,14 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 		cat.Close()
 		return nil, tenant.Errorf(tenant.EUnavailable, "PLATFORM_DB_ADMIN_URL: %v", err)
 	}
-	svc := provision.New(cat, map[string]*pgadmin.Server{"default": admin}, secrets.NewStore(client, cfg.VaultMount), tmpl,
-		provision.Config{BaseDomain: cfg.BaseDomain, TemplatePrefix: cfg.TemplatePrefix})
+	vs := secrets.NewStore(client, cfg.VaultMount)
+	svc := provision.New(cat, map[string]*pgadmin.Server{"default": admin}, vs, tmpl,
+		provision.Config{BaseDomain: cfg.BaseDomain, TemplatePrefix: cfg.TemplatePrefix, BcryptCost: cfg.BcryptCost})
 	actor := "cli"
 	if u, err := user.Current(); err == nil {
 		actor = "cli:" + u.Username
 	}
-	return &app{cat: cat, admin: admin, svc: svc, actor: actor}, nil
+	return &app{cat: cat, admin: admin, svc: svc, vault: vs, baseDomain: cfg.BaseDomain, actor: actor}, nil
 }
 
 func (a *app) Close() {

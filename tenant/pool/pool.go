@@ -8,7 +8,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -141,7 +140,11 @@ func (m *Manager) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn,
 		if errors.As(err, &te) {
 			return nil, te // capacity_exhausted from the dialer
 		}
-		return nil, fmt.Errorf("tenant %s: connect: %w", t.Slug, err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		m.log.WarnContext(ctx, "tenant database connection failed", "tenant", t.Slug, "err", err)
+		return nil, tenant.Errorf(tenant.EUnavailable, "the database of this account is unavailable; try again shortly")
 	}
 	return c, nil
 }

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tenancy/platform/platform/adminapi"
+	"github.com/tenancy/platform/platform/secrets"
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/pool"
+	"github.com/tenancy/platform/tenant/resolve"
+	"github.com/tenancy/platform/tenant/router"
+	"github.com/tenancy/platform/tenant/secretcache"
+)
+
+// serveConfig is what `platform serve` needs beyond the control plane.
+type serveConfig struct {
+	HTTPAddr, AdminAddr string
+	RedisURL            string
+	OperatorToken       string
+	TrustedProxies      []string
+	Budget              int // 0: each server's connection_budget from the catalog
+	TenantMaxConns      int32
+	PoolIdle            time.Duration
+	SecretsTTL          time.Duration
+}
+
+func loadServeConfig(getenv func(string) string, args []string) (serveConfig, error) {
+	c := serveConfig{
+		HTTPAddr: getenv("PLATFORM_HTTP_ADDR"), AdminAddr: getenv("PLATFORM_ADMIN_ADDR"),
+		RedisURL: getenv("REDIS_URL"), OperatorToken: getenv("PLATFORM_OPERATOR_TOKEN"),
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = "127.0.0.1:8081"
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "tenant listener (PLATFORM_HTTP_ADDR)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "operator listener (PLATFORM_ADMIN_ADDR)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(pos) > 0 {
+		return c, usagef("serve: unexpected argument %q", pos[0])
+	}
+	if c.RedisURL == "" {
+		return c, tenant.Errorf(tenant.EInvalid, "REDIS_URL is not set")
+	}
+	if p := getenv("PLATFORM_TRUSTED_PROXIES"); p != "" {
+		for _, s := range strings.Split(p, ",") {
+			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(s))
+		}
+	}
+	if v := getenv("PLATFORM_DB_CONN_BUDGET"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_DB_CONN_BUDGET must be a positive number")
+		}
+		c.Budget = n
+	}
+	if v := getenv("PLATFORM_TENANT_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_TENANT_MAX_CONNS must be between 1 and 100")
+		}
+		c.TenantMaxConns = int32(n)
+	}
+	durs := []struct {
+		env string
+		dst *time.Duration
+	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}}
+	for _, d := range durs {
+		if v := getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return c, tenant.Errorf(tenant.EInvalid, "%s must be a duration such as 5m", d.env)
+			}
+			*d.dst = x
+		}
+	}
+	return c, nil
+}
+
+// server is a running `platform serve`: the tenant router and the
+// operator API over one control plane.
+type server struct {
+	*app
+	cfg      serveConfig
+	log      *slog.Logger
+	redis    *redis.Client
+	vault    *secrets.Store
+	resolver *resolve.Resolver
+	secrets  *secretcache.Cache
+	pools    *pool.Manager
+	tenant   *fiber.App
+	admin    *fiber.App
+}
+
+func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if getenv("PLATFORM_LOG_FORMAT") == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newServer wires everything; ctx bounds the resolver's listener.
+func newServer(ctx context.Context, getenv func(string) string, args []string, log *slog.Logger) (*server, error) {
+	cfg, err := loadServeConfig(getenv, args)
+	if err != nil {
+		return nil, err
+	}
+	a, err := openApp(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{app: a, cfg: cfg, log: log, vault: a.vault}
+	ok := false
+	defer func() {
+		if !ok {
+			s.close()
+		}
+	}()
+	a.cat.SetLogger(log)
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, tenant.Errorf(tenant.EInvalid, "REDIS_URL is not a valid redis:// URL")
+	}
+	s.redis = redis.NewClient(ropts)
+
+	s.secrets = secretcache.New(a.vault, secretcache.Config{TTL: cfg.SecretsTTL, Logger: log})
+	s.resolver = resolve.New(a.cat, a.baseDomain, log)
+	if err := s.resolver.Start(ctx); err != nil {
+		return nil, err
+	}
+	budgets := map[string]int{}
+	servers, err := a.cat.DBServers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, srv := range servers {
+		budgets[srv.Name] = srv.ConnectionBudget
+		if cfg.Budget > 0 {
+			budgets[srv.Name] = cfg.Budget
+		}
+	}
+	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle,
+		Budget: cfg.Budget, Budgets: budgets, Logger: log}, s.target)
+	s.resolver.OnChange = func(old *tenant.Tenant) {
+		s.pools.Evict(old.ID)
+		s.secrets.Invalidate(old.Slug)
+	}
+
+	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
+		TrustedProxies: cfg.TrustedProxies, Logger: log})
+	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Catalog: a.cat, Token: cfg.OperatorToken,
+		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Logger: log})
+	ok = true
+	return s, nil
+}
+
+// target says how to reach a tenant's database: its server from the
+// catalog, its login role, and the password from the secrets cache.
+func (s *server) target(ctx context.Context, t *tenant.Tenant) (pool.Target, error) {
+	srv, ok := s.resolver.Server(t.DBServer)
+	if !ok {
+		return pool.Target{}, tenant.Errorf(tenant.EUnavailable, "database server %q is unknown", t.DBServer)
+	}
+	sec, err := s.secrets.Get(ctx, t.Slug)
+	if err != nil {
+		return pool.Target{}, err
+	}
+	return pool.Target{Server: srv.Name, Host: srv.Host, Port: srv.Port, Database: t.Database,
+		User: tenant.AppRole(t.Slug), Password: sec["db_password"]}, nil
+}
+
+func healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
+
+// readyz checks the catalog, Redis and Vault. Vault alone being down is
+// "degraded" with 200: tenants whose secrets are cached keep working, and
+// taking every replica out of rotation would turn that into an outage.
+func (s *server) readyz(detail bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		checks := map[string]func(context.Context) error{
+			"catalog": s.cat.Ping,
+			"redis":   func(ctx context.Context) error { return s.redis.Ping(ctx).Err() },
+			"vault":   s.vault.Ping,
+		}
+		results := map[string]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for name, check := range checks {
+			wg.Go(func() {
+				res := "ok"
+				if err := check(ctx); err != nil {
+					res = "unreachable"
+				}
+				mu.Lock()
+				results[name] = res
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		status, code := "ok", fiber.StatusOK
+		if results["vault"] != "ok" {
+			status = "degraded"
+		}
+		if results["catalog"] != "ok" || results["redis"] != "ok" {
+			status, code = "unavailable", fiber.StatusServiceUnavailable
+		}
+		body := fiber.Map{"status": status, "checks": results}
+		if detail {
+			body["tenants"] = s.resolver.Stats()
+			body["pools"] = s.pools.Stats()
+			body["secrets"] = s.secrets.Stats()
+		}
+		return c.Status(code).JSON(body)
+	}
+}
+
+// serve runs both listeners until ctx ends, then shuts down gracefully:
+// in-flight requests finish, pools close.
+func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.tenant.Listener(tenantLn) }()
+	go func() { errc <- s.admin.Listener(adminLn) }()
+	s.log.Info("platform serving", "http", tenantLn.Addr().String(), "admin", adminLn.Addr().String())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.log.Info("shutting down")
+	for _, a := range []*fiber.App{s.tenant, s.admin} {
+		if e := a.ShutdownWithTimeout(20 * time.Second); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.close()
+	return err
+}
+
+func (s *server) close() {
+	if s.pools != nil {
+		s.pools.Close()
+	}
+	if s.redis != nil {
+		s.redis.Close()
+	}
+	s.app.Close()
+}
+
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	log := newLogger(getenv, stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := newServer(ctx, getenv, args, log)
+	if err != nil {
+		return err
+	}
+	tl, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		s.close()
+		return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.HTTPAddr, errors.Unwrap(err))
+	}
+	al, err := net.Listen("tcp", s.cfg.AdminAddr)
+	if err != nil {
+		tl.Close()
+		s.close()
+		return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.AdminAddr, errors.Unwrap(err))
+	}
+	return s.serve(ctx, tl, al)
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/tenant"
+)
+
+// testServer is a `platform serve` of the test's own, on loopback ports.
+type testServer struct {
+	*server
+	tenantURL, adminURL string
+	stop                func()
+}
+
+func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
+	t.Helper()
+	env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_OPERATOR_TOKEN": "test-operator-token"}
+	for k, v := range c.env {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := newServer(ctx, func(k string) string { return env[k] }, nil, newLogger(func(string) string { return "text" }, io.Discard))
+	if err != nil {
+		cancel()
+		t.Fatalf("newServer: %v", err)
+	}
+	tl, _ := net.Listen("tcp", "127.0.0.1:0")
+	al, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- s.serve(ctx, tl, al) }()
+	ts := &testServer{server: s, tenantURL: "http://" + tl.Addr().String(), adminURL: "http://" + al.Addr().String()}
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// get requests path on the tenant listener with the given Host header.
+func (ts *testServer) get(t *testing.T, host, path string, hdr ...string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.tenantURL+path, nil)
+	req.Host = host
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	b, _ := io.ReadAll(res.Body)
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatalf("%s %s: not JSON: %q", req.Method, req.URL, b)
+	}
+	return res.StatusCode, body
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+// create provisions a tenant through the service the server itself uses.
+func (ts *testServer) create(t *testing.T, kind string) *tenant.Tenant {
+	t.Helper()
+	res, err := ts.svc.Create(context.Background(), provision.CreateRequest{Slug: platformtest.Slug(kind[:4]), Kind: kind, Name: "Serve " + kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Tenant
+}
+
+func TestServeRoutesByHost(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, nil)
+	a := ts.create(t, "restaurant")
+	b := ts.create(t, "institution")
+	time.Sleep(50 * time.Millisecond) // the NOTIFY of the activation
+
+	for _, tn := range []*tenant.Tenant{a, b} {
+		code, body := ts.get(t, tn.Slug+".localhost:8080", "/api/tenant")
+		if code != 200 || body["slug"] != tn.Slug || body["kind"] != string(tn.Kind) || body["name"] != tn.Name {
+			t.Errorf("%s /api/tenant: %d %v", tn.Slug, code, body)
+		}
+		code, body = ts.get(t, strings.ToUpper(tn.Slug)+".LOCALHOST.", "/api/tenant/db")
+		if code != 200 || body["database"] != tn.Database || body["schema_version"] == float64(0) {
+			t.Errorf("%s /api/tenant/db: %d %v", tn.Slug, code, body)
+		}
+	}
+	for _, host := range []string{"nobody.localhost", a.Slug + ".localhost.evil.com", "evil-" + a.Slug + ".localhost", "", "localhost", "127.0.0.1"} {
+		if code, body := ts.get(t, host, "/api/tenant"); code != 404 || errCode(body) != tenant.ETenantNotFound {
+			t.Errorf("host %q: %d %v", host, code, body)
+		}
+	}
+	// A forwarded host from a client that is not a trusted proxy is ignored.
+	if code, body := ts.get(t, "nobody.localhost", "/api/tenant", "X-Forwarded-Host", a.Slug+".localhost"); code != 404 {
+		t.Errorf("X-Forwarded-Host from an untrusted client was believed: %d %v", code, body)
+	}
+	if code, body := ts.get(t, a.Slug+".localhost", "/no/such/route"); code != 404 || errCode(body) != "route_not_found" {
+		t.Errorf("unknown route: %d %v", code, body)
+	}
+	// The operator API is not on tenant hosts.
+	if code, _ := ts.get(t, a.Slug+".localhost", "/v1/tenants"); code != 404 {
+		t.Errorf("operator API through a tenant host: %d", code)
+	}
+	if code, body := ts.get(t, "anything", "/healthz"); code != 200 || body["status"] != "ok" {
+		t.Errorf("healthz: %d %v", code, body)
+	}
+	if code, body := ts.get(t, "anything", "/readyz"); code != 200 || body["status"] != "ok" {
+		t.Errorf("readyz: %d %v", code, body)
+	}
+
+	ts.svc.Suspend(context.Background(), a.Slug)
+	waitStatus(t, ts, a.Slug, 403, tenant.ETenantSuspended)
+	c.ok("tenant", "delete", a.Slug, "--yes")
+	waitStatus(t, ts, a.Slug, 404, tenant.ETenantNotFound)
+	if _, err := ts.cat.Pool().Exec(context.Background(), `UPDATE tenants SET status = 'maintenance' WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ts, b.Slug, 503, tenant.ETenantMaintenance)
+}
+
+// waitStatus waits up to a second for a tenant host to answer code.
+func waitStatus(t *testing.T, ts *testServer, slug string, code int, errcode string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		got, body := ts.get(t, slug+".localhost", "/api/tenant")
+		if got == code && errCode(body) == errcode {
+			return
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("%s: %d %v, want %d %s within 1 s", slug, got, body, code, errcode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestServeTwoReplicasSeeSuspend(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	r1, r2 := c.serve(t, nil), c.serve(t, nil)
+	tn := r1.create(t, "restaurant")
+	for _, r := range []*testServer{r1, r2} {
+		waitStatus(t, r, tn.Slug, 200, "")
+	}
+	c.ok("tenant", "suspend", tn.Slug)
+	for _, r := range []*testServer{r1, r2} {
+		waitStatus(t, r, tn.Slug, 403, tenant.ETenantSuspended)
+	}
+	c.ok("tenant", "resume", tn.Slug)
+	for _, r := range []*testServer{r1, r2} {
+		waitStatus(t, r, tn.Slug, 200, "")
+	}
+}
+
+// TestServeConnectionBudget sends 1,000 concurrent requests spread over 50
+// tenants through a budget of 20 connections, sampling the server's own
+// count of their connections meanwhile.
+func TestServeConnectionBudget(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "20"})
+	var slugs []string
+	for i := 0; i < 50; i++ {
+		slugs = append(slugs, ts.create(t, "restaurant").Slug)
+	}
+	waitStatus(t, ts, slugs[49], 200, "")
+	apps := make([]string, len(slugs))
+	for i, s := range slugs {
+		apps[i] = "platform:" + s
+	}
+	admin := platformtest.Admin(t)
+	var peak atomic.Int32
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		admin.In(context.Background(), "postgres", "", func(conn *pgx.Conn) error {
+			for {
+				select {
+				case <-stop:
+					return nil
+				default:
+				}
+				var n int32
+				if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY($1)`, apps).Scan(&n); err != nil {
+					t.Error(err)
+					return err
+				}
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 0}}
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	var firstErr atomic.Value
+	for i := range 1000 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", ts.tenantURL+"/api/tenant/db", nil)
+			req.Host = slugs[i%len(slugs)] + ".localhost"
+			res, err := client.Do(req)
+			if err == nil {
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					err = fmt.Errorf("%d %s", res.StatusCode, b)
+				}
+			}
+			if err != nil {
+				failures.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	st := ts.pools.Stats().Servers["default"]
+	t.Logf("server connections peak %d; budget peak %d of %d; pools %d", peak.Load(), st.Peak, st.Budget, ts.pools.Stats().Pools)
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of 1000 requests failed, first: %v", n, firstErr.Load())
+	}
+	if peak.Load() > 20 || st.Peak > 20 || st.Budget != 20 {
+		t.Errorf("connections: PostgreSQL saw %d, the budget %d; the budget is %d (want 20)", peak.Load(), st.Peak, st.Budget)
+	}
+	if peak.Load() == 0 {
+		t.Error("no tenant connection was ever sampled: the test measured nothing")
+	}
+}
+
+// TestServeWithVaultDown runs a Vault of the test's own and stops it:
+// tenants whose secrets are cached keep serving, a tenant never seen gets
+// 503, and /readyz says degraded.
+func TestServeWithVaultDown(t *testing.T) {
+	t.Parallel()
+	bin := platformtest.Getenv(t, "PLATFORM_VAULT_BIN")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	vault := exec.Command(bin, "server", "-dev", "-dev-root-token-id=vault-down-test", "-dev-listen-address="+addr)
+	vault.Stdout, vault.Stderr = io.Discard, io.Discard
+	if err := vault.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopVault := func() { vault.Process.Kill(); vault.Wait() }
+	t.Cleanup(stopVault)
+	vaultURL := "http://" + addr
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if res, err := http.Get(vaultURL + "/v1/sys/health"); err == nil && res.StatusCode == 200 {
+			res.Body.Close()
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("test Vault did not start")
+		}
+	}
+
+	c := newCLI(t)
+	c.env["VAULT_ADDR"], c.env["VAULT_TOKEN"] = vaultURL, "vault-down-test"
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	ts := c.serve(t, nil)
+	cached, unseen := ts.create(t, "restaurant"), ts.create(t, "institution")
+	waitStatus(t, ts, unseen.Slug, 200, "")
+	if code, body := ts.get(t, cached.Slug+".localhost", "/api/tenant/db"); code != 200 {
+		t.Fatalf("before: %d %v", code, body)
+	}
+
+	stopVault()
+	// Purging would need Vault: the tenants are dropped with the catalog's
+	// test database instead, and their databases and roles here.
+	t.Cleanup(func() {
+		admin := platformtest.Admin(t)
+		for _, tn := range []*tenant.Tenant{cached, unseen} {
+			ts.cat.DeleteTenant(context.Background(), tn.ID)
+			admin.DropDatabase(context.Background(), tn.Database)
+			admin.DropRole(context.Background(), tenant.AppRole(tn.Slug))
+			admin.DropRole(context.Background(), tenant.OwnerRole(tn.Slug))
+		}
+	})
+	// Reopen the pool so the password must come from the cache.
+	ts.pools.Evict(cached.ID)
+	if code, body := ts.get(t, cached.Slug+".localhost", "/api/tenant/db"); code != 200 || body["database"] != cached.Database {
+		t.Errorf("cached tenant with Vault down: %d %v", code, body)
+	}
+	if code, body := ts.get(t, unseen.Slug+".localhost", "/api/tenant/db"); code != 503 || errCode(body) != tenant.EUnavailable {
+		t.Errorf("unseen tenant with Vault down: %d %v", code, body)
+	}
+	if code, body := ts.get(t, unseen.Slug+".localhost", "/api/tenant"); code != 200 {
+		t.Errorf("an endpoint without database still answers: %d %v", code, body)
+	}
+	code, body := ts.get(t, "x", "/readyz")
+	checks, _ := body["checks"].(map[string]any)
+	if code != 200 || body["status"] != "degraded" || checks["vault"] != "unreachable" {
+		t.Errorf("readyz with Vault down: %d %v", code, body)
+	}
+}

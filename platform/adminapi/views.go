@@ -1,0 +1,96 @@
+package adminapi
+
+import (
+	"time"
+
+	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/tenant"
+)
+
+// The JSON shapes of the operator API; the CLI prints the same ones.
+
+// Tenant is a tenant as operators see it.
+type Tenant struct {
+	ID        string         `json:"id"`
+	Slug      string         `json:"slug"`
+	Kind      string         `json:"kind"`
+	Name      string         `json:"name"`
+	Status    string         `json:"status"`
+	DBServer  string         `json:"db_server"`
+	Database  string         `json:"database"`
+	TimeZone  string         `json:"time_zone"`
+	Hosts     []string       `json:"hosts"`
+	Settings  map[string]any `json:"settings"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// TenantView converts a tenant; hosts come from the service (base domain).
+func TenantView(svc *provision.Service, t *tenant.Tenant) Tenant {
+	return Tenant{ID: t.ID, Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Status: string(t.Status),
+		DBServer: t.DBServer, Database: t.Database, TimeZone: t.TimeZone, Hosts: svc.Hosts(t), Settings: t.Settings,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+// Created is the answer to a creation: the only time the admin password
+// is ever shown.
+type Created struct {
+	ID            string           `json:"id"`
+	Slug          string           `json:"slug"`
+	Kind          string           `json:"kind"`
+	Name          string           `json:"name"`
+	Status        string           `json:"status"`
+	Database      string           `json:"database"`
+	Hosts         []string         `json:"hosts"`
+	AdminUsername string           `json:"admin_username"`
+	AdminPassword string           `json:"admin_password"`
+	Resumed       bool             `json:"resumed"`
+	DurationMS    int64            `json:"duration_ms"`
+	StepsMS       map[string]int64 `json:"steps_ms"`
+}
+
+// CreatedView converts a creation result.
+func CreatedView(res *provision.Created) Created {
+	t := res.Tenant
+	steps := map[string]int64{}
+	for k, d := range res.StepDurations {
+		steps[k] = d.Milliseconds()
+	}
+	return Created{ID: t.ID, Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Status: string(t.Status), Database: t.Database,
+		Hosts: res.Hosts, AdminUsername: res.AdminUsername, AdminPassword: res.AdminPassword, Resumed: res.Resumed,
+		DurationMS: res.Duration.Milliseconds(), StepsMS: steps}
+}
+
+// Migration is one database's migration state or result.
+type Migration struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Version uint   `json:"version"`
+	Latest  uint   `json:"latest"`
+	Pending int    `json:"pending"`
+	Dirty   bool   `json:"dirty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// MigrationViews converts results; errors show their operator-facing text.
+func MigrationViews(rs []provision.MigrationResult) []Migration {
+	out := make([]Migration, len(rs))
+	for i, r := range rs {
+		out[i] = Migration{Name: r.Name, Kind: r.Kind, Version: r.Status.Version, Latest: r.Status.Latest,
+			Pending: r.Status.Pending, Dirty: r.Status.Dirty}
+		if r.Err != nil {
+			out[i].Error = ErrorText(r.Err)
+		}
+	}
+	return out
+}
+
+// ErrorText is the operator-facing line of an error: the message of a
+// platform error, or the whole text of another (operators see migration
+// and connection failures; no error built here embeds a secret).
+func ErrorText(err error) string {
+	if tenant.ErrorCode(err) != tenant.EInternal {
+		return tenant.ErrorMessage(err)
+	}
+	return err.Error()
+}
