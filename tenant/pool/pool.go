@@ -320,13 +320,16 @@ func (m *Manager) sweep() {
 
 // Stats describes the manager for /readyz and metrics.
 type Stats struct {
-	Pools   int
-	Servers map[string]ServerStats
+	Pools   int                    `json:"pools"`
+	Servers map[string]ServerStats `json:"servers"`
 }
 
 // ServerStats is one database server's budget.
 type ServerStats struct {
-	Budget, InUse, Peak, Waiting int
+	Budget  int `json:"budget"`
+	InUse   int `json:"in_use"`
+	Peak    int `json:"peak"`
+	Waiting int `json:"waiting"`
 }
 
 // Stats returns current figures.

@@ -187,10 +187,10 @@ func changed(a, b *tenant.Tenant) bool {
 
 // Stats describes the map for /readyz and metrics.
 type Stats struct {
-	Tenants  int
-	Hosts    int
-	LoadedAt time.Time // last full load: at start and after each reconnect
-	Patches  int64
+	Tenants  int       `json:"tenants"`
+	Hosts    int       `json:"hosts"`
+	LoadedAt time.Time `json:"loaded_at"` // last full load: at start and after each reconnect
+	Patches  int64     `json:"patches"`
 }
 
 // Stats returns current figures.
