@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint bench-provision bench-migrate clean
+.PHONY: all build services run test vet lint bench-provision bench-migrate bench-router clean
 
 all: build
 
@@ -35,6 +35,9 @@ bench-provision: services build
 
 bench-migrate: services build
 	$(ENV) && scripts/bench/fleet-migrate
+
+bench-router: services build
+	$(ENV) && scripts/bench/router
 
 clean:
 	rm -rf bin
