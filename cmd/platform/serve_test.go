@@ -130,6 +130,11 @@ func TestServeRoutesByHost(t *testing.T) {
 	if code, body := ts.get(t, "nobody.localhost", "/api/tenant", "X-Forwarded-Host", a.Slug+".localhost"); code != 404 {
 		t.Errorf("X-Forwarded-Host from an untrusted client was believed: %d %v", code, body)
 	}
+	// From a configured proxy it is believed.
+	behind := c.serve(t, map[string]string{"PLATFORM_TRUSTED_PROXIES": "127.0.0.1"})
+	if code, body := behind.get(t, "proxy.internal", "/api/tenant", "X-Forwarded-Host", a.Slug+".localhost"); code != 200 || body["slug"] != a.Slug {
+		t.Errorf("X-Forwarded-Host from a trusted proxy: %d %v", code, body)
+	}
 	if code, body := ts.get(t, a.Slug+".localhost", "/no/such/route"); code != 404 || errCode(body) != "route_not_found" {
 		t.Errorf("unknown route: %d %v", code, body)
 	}
