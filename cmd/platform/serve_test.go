@@ -339,3 +339,38 @@ func TestServeWithVaultDown(t *testing.T) {
 		t.Errorf("readyz with Vault down: %d %v", code, body)
 	}
 }
+
+// TestServeGracefulShutdown starts shutting down while a request waits for
+// a database connection: the request still finishes, and the pools close.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "1"})
+	a, b := ts.create(t, "restaurant"), ts.create(t, "restaurant")
+	waitStatus(t, ts, b.Slug, 200, "")
+	held, err := ts.pools.Acquire(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan int, 1)
+	go func() {
+		code, _ := ts.get(t, b.Slug+".localhost", "/api/tenant/db") // waits for the one slot
+		result <- code
+	}()
+	time.Sleep(200 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { ts.stop(); close(stopped) }()
+	time.Sleep(200 * time.Millisecond)
+	held.Release()
+	if code := <-result; code != 200 {
+		t.Errorf("in-flight request during shutdown: %d, want 200", code)
+	}
+	<-stopped
+	if n := ts.pools.Stats().Servers["default"].InUse; n != 0 {
+		t.Errorf("%d connections open after shutdown", n)
+	}
+	if _, err := http.Get(ts.tenantURL + "/healthz"); err == nil {
+		t.Error("the listener still accepts after shutdown")
+	}
+}
