@@ -45,9 +45,6 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, tenant.Errorf(tenant.EInvalid, "PLATFORM_DATABASE_URL is not a valid PostgreSQL URL")
 	}
-	if pc.MaxConns < 8 {
-		pc.MaxConns = 8
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,8 @@
-// Package secretcache keeps tenants' secrets in memory in front of Vault:
-// concurrent misses for one tenant make one read, an entry past its TTL is
-// served while a refresh runs, and while Vault is down entries are served
-// for a bounded grace time.
+// Package secretcache keeps tenants' secrets in memory in front of Vault
+// (DESIGN.md, "Secrets cache"): concurrent misses for one tenant make one
+// Vault read, an entry past its TTL is served while one background refresh
+// runs, and while Vault is down an entry is served for a bounded grace time
+// and never after it.
 package secretcache
 
 import (
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -18,6 +18,7 @@ import (
 )
 
 // Getter reads one tenant's secrets from the source of truth (Vault).
+// *secrets.Store is one.
 type Getter interface {
 	Get(ctx context.Context, slug string) (map[string]string, error)
 }
@@ -25,41 +26,52 @@ type Getter interface {
 // Config tunes the cache; zero values take the defaults.
 type Config struct {
 	TTL    time.Duration    // an entry is fresh this long; default 5 min
-	Grace  time.Duration    // past TTL, served this long while refreshes fail; default 1 h
-	Now    func() time.Time // for tests
-	Logger *slog.Logger     // never given a secret value
+	Grace  time.Duration    // past TTL, an entry may still be served this long while refreshes fail; default 1 h
+	Now    func() time.Time // for tests; default time.Now
+	Logger *slog.Logger     // default discard; it is never given a secret value
 }
 
-// Cache is the secrets cache.
+const (
+	// fetchTimeout bounds every Vault read. Reads are detached from the
+	// caller's context (one caller giving up must not fail the others
+	// waiting on the same read), so this is what ends them.
+	fetchTimeout = 10 * time.Second
+	// retryEvery spaces background refreshes of one entry after one failed,
+	// so a stale entry under load does not hammer a Vault that is down.
+	retryEvery = 5 * time.Second
+)
+
+// Cache is a per-slug cache of tenant secrets; it is safe for concurrent
+// use. Create it with New.
 type Cache struct {
 	src Getter
 	cfg Config
-	sf  singleflight.Group
+	sf  singleflight.Group // keyed by slug: one Vault read per tenant at a time
 
-	mu         sync.Mutex
-	entries    map[string]entry
-	refreshing map[string]bool // one background refresh per slug
-
-	hits, stale, misses, refreshErrors atomic.Uint64
-	lastError                          atomic.Int64
+	mu      sync.Mutex
+	entries map[string]*entry
+	// epoch changes on every Invalidate. A read that started before an
+	// Invalidate may hold the old secrets, so it must not store them; a
+	// per-cache counter (not per slug) keeps this bounded, at the price of
+	// now and then not caching another tenant's read, which costs one more
+	// read later.
+	epoch uint64
+	stats Stats
 }
 
 type entry struct {
-	values  map[string]string
-	fetched time.Time
-	retry   time.Time // no background refresh before this, after one failed
+	values     map[string]string // never handed out: callers get copies
+	fetched    time.Time
+	refreshing bool      // a background refresh runs
+	retry      time.Time // no background refresh before this, after one failed
 }
-
-// retryEvery spaces background refreshes while Vault fails, so a stale
-// entry under load does not hammer a Vault that is down.
-const retryEvery = 5 * time.Second
 
 // New returns a cache over g.
 func New(g Getter, cfg Config) *Cache {
-	if cfg.TTL == 0 {
+	if cfg.TTL <= 0 {
 		cfg.TTL = 5 * time.Minute
 	}
-	if cfg.Grace == 0 {
+	if cfg.Grace <= 0 {
 		cfg.Grace = time.Hour
 	}
 	if cfg.Now == nil {
@@ -68,100 +80,142 @@ func New(g Getter, cfg Config) *Cache {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{src: g, cfg: cfg, entries: map[string]entry{}, refreshing: map[string]bool{}}
+	return &Cache{src: g, cfg: cfg, entries: map[string]*entry{}}
 }
 
-// Get returns a copy of the tenant's secrets.
+// Get returns a copy of the tenant's secrets, which the caller may keep and
+// change.
+//
+// A fresh entry is returned without reading Vault. An entry past its TTL
+// but within the grace time is returned at once and one background
+// refresh is started. Otherwise Vault is read, once for all concurrent
+// callers. A tenant without secrets gets Vault's not_found (never cached);
+// any other failure gets unavailable, whose message holds no secret.
 func (c *Cache) Get(ctx context.Context, slug string) (map[string]string, error) {
+	now := c.cfg.Now()
 	c.mu.Lock()
-	e, ok := c.entries[slug]
+	if e := c.entries[slug]; e != nil {
+		switch age := now.Sub(e.fetched); {
+		case age < c.cfg.TTL:
+			c.stats.Hits++
+			v := maps.Clone(e.values)
+			c.mu.Unlock()
+			return v, nil
+		case age < c.cfg.TTL+c.cfg.Grace:
+			c.stats.StaleHits++
+			if !e.refreshing && !now.Before(e.retry) {
+				e.refreshing = true
+				go c.refresh(ctx, slug, e)
+			}
+			v := maps.Clone(e.values)
+			c.mu.Unlock()
+			return v, nil
+		}
+		// Past the grace time: never served, even if Vault stays down.
+	}
+	c.stats.Misses++
+	// Joining the read under c.mu makes "no entry, so join the read" atomic
+	// with the read storing its entry (also under c.mu, before singleflight
+	// lets the key go): a miss either joins the read in flight or sees its
+	// result, so concurrent misses make exactly one read.
+	ch := c.load(ctx, slug)
 	c.mu.Unlock()
-	age := c.cfg.Now().Sub(e.fetched)
-	switch {
-	case ok && age < c.cfg.TTL:
-		c.hits.Add(1)
-		return maps.Clone(e.values), nil
-	case ok && age < c.cfg.TTL+c.cfg.Grace:
-		c.stale.Add(1)
-		c.refresh(ctx, slug)
-		return maps.Clone(e.values), nil
+
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return maps.Clone(r.Val.(map[string]string)), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	c.misses.Add(1)
-	v, err := c.fetch(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	return maps.Clone(v), nil
 }
 
-// refresh starts one background fetch for slug, detached from the request.
-func (c *Cache) refresh(ctx context.Context, slug string) {
+// refresh runs in the background for a stale entry e. On success load has
+// replaced e; on failure e stays (served until its grace time ends) and is
+// not retried before retryEvery.
+func (c *Cache) refresh(ctx context.Context, slug string, e *entry) {
+	r := <-c.load(ctx, slug)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.refreshing[slug] || c.cfg.Now().Before(c.entries[slug].retry) {
-		return
+	e.refreshing = false
+	if r.Err != nil {
+		e.retry = c.cfg.Now().Add(retryEvery)
 	}
-	c.refreshing[slug] = true
-	go func() {
-		_, err := c.fetch(context.WithoutCancel(ctx), slug)
-		c.mu.Lock()
-		delete(c.refreshing, slug)
-		if e, ok := c.entries[slug]; ok && err != nil {
-			e.retry = c.cfg.Now().Add(retryEvery)
-			c.entries[slug] = e
-		}
-		c.mu.Unlock()
-	}()
 }
 
-// fetch reads Vault once per slug at a time and stores the result.
-func (c *Cache) fetch(ctx context.Context, slug string) (map[string]string, error) {
-	v, err, _ := c.sf.Do(slug, func() (any, error) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		values, err := c.src.Get(ctx, slug)
-		if err != nil {
+// load starts (or joins) the one Vault read of slug and stores its result.
+// The read keeps ctx's values (for logs) but not its cancellation, and is
+// bounded by fetchTimeout, so no goroutine outlives it for long.
+func (c *Cache) load(ctx context.Context, slug string) <-chan singleflight.Result {
+	ctx = context.WithoutCancel(ctx)
+	return c.sf.DoChan(slug, func() (any, error) {
+		c.mu.Lock()
+		epoch := c.epoch
+		c.mu.Unlock()
+
+		rctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+		values, err := c.src.Get(rctx, slug)
+		cancel()
+		failed := err != nil && tenant.ErrorCode(err) != tenant.ENotFound
+		if failed {
+			// Vault's errors never echo secret values (platform/secrets).
+			c.cfg.Logger.WarnContext(ctx, "reading tenant secrets from Vault failed", "tenant", slug, "err", err)
+		}
+
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		current := c.epoch == epoch
+		switch {
+		case failed:
+			c.stats.RefreshErrors++
+			c.stats.LastError = c.cfg.Now()
+			return nil, tenant.Errorf(tenant.EUnavailable, "secrets of tenant %s are unavailable: Vault unreachable", slug)
+		case err == nil:
+			// A copy, so the Getter cannot change what we serve.
+			values = maps.Clone(values)
+			if current {
+				c.entries[slug] = &entry{values: values, fetched: c.cfg.Now()}
+			}
+			return values, nil
+		default: // not found
+			// The tenant has no secrets (any more): forget old ones rather
+			// than serve them through the grace time.
+			if current {
+				delete(c.entries, slug)
+			}
 			return nil, err
 		}
-		c.mu.Lock()
-		c.entries[slug] = entry{values: values, fetched: c.cfg.Now()}
-		c.mu.Unlock()
-		return values, nil
 	})
-	if err != nil {
-		if tenant.ErrorCode(err) == tenant.ENotFound {
-			return nil, err
-		}
-		c.refreshErrors.Add(1)
-		c.lastError.Store(c.cfg.Now().UnixNano())
-		c.cfg.Logger.WarnContext(ctx, "tenant secrets unavailable", "tenant", slug, "err", err)
-		return nil, tenant.Errorf(tenant.EUnavailable, "the secrets of this account are unavailable; try again shortly")
-	}
-	return v.(map[string]string), nil
 }
 
-// Invalidate drops a tenant's entry (purged, or its secrets rotated).
+// Invalidate drops one tenant's entry (the tenant was purged or its secrets
+// rotated): the next Get reads Vault, and a read already in flight neither
+// stores its result nor is joined by later misses.
 func (c *Cache) Invalidate(slug string) {
 	c.mu.Lock()
 	delete(c.entries, slug)
+	c.epoch++
 	c.mu.Unlock()
+	c.sf.Forget(slug)
 }
 
 // Stats describes the cache for /readyz and metrics.
 type Stats struct {
-	Entries                                int
-	Hits, StaleHits, Misses, RefreshErrors uint64
-	LastError                              time.Time `json:",omitzero"`
+	Entries       int       `json:"entries"`
+	Hits          uint64    `json:"hits"`
+	StaleHits     uint64    `json:"stale_hits"`
+	Misses        uint64    `json:"misses"`
+	RefreshErrors uint64    `json:"refresh_errors"`
+	LastError     time.Time `json:"last_error,omitzero"` // of the last failed Vault read
 }
 
-// Stats returns current figures.
+// Stats returns the current figures.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
-	n := len(c.entries)
-	c.mu.Unlock()
-	s := Stats{Entries: n, Hits: c.hits.Load(), StaleHits: c.stale.Load(), Misses: c.misses.Load(), RefreshErrors: c.refreshErrors.Load()}
-	if t := c.lastError.Load(); t != 0 {
-		s.LastError = time.Unix(0, t)
-	}
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Entries = len(c.entries)
 	return s
 }
