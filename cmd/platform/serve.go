@@ -34,6 +34,7 @@ type serveConfig struct {
 	TenantMaxConns      int32
 	PoolIdle            time.Duration
 	SecretsTTL          time.Duration
+	BudgetWait          time.Duration
 }
 
 func loadServeConfig(getenv func(string) string, args []string) (serveConfig, error) {
@@ -82,7 +83,7 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	durs := []struct {
 		env string
 		dst *time.Duration
-	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}}
+	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}, {"PLATFORM_DB_BUDGET_WAIT", &c.BudgetWait}}
 	for _, d := range durs {
 		if v := getenv(d.env); v != "" {
 			x, err := time.ParseDuration(v)
@@ -159,7 +160,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		}
 	}
 	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle,
-		Budget: cfg.Budget, Budgets: budgets, Logger: log}, s.target)
+		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, Logger: log}, s.target)
 	s.resolver.OnChange = func(old *tenant.Tenant) {
 		s.pools.Evict(old.ID)
 		s.secrets.Invalidate(old.Slug)

@@ -88,6 +88,14 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 	return ok, err
 }
 
+// PublicCanConnect reports whether every role may connect to database
+// (false for a missing database).
+func (s *Server) PublicCanConnect(ctx context.Context, database string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT has_database_privilege('public', oid, 'CONNECT') FROM pg_database WHERE datname = $1), false)`, database).Scan(&ok)
+	return ok, err
+}
+
 // EnsureRole creates a role that cannot log in, or does nothing if it
 // exists. Concurrent creators of one role both succeed.
 func (s *Server) EnsureRole(ctx context.Context, name string) error {

@@ -414,14 +414,21 @@ func (s *Service) hardenServer(ctx context.Context, srv *pgadmin.Server) error {
 		dbs = append(dbs, cc.Database)
 	}
 	for _, db := range dbs {
-		ok, err := srv.DatabaseExists(ctx, db)
+		open, err := srv.PublicCanConnect(ctx, db)
+		if err != nil || !open {
+			return err // a missing database is not open either
+		}
+		// Concurrent GRANT/REVOKE on one database row fail with "tuple
+		// concurrently updated": another creation is doing the same.
+		for try := 0; ; try++ {
+			err = srv.RestrictConnect(ctx, db)
+			if err == nil || try == 3 || !pgadmin.IsCode(err, "XX000") {
+				break
+			}
+			time.Sleep(time.Duration(10*(try+1)) * time.Millisecond)
+		}
 		if err != nil {
 			return err
-		}
-		if ok {
-			if err := srv.RestrictConnect(ctx, db); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

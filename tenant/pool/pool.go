@@ -365,4 +365,20 @@ func (m *Manager) Close() {
 		wg.Go(e.pool.Close)
 	}
 	wg.Wait()
+	// Slots come back once the server has closed each connection.
+	for deadline := time.Now().Add(drainTimeout + time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if m.inUse() == 0 {
+			return
+		}
+	}
+}
+
+func (m *Manager) inUse() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, b := range m.budgets {
+		n += b.InUse()
+	}
+	return n
 }
