@@ -32,6 +32,7 @@ type serveConfig struct {
 	TrustedProxies      []string
 	Budget              int // 0: each server's connection_budget from the catalog
 	TenantMaxConns      int32
+	MaxPools            int
 	PoolIdle            time.Duration
 	SecretsTTL          time.Duration
 	BudgetWait          time.Duration
@@ -72,6 +73,13 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_DB_CONN_BUDGET must be a positive number")
 		}
 		c.Budget = n
+	}
+	if v := getenv("PLATFORM_MAX_POOLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_MAX_POOLS must be a positive number")
+		}
+		c.MaxPools = n
 	}
 	if v := getenv("PLATFORM_TENANT_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -159,7 +167,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 			budgets[srv.Name] = cfg.Budget
 		}
 	}
-	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle,
+	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle, MaxPools: cfg.MaxPools,
 		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, Logger: log}, s.target)
 	s.resolver.OnChange = func(old *tenant.Tenant) {
 		s.pools.Evict(old.ID)

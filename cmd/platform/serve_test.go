@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
@@ -212,30 +210,7 @@ func TestServeConnectionBudget(t *testing.T) {
 	for i, s := range slugs {
 		apps[i] = "platform:" + s
 	}
-	admin := platformtest.Admin(t)
-	var peak atomic.Int32
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		admin.In(context.Background(), "postgres", "", func(conn *pgx.Conn) error {
-			for {
-				select {
-				case <-stop:
-					return nil
-				default:
-				}
-				var n int32
-				if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY($1)`, apps).Scan(&n); err != nil {
-					t.Error(err)
-					return err
-				}
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
-				time.Sleep(time.Millisecond)
-			}
-		})
-	}()
+	stop := platformtest.PeakConnections(t, "application_name = ANY($1)", apps)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 0}}
 	var wg sync.WaitGroup
@@ -260,17 +235,16 @@ func TestServeConnectionBudget(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	<-sampled
+	peak := stop()
 	st := ts.pools.Stats().Servers["default"]
-	t.Logf("server connections peak %d; budget peak %d of %d; pools %d", peak.Load(), st.Peak, st.Budget, ts.pools.Stats().Pools)
+	t.Logf("server connections peak %d; budget peak %d of %d; pools %d", peak, st.Peak, st.Budget, ts.pools.Stats().Pools)
 	if n := failures.Load(); n != 0 {
 		t.Errorf("%d of 1000 requests failed, first: %v", n, firstErr.Load())
 	}
-	if peak.Load() > 20 || st.Peak > 20 || st.Budget != 20 {
-		t.Errorf("connections: PostgreSQL saw %d, the budget %d; the budget is %d (want 20)", peak.Load(), st.Peak, st.Budget)
+	if peak > 20 || st.Peak > 20 || st.Budget != 20 {
+		t.Errorf("connections: PostgreSQL saw %d, the budget %d; the budget is %d (want 20)", peak, st.Peak, st.Budget)
 	}
-	if peak.Load() == 0 {
+	if peak == 0 {
 		t.Error("no tenant connection was ever sampled: the test measured nothing")
 	}
 }
@@ -374,5 +348,32 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(ts.tenantURL + "/healthz"); err == nil {
 		t.Error("the listener still accepts after shutdown")
+	}
+}
+
+func TestServeCommandErrors(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	c.env["REDIS_URL"] = platformtest.Getenv(t, "REDIS_URL")
+	c.env["PLATFORM_ADMIN_ADDR"] = "127.0.0.1:0"
+	c.env["PLATFORM_HTTP_ADDR"] = busy.Addr().String()
+	if _, _, err := c.run("serve"); err == nil || !strings.Contains(errorLine(err), "listen on "+busy.Addr().String()) {
+		t.Errorf("port in use: %v", err)
+	}
+	for env, val := range map[string]string{"PLATFORM_DB_CONN_BUDGET": "zero", "PLATFORM_POOL_IDLE_TIMEOUT": "-1s", "REDIS_URL": "", "PLATFORM_TENANT_MAX_CONNS": "1000"} {
+		saved := c.env[env]
+		c.env[env] = val
+		if _, _, err := c.run("serve"); err == nil || !strings.Contains(errorLine(err), env) {
+			t.Errorf("%s=%q: %v", env, val, err)
+		}
+		c.env[env] = saved
+	}
+	if _, _, err := c.run("serve", "extra"); err == nil {
+		t.Error("serve accepted an argument")
 	}
 }

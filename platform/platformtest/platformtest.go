@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +192,43 @@ func TemplatePrefix(t testing.TB, admin *pgadmin.Server) string {
 		}
 	})
 	return prefix
+}
+
+// PeakConnections samples, on a connection of its own and about every
+// millisecond, how many rows of pg_stat_activity match where (an SQL
+// condition that may use $1, given as arg) until the returned stop is
+// called; stop returns the highest count seen.
+func PeakConnections(t testing.TB, where string, arg any) (stop func() int) {
+	t.Helper()
+	conn, err := pgx.Connect(Context(t), AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit, done := make(chan struct{}), make(chan int)
+	go func() {
+		defer conn.Close(context.Background())
+		peak := 0
+		for {
+			select {
+			case <-quit:
+				done <- peak
+				return
+			default:
+			}
+			var n int
+			if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE `+where, arg).Scan(&n); err != nil {
+				t.Errorf("sample pg_stat_activity: %v", err)
+				done <- peak
+				return
+			}
+			peak = max(peak, n)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var once sync.Once
+	var peak int
+	return func() int {
+		once.Do(func() { close(quit); peak = <-done })
+		return peak
+	}
 }

@@ -66,28 +66,12 @@ func query(ctx context.Context, m *Manager, t *tenant.Tenant) error {
 // TestBudgetNeverExceeded drives 40 tenants at once through a budget of 6
 // and samples the server's own count of connections meanwhile.
 func TestBudgetNeverExceeded(t *testing.T) {
-	target, count := testDB(t)
+	target, _ := testDB(t)
 	m := New(Config{Budget: 6, BudgetWait: 10 * time.Second}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
 	defer m.Close()
 	ctx := platformtest.Context(t)
 
-	var peak atomic.Int32
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			n := int32(count(ctx))
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
+	stop := platformtest.PeakConnections(t, "datname = $1", target.Database)
 	ts := tenants(40)
 	var wg sync.WaitGroup
 	var failures atomic.Int32
@@ -100,17 +84,16 @@ func TestBudgetNeverExceeded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	<-sampled
+	peak := stop()
 	st := m.Stats().Servers["default"]
-	t.Logf("server peak %d, budget peak %d, pools %d", peak.Load(), st.Peak, m.Stats().Pools)
+	t.Logf("server peak %d, budget peak %d, pools %d", peak, st.Peak, m.Stats().Pools)
 	if failures.Load() != 0 {
 		t.Errorf("%d of 400 queries failed", failures.Load())
 	}
-	if peak.Load() > 6 || st.Peak > 6 {
-		t.Errorf("connections: server saw %d, budget saw %d; budget is 6", peak.Load(), st.Peak)
+	if peak > 6 || st.Peak > 6 {
+		t.Errorf("connections: server saw %d, budget saw %d; budget is 6", peak, st.Peak)
 	}
-	if st.Peak == 0 || peak.Load() == 0 {
+	if st.Peak == 0 || peak == 0 {
 		t.Error("no connection was ever counted: the test measured nothing")
 	}
 }
