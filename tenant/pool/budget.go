@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -19,10 +20,11 @@ import (
 type Budget struct {
 	slots   chan struct{}
 	waiting atomic.Int32
+	closing atomic.Int32 // closed, slot not yet back (waiting for the server's EOF)
 	peak    atomic.Int32
-	// reclaim closes idle connections elsewhere to free slots; it is called
-	// when the budget is full, with the tenant asking excluded.
-	reclaim func(except string)
+	// reclaim closes idle connections of other tenants, least recently
+	// used first, to free up to n slots; it is called while dials wait.
+	reclaim func(except string, n int)
 }
 
 // NewBudget returns a budget of limit connections.
@@ -42,8 +44,13 @@ func (b *Budget) Peak() int { return int(b.peak.Load()) }
 // Waiting is the number of dials waiting for a slot.
 func (b *Budget) Waiting() int { return int(b.waiting.Load()) }
 
-// acquire takes a slot, waiting at most wait. When the budget is full it
-// first asks for idle connections of other tenants to be closed.
+// reclaimEvery is how often a waiting dial looks again for idle
+// connections to close: connections go idle all the time under load, and
+// the least recently used of them should make room.
+const reclaimEvery = 2 * time.Millisecond
+
+// acquire takes a slot, waiting at most wait. While the budget is full it
+// has idle connections of other tenants closed, least recently used first.
 func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duration) error {
 	select {
 	case b.slots <- struct{}{}:
@@ -53,19 +60,25 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 	}
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
-	if b.reclaim != nil {
-		b.reclaim(tenantID)
-	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	select {
-	case b.slots <- struct{}{}:
-		b.notePeak()
-		return nil
-	case <-timer.C:
-		return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
-	case <-ctx.Done():
-		return ctx.Err()
+	tick := time.NewTicker(reclaimEvery)
+	defer tick.Stop()
+	for {
+		// Free what the waiters need beyond the slots already on their way.
+		if n := b.Waiting() - int(b.closing.Load()); n > 0 && b.reclaim != nil {
+			b.reclaim(tenantID, n)
+		}
+		select {
+		case b.slots <- struct{}{}:
+			b.notePeak()
+			return nil
+		case <-tick.C:
+		case <-timer.C:
+			return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -81,20 +94,36 @@ func (b *Budget) notePeak() {
 	}
 }
 
+// errOwnBusy refuses a dial when the budget is full and the tenant already
+// has connections: its request waits for one of them instead of taking
+// another tenant's (see Manager.Acquire). Without it, a busy tenant's pool
+// would dial whenever its connections are all in use, and under a full
+// budget every such dial would close someone's connection: churn.
+var errOwnBusy = errors.New("connection budget full; waiting for the tenant's own connections")
+
 // dialer returns a pgconn DialFunc that holds a slot for the life of each
-// connection.
-func (b *Budget) dialer(tenantID string, wait time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// connection; open counts the tenant's open connections.
+func (b *Budget) dialer(tenantID string, wait time.Duration, open *atomic.Int32) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if err := b.acquire(ctx, tenantID, wait); err != nil {
-			return nil, err
+		select {
+		case b.slots <- struct{}{}:
+			b.notePeak()
+		default:
+			if open.Load() > 0 {
+				return nil, errOwnBusy
+			}
+			if err := b.acquire(ctx, tenantID, wait); err != nil {
+				return nil, err
+			}
 		}
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			b.release()
 			return nil, err
 		}
-		return &budgetConn{Conn: c, release: b.release}, nil
+		open.Add(1)
+		return &budgetConn{Conn: c, budget: b, open: open}, nil
 	}
 }
 
@@ -107,8 +136,9 @@ func (b *Budget) dialer(tenantID string, wait time.Duration) func(ctx context.Co
 // count never exceeds the budget, not even for a moment.
 type budgetConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	once   sync.Once
+	budget *Budget
+	open   *atomic.Int32
 }
 
 // drainTimeout bounds the wait for the server's EOF, for connections
@@ -117,6 +147,8 @@ const drainTimeout = time.Second
 
 func (c *budgetConn) Close() error {
 	c.once.Do(func() {
+		c.open.Add(-1)
+		c.budget.closing.Add(1)
 		go func() {
 			c.Conn.SetReadDeadline(time.Now().Add(drainTimeout))
 			_, err := io.Copy(io.Discard, c.Conn)
@@ -124,7 +156,8 @@ func (c *budgetConn) Close() error {
 			if err != nil { // no EOF: the backend learns of the close only now
 				time.Sleep(100 * time.Millisecond)
 			}
-			c.release()
+			c.budget.closing.Add(-1)
+			c.budget.release()
 		}()
 	})
 	return nil

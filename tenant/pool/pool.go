@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,17 +52,19 @@ type Manager struct {
 	resolve Resolve
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	pools   map[string]*entry // by tenant id
-	lru     *list.List        // of *entry, most recent at front
-	budgets map[string]*Budget
-	opening map[string]*opening // pools being opened, so concurrent misses open one
-	closed  bool
-	stop    chan struct{}
-	done    chan struct{}
+	mu         sync.Mutex
+	reclaiming sync.Mutex
+	pools      map[string]*entry // by tenant id
+	lru        *list.List        // of *entry, most recent at front
+	budgets    map[string]*Budget
+	opening    map[string]*opening // pools being opened, so concurrent misses open one
+	closed     bool
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 type entry struct {
+	open     atomic.Int32 // connections open to the server
 	tenantID string
 	server   string
 	pool     *pgxpool.Pool
@@ -120,7 +123,7 @@ func (m *Manager) budgetLocked(server string) *Budget {
 			limit = n
 		}
 		b = NewBudget(limit)
-		b.reclaim = func(except string) { m.reclaim(server, except) }
+		b.reclaim = func(except string, n int) { m.reclaim(server, except, n) }
 		m.budgets[server] = b
 	}
 	return b
@@ -135,6 +138,9 @@ func (m *Manager) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn,
 		return nil, err
 	}
 	c, err := e.pool.Acquire(ctx)
+	if errors.Is(err, errOwnBusy) {
+		c, err = m.awaitOwn(ctx, e)
+	}
 	if err != nil {
 		var te *tenant.Error
 		if errors.As(err, &te) {
@@ -197,6 +203,27 @@ func (m *Manager) get(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	return op.e, op.err
 }
 
+// awaitOwn acquires a connection for a tenant that has some while the
+// budget is full: it takes the first of them to come back idle, or a new
+// one if a slot frees up, within BudgetWait.
+func (m *Manager) awaitOwn(ctx context.Context, e *entry) (*pgxpool.Conn, error) {
+	deadline := time.Now().Add(m.cfg.BudgetWait)
+	for {
+		c, err := e.pool.Acquire(ctx)
+		if !errors.Is(err, errOwnBusy) {
+			return c, err
+		}
+		if time.Now().After(deadline) {
+			return nil, tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(reclaimEvery):
+		}
+	}
+}
+
 // open builds the tenant's pool; no connection is made until a query needs one.
 func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	target, err := m.resolve(ctx, t)
@@ -216,7 +243,8 @@ func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	m.mu.Lock()
 	budget := m.budgetLocked(target.Server)
 	m.mu.Unlock()
-	cc.DialFunc = budget.dialer(t.ID, m.cfg.BudgetWait)
+	e := &entry{tenantID: t.ID, server: target.Server, lastUsed: time.Now()}
+	cc.DialFunc = budget.dialer(t.ID, m.cfg.BudgetWait, &e.open)
 
 	pc, err := pgxpool.ParseConfig("")
 	if err != nil {
@@ -227,14 +255,12 @@ func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = m.cfg.IdleTimeout
 	pc.HealthCheckPeriod = time.Minute
-	// While other tenants wait for a slot, a released connection is closed
-	// rather than kept idle: its slot goes to them.
-	pc.AfterRelease = func(*pgx.Conn) bool { return budget.Waiting() == 0 }
 	p, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), pc)
 	if err != nil {
 		return nil, err
 	}
-	return &entry{tenantID: t.ID, server: target.Server, pool: p, lastUsed: time.Now()}, nil
+	e.pool = p
+	return e, nil
 }
 
 // removeLocked unlinks an entry; the caller closes its pool outside the
@@ -264,28 +290,37 @@ func (m *Manager) Evict(tenantID string) {
 	}
 }
 
-// reclaim closes idle connections of the least-recently-used pools of a
-// server, oldest first, until as many as are waiting have been freed.
-func (m *Manager) reclaim(server, except string) {
-	m.mu.Lock()
+// reclaim closes up to n idle connections of a server's pools, least
+// recently used pool first. One reclaim runs at a time; waiters that find
+// one running skip theirs and look again shortly.
+func (m *Manager) reclaim(server, except string, n int) {
+	if !m.reclaiming.TryLock() {
+		return
+	}
+	defer m.reclaiming.Unlock()
 	var victims []*pgxpool.Pool
-	for el := m.lru.Back(); el != nil; el = el.Prev() {
+	m.mu.Lock()
+	found := 0
+	for el := m.lru.Back(); el != nil && found < n; el = el.Prev() {
 		e := el.Value.(*entry)
-		if e.server == server && e.tenantID != except && e.pool.Stat().IdleConns() > 0 {
-			victims = append(victims, e.pool)
+		if e.server == server && e.tenantID != except {
+			if idle := int(e.pool.Stat().IdleConns()); idle > 0 {
+				victims = append(victims, e.pool)
+				found += idle
+			}
 		}
 	}
-	b := m.budgetLocked(server)
 	m.mu.Unlock()
 	freed := 0
 	for _, p := range victims {
 		for _, c := range p.AcquireAllIdle(context.Background()) {
+			if freed >= n {
+				c.Release()
+				continue
+			}
 			conn := c.Hijack()
 			conn.Close(context.Background())
 			freed++
-		}
-		if freed >= b.Waiting() {
-			return
 		}
 	}
 }

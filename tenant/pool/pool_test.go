@@ -179,3 +179,51 @@ func TestResolveErrorAndBadPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyTenantWaitsForItsOwn: with the budget full, a tenant that has
+// connections waits for one of them rather than closing another tenant's
+// idle connection; a tenant with none takes the least recently used idle one.
+func TestBusyTenantWaitsForItsOwn(t *testing.T) {
+	target, _ := testDB(t)
+	m := New(Config{Budget: 2, BudgetWait: 5 * time.Second}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ctx := platformtest.Context(t)
+	ts := tenants(3)
+	a, b, cold := ts[0], ts[1], ts[2]
+	held, err := m.Acquire(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := query(ctx, m, b); err != nil { // b keeps one idle connection
+		t.Fatal(err)
+	}
+	idleOf := func(tn *tenant.Tenant) int32 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.pools[tn.ID].pool.Stat().IdleConns()
+	}
+	done := make(chan error, 1)
+	go func() { done <- query(ctx, m, a) }() // a needs a second connection
+	time.Sleep(100 * time.Millisecond)
+	if n := idleOf(b); n != 1 {
+		t.Fatalf("b's idle connection was closed for busy tenant a (b idle = %d)", n)
+	}
+	held.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("a's second query: %v", err)
+	}
+	if n := idleOf(b); n != 1 {
+		t.Errorf("b idle = %d after a was served by its own connection", n)
+	}
+	// A tenant without connections makes room from the least recently
+	// used idle ones (b's is older than a's).
+	if err := query(ctx, m, cold); err != nil {
+		t.Fatalf("cold tenant: %v", err)
+	}
+	if n := idleOf(b); n != 0 {
+		t.Errorf("b idle = %d, want its connection reclaimed for the cold tenant", n)
+	}
+	if s := m.Stats().Servers["default"]; s.Peak > 2 {
+		t.Errorf("budget peak %d > 2", s.Peak)
+	}
+}
