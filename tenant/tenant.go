@@ -97,19 +97,18 @@ func OwnerRole(slug string) string { return DatabaseName(slug) }
 // AppRole is the login role of the request path: DML only.
 func AppRole(slug string) string { return DatabaseName(slug) + "_app" }
 
-var hostLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
 // NormalizeHost lower-cases a host name and strips a port and a trailing
 // dot. It returns "" when what is left is not a syntactically valid DNS
-// name, so callers can treat malformed hosts as unknown.
+// name, so callers can treat malformed hosts as unknown. It runs on every
+// request: no regular expression, and no allocation for a host that is
+// already lower-case.
 func NormalizeHost(h string) string {
-	h = strings.ToLower(strings.TrimSpace(h))
+	h = strings.TrimSpace(h)
 	if strings.HasPrefix(h, "[") { // IPv6 literal: never a tenant host
 		return ""
 	}
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		port := h[i+1:]
-		for _, c := range port {
+		for _, c := range []byte(h[i+1:]) {
 			if c < '0' || c > '9' {
 				return ""
 			}
@@ -120,10 +119,34 @@ func NormalizeHost(h string) string {
 	if h == "" || len(h) > 253 {
 		return ""
 	}
-	for _, label := range strings.Split(h, ".") {
-		if !hostLabelRE.MatchString(label) {
+	upper := false
+	labelLen := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c == '-':
+			if labelLen == 0 || i+1 == len(h) || h[i+1] == '.' {
+				return "" // a label neither starts nor ends with '-'
+			}
+		case c == '.':
+			if labelLen == 0 {
+				return "" // empty label
+			}
+			labelLen = 0
+			continue
+		default:
 			return ""
 		}
+		labelLen++
+		if labelLen > 63 {
+			return ""
+		}
+	}
+	if upper {
+		h = strings.ToLower(h)
 	}
 	return h
 }

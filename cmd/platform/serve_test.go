@@ -213,6 +213,8 @@ func TestServeConnectionBudget(t *testing.T) {
 	stop := platformtest.PeakConnections(t, "application_name = ANY($1)", apps)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 0}}
+	defer client.CloseIdleConnections()
+	began := time.Now()
 	var wg sync.WaitGroup
 	var failures atomic.Int32
 	var firstErr atomic.Value
@@ -235,6 +237,7 @@ func TestServeConnectionBudget(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	t.Logf("1000 requests in %v", time.Since(began).Round(time.Millisecond))
 	peak := stop()
 	st := ts.pools.Stats().Servers["default"]
 	t.Logf("server connections peak %d; budget peak %d of %d; pools %d", peak, st.Peak, st.Budget, ts.pools.Stats().Pools)

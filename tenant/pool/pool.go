@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type Config struct {
 	Budget            int           // connections per database server; default 80
 	BudgetWait        time.Duration // wait for a free slot before capacity_exhausted; default 3 s
 	ConnectTimeout    time.Duration // default 5 s
+	StatementTimeout  time.Duration // server-side limit of one statement; default 15 s
 	// Budgets overrides Budget per database server name.
 	Budgets map[string]int
 	Logger  *slog.Logger
@@ -97,6 +99,9 @@ func New(cfg Config, resolve Resolve) *Manager {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.StatementTimeout == 0 {
+		cfg.StatementTimeout = 15 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -239,7 +244,13 @@ func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	cc.ConnectTimeout = m.cfg.ConnectTimeout
 	cc.TLSConfig = nil // loopback and private networks; TLS comes with placement
 	cc.Fallbacks = nil
-	cc.RuntimeParams = map[string]string{"application_name": "platform:" + t.Slug}
+	// Limits enforced by the server: no request holds a connection (and a
+	// slot of the budget) for long, whatever the handler does.
+	cc.RuntimeParams = map[string]string{
+		"application_name":                    "platform:" + t.Slug,
+		"statement_timeout":                   strconv.FormatInt(m.cfg.StatementTimeout.Milliseconds(), 10),
+		"idle_in_transaction_session_timeout": strconv.FormatInt(4*m.cfg.StatementTimeout.Milliseconds(), 10),
+	}
 	m.mu.Lock()
 	budget := m.budgetLocked(target.Server)
 	m.mu.Unlock()

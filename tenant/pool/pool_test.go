@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,5 +226,26 @@ func TestBusyTenantWaitsForItsOwn(t *testing.T) {
 	}
 	if s := m.Stats().Servers["default"]; s.Peak > 2 {
 		t.Errorf("budget peak %d > 2", s.Peak)
+	}
+}
+
+func TestServerSideLimits(t *testing.T) {
+	target, _ := testDB(t)
+	m := New(Config{StatementTimeout: 50 * time.Millisecond}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ctx := platformtest.Context(t)
+	c, err := m.Acquire(ctx, tenants(1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	var app string
+	c.QueryRow(ctx, `SHOW application_name`).Scan(&app)
+	if app != "platform:t-0" {
+		t.Errorf("application_name = %q", app)
+	}
+	// A runaway statement is ended by the server, not left holding a slot.
+	if _, err := c.Exec(ctx, `SELECT pg_sleep(5)`); err == nil || !strings.Contains(err.Error(), "statement timeout") {
+		t.Errorf("pg_sleep(5) with a 50 ms statement_timeout: %v", err)
 	}
 }
