@@ -179,6 +179,12 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	t, err := s.cat.TenantBySlug(ctx, req.Slug)
 	switch {
 	case tenant.ErrorCode(err) == tenant.ENotFound:
+		// A fresh creation adopts nothing: whatever already has this
+		// tenant's names belongs to someone else (another catalog on the
+		// same server, or a purge that failed half-way).
+		if err := s.checkNamesFree(ctx, srv, req.Slug); err != nil {
+			return nil, err
+		}
 		began := time.Now()
 		t = &tenant.Tenant{Slug: req.Slug, Kind: kind, Name: req.Name, Database: tenant.DatabaseName(req.Slug),
 			TimeZone: req.TimeZone, Hosts: req.Domains, DBServer: dbServer.Name}
@@ -284,6 +290,34 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	res.Duration = time.Since(start)
 	s.log.InfoContext(ctx, "tenant provisioned", "tenant", t.Slug, "kind", t.Kind, "resumed", res.Resumed, "ms", res.Duration.Milliseconds())
 	return res, nil
+}
+
+// checkNamesFree refuses a slug whose database, roles or Vault secrets
+// exist although the catalog has no such tenant.
+func (s *Service) checkNamesFree(ctx context.Context, srv *pgadmin.Server, slug string) error {
+	db := tenant.DatabaseName(slug)
+	if ok, err := srv.DatabaseExists(ctx, db); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return tenant.Errorf(tenant.EConflict, "database %s already exists on the database server but no tenant %q is in this catalog: drop it by hand or choose another slug", db, slug)
+	}
+	for _, r := range []string{tenant.OwnerRole(slug), tenant.AppRole(slug)} {
+		if ok, err := srv.RoleExists(ctx, r); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			return tenant.Errorf(tenant.EConflict, "role %s already exists on the database server but no tenant %q is in this catalog: drop it by hand or choose another slug", r, slug)
+		}
+	}
+	_, err := s.vault.Get(ctx, slug)
+	switch tenant.ErrorCode(err) {
+	case tenant.ENotFound:
+		return nil
+	case "":
+		return tenant.Errorf(tenant.EConflict, "Vault already holds secrets for %q but no such tenant is in this catalog: delete them by hand or choose another slug", slug)
+	}
+	return err
 }
 
 func (s *Service) hookRun(step string, after bool) error {

@@ -415,6 +415,33 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Errorf("catalog has %d tenants, want 1", len(ts))
 	}
 
+	t.Run("names taken outside this catalog", func(t *testing.T) {
+		// Another catalog on the same server and Vault: it must not adopt
+		// (and a purge there must not destroy) this catalog's tenant.
+		other := newEnv(t)
+		_, err := other.svc.Create(e.ctx, CreateRequest{Slug: taken.Tenant.Slug, Kind: "restaurant", Name: "x"})
+		if tenant.ErrorCode(err) != tenant.EConflict || !strings.Contains(err.Error(), "already exists on the database server") {
+			t.Fatalf("err = %v, want conflict", err)
+		}
+		if _, err := other.svc.Get(e.ctx, taken.Tenant.Slug); tenant.ErrorCode(err) != tenant.ENotFound {
+			t.Errorf("the other catalog got a row: %v", err)
+		}
+		// Only the Vault secrets left (a purge that failed half-way).
+		slug := platformtest.Slug("orphan")
+		if err := e.vault.Create(e.ctx, slug, map[string]string{"db_password": "x"}); err != nil {
+			t.Fatal(err)
+		}
+		defer e.vault.Delete(context.Background(), slug)
+		if _, err := e.svc.Create(e.ctx, CreateRequest{Slug: slug, Kind: "restaurant", Name: "x"}); tenant.ErrorCode(err) != tenant.EConflict {
+			t.Errorf("orphaned secrets: %v, want conflict", err)
+		}
+		if v, _ := e.vault.Get(e.ctx, slug); v["db_password"] != "x" {
+			t.Error("orphaned secrets were changed")
+		}
+		if _, err := e.connectApp(t, taken.Tenant.Slug, taken.Tenant.Database); err != nil {
+			t.Errorf("the first catalog's tenant no longer works: %v", err)
+		}
+	})
 	t.Run("vault unreachable", func(t *testing.T) {
 		tmpl, _ := secrets.LoadTemplate()
 		c := platformtest.VaultClient(t)
