@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/platformtest"
@@ -262,4 +263,24 @@ func TestMigrateCreate(t *testing.T) {
 	if _, _, err := createMigration(filepath.Join(dir, "missing"), "restaurant", "x"); err == nil {
 		t.Error("accepted a missing directory")
 	}
+}
+
+func TestCLIWithAppRole(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	roleID, secretID := platformtest.AppRole(t, time.Minute, 5*time.Minute)
+	delete(c.env, "VAULT_TOKEN")
+	c.env["VAULT_ROLE_ID"], c.env["VAULT_SECRET_ID"] = roleID, secretID
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	slug := platformtest.Slug("role")
+	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "AppRole")
+	if out := c.ok("tenant", "env", slug, "--reveal"); !strings.Contains(out, "DB_PASSWORD=") || strings.Contains(out, "<redacted>") {
+		t.Errorf("env --reveal with AppRole:\n%s", out)
+	}
+	c.ok("tenant", "delete", slug, "--purge", "--yes")
+	c.env["VAULT_SECRET_ID"] = "wrong"
+	if _, _, err := c.run("tenant", "list"); err == nil || !strings.Contains(errorLine(err), "AppRole") {
+		t.Errorf("wrong secret id: %v", err)
+	}
+	c.env["VAULT_TOKEN"] = platformtest.Getenv(t, "VAULT_TOKEN") // for the cleanup's purges
 }

@@ -145,6 +145,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		}
 	}()
 	a.cat.SetLogger(log)
+	if a.vaultLogin != nil {
+		go a.approle.KeepLoggedIn(ctx, a.vaultClient, a.vaultLogin, log)
+	}
 	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, tenant.Errorf(tenant.EInvalid, "REDIS_URL is not a valid redis:// URL")

@@ -24,6 +24,7 @@ type config struct {
 	AdminURL       string
 	VaultAddr      string
 	VaultToken     string
+	VaultAppRole   secrets.AppRole
 	VaultMount     string
 	BaseDomain     string
 	TemplatePrefix string
@@ -36,15 +37,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminURL:       getenv("PLATFORM_DB_ADMIN_URL"),
 		VaultAddr:      getenv("VAULT_ADDR"),
 		VaultToken:     getenv("VAULT_TOKEN"),
+		VaultAppRole:   secrets.AppRole{RoleID: getenv("VAULT_ROLE_ID"), SecretID: getenv("VAULT_SECRET_ID")},
 		VaultMount:     getenv("PLATFORM_VAULT_KV_MOUNT"),
 		BaseDomain:     strings.ToLower(getenv("PLATFORM_BASE_DOMAIN")),
 		TemplatePrefix: getenv("PLATFORM_TEMPLATE_PREFIX"),
 	}
 	for name, v := range map[string]string{"PLATFORM_DATABASE_URL": c.CatalogURL, "PLATFORM_DB_ADMIN_URL": c.AdminURL,
-		"VAULT_ADDR": c.VaultAddr, "VAULT_TOKEN": c.VaultToken} {
+		"VAULT_ADDR": c.VaultAddr} {
 		if v == "" {
 			return c, tenant.Errorf(tenant.EInvalid, "%s is not set (eval \"$(scripts/dev-services env)\" sets it for development)", name)
 		}
+	}
+	if c.VaultToken == "" && (c.VaultAppRole.RoleID == "" || c.VaultAppRole.SecretID == "") {
+		return c, tenant.Errorf(tenant.EInvalid, "VAULT_TOKEN is not set, nor VAULT_ROLE_ID and VAULT_SECRET_ID for an AppRole login")
 	}
 	if v := getenv("PLATFORM_BCRYPT_COST"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -64,12 +69,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 // app is everything a command needs, wired from the configuration.
 type app struct {
-	cat        *catalog.DB
-	admin      *pgadmin.Server
-	svc        *provision.Service
-	vault      *secrets.Store
-	baseDomain string
-	actor      string
+	vaultClient *vault.Client
+	vaultLogin  *vault.Secret // the AppRole login to keep alive, if any
+	approle     secrets.AppRole
+	cat         *catalog.DB
+	admin       *pgadmin.Server
+	svc         *provision.Service
+	vault       *secrets.Store
+	baseDomain  string
+	actor       string
 }
 
 func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
@@ -85,7 +93,12 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 	if err != nil {
 		return nil, tenant.Errorf(tenant.EInvalid, "VAULT_ADDR: %v", err)
 	}
-	client.SetToken(cfg.VaultToken)
+	var login *vault.Secret
+	if cfg.VaultToken != "" {
+		client.SetToken(cfg.VaultToken)
+	} else if login, err = cfg.VaultAppRole.Login(ctx, client); err != nil {
+		return nil, err
+	}
 	tmpl, err := secrets.LoadTemplate()
 	if err != nil {
 		return nil, err
@@ -106,7 +119,8 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 	if u, err := user.Current(); err == nil {
 		actor = "cli:" + u.Username
 	}
-	return &app{cat: cat, admin: admin, svc: svc, vault: vs, baseDomain: cfg.BaseDomain, actor: actor}, nil
+	return &app{vaultClient: client, vaultLogin: login, approle: cfg.VaultAppRole,
+		cat: cat, admin: admin, svc: svc, vault: vs, baseDomain: cfg.BaseDomain, actor: actor}, nil
 }
 
 func (a *app) Close() {

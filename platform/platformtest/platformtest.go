@@ -232,3 +232,45 @@ func PeakConnections(t testing.TB, where string, arg any) (stop func() int) {
 		return peak
 	}
 }
+
+// AppRole makes an AppRole of the test's own on the test Vault, allowed
+// to manage tenant secrets, with the given token TTLs, and returns its
+// role and secret ids.
+func AppRole(t testing.TB, ttl, maxTTL time.Duration) (roleID, secretID string) {
+	t.Helper()
+	ctx := Context(t)
+	c := VaultClient(t)
+	auths, err := c.Sys().ListAuthWithContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := auths["approle/"]; !ok {
+		if err := c.Sys().EnableAuthWithOptionsWithContext(ctx, "approle", &vault.EnableAuthOptions{Type: "approle"}); err != nil && !strings.Contains(err.Error(), "already in use") {
+			t.Fatal(err)
+		}
+	}
+	name := "platformtest-" + Rand(8)
+	policy := `path "secret/data/platform/tenants/*" { capabilities = ["create", "read", "update"] }
+path "secret/metadata/platform/tenants/*" { capabilities = ["read", "delete"] }`
+	if err := c.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
+		"token_policies": name, "token_ttl": ttl.String(), "token_max_ttl": maxTTL.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Logical().Delete("auth/approle/role/" + name)
+		c.Sys().DeletePolicy(name)
+	})
+	r, err := c.Logical().ReadWithContext(ctx, "auth/approle/role/"+name+"/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Logical().WriteWithContext(ctx, "auth/approle/role/"+name+"/secret-id", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Data["role_id"].(string), s.Data["secret_id"].(string)
+}
