@@ -30,6 +30,7 @@ type serveConfig struct {
 	RedisURL            string
 	OperatorToken       string
 	TrustedProxies      []string
+	Proxies             router.Proxies
 	Budget              int // 0: each server's connection_budget from the catalog
 	TenantMaxConns      int32
 	MaxPools            int
@@ -67,6 +68,11 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(s))
 		}
 	}
+	proxies, err := router.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_TRUSTED_PROXIES: %v", err)
+	}
+	c.Proxies = proxies
 	if v := getenv("PLATFORM_DB_CONN_BUDGET"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -180,7 +186,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
 		TrustedProxies: cfg.TrustedProxies, Logger: log})
 	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Catalog: a.cat, Token: cfg.OperatorToken,
-		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Logger: log})
+		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log})
 	ok = true
 	return s, nil
 }

@@ -30,6 +30,7 @@ type Config struct {
 	Token          string // PLATFORM_OPERATOR_TOKEN; empty disables /v1
 	Health, Ready  fiber.Handler
 	TrustedProxies []string
+	Proxies        router.Proxies // the same, parsed: for client addresses in the audit
 	Logger         *slog.Logger
 }
 
@@ -87,7 +88,7 @@ func (a *api) audit(c *fiber.Ctx, action, slug string, details map[string]any, e
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["ip"] = c.IP()
+	details["ip"] = router.ClientIP(c, a.cfg.Proxies)
 	aerr := a.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(c.UserContext()), catalog.OperatorAction{
 		Actor: actor, Source: "api", Action: action, Tenant: slug, Failed: err != nil, Details: details})
 	if aerr != nil {

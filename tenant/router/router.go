@@ -58,8 +58,7 @@ func New(cfg Config) *fiber.App {
 // X-Forwarded-Host from anyone unless the trusted proxy check is on: it
 // is, with only the configured proxies trusted. No ProxyHeader: Fiber
 // would take the leftmost X-Forwarded-For address, which the client
-// writes; c.IP() stays the peer until client IPs are needed (rate limits,
-// audit) and are read right to left past the trusted proxies.
+// writes; ClientIP reads the chain from the right instead.
 func Settings(log *slog.Logger, trusted []string) fiber.Config {
 	return fiber.Config{
 		DisableStartupMessage:   true,
