@@ -173,9 +173,6 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	}
 
 	res := &Created{AdminUsername: auth.AdminUsername, StepDurations: map[string]time.Duration{}}
-	// bcrypt takes ~200 ms at cost 12: hash the admin's password on the
-	// other core while the database is cloned.
-	adminPassword := s.prepareAdminPassword()
 	t, err := s.cat.TenantBySlug(ctx, req.Slug)
 	switch {
 	case tenant.ErrorCode(err) == tenant.ENotFound:
@@ -228,6 +225,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
+	// bcrypt takes ~200 ms at cost 12: hash the admin's password on the
+	// other core while the database is cloned.
+	adminPassword := s.prepareAdminPassword()
 	run := func(step string, fn func() error) error {
 		if _, ok := done[step]; ok && step != stepAdminUser {
 			return nil
