@@ -89,14 +89,14 @@ func TestInstitutionDeleteRules(t *testing.T) {
 	// teacher 1, user 2 (the admin is 1).
 	seed := func(t *testing.T) {
 		t.Helper()
-		for _, q := range []string{
-			`TRUNCATE periods, programs, subjects, program_subjects, groups, teachers, schedules, teaching_loads, tutoring_sessions, prefecture_reports RESTART IDENTITY CASCADE`,
-		} {
-			// TRUNCATE needs the owner; the login role cannot.
-			e.admin.In(e.ctx, tn.Database, tenant.OwnerRole(tn.Slug), func(c *pgx.Conn) error {
-				_, err := c.Exec(e.ctx, q)
-				return err
-			})
+		// TRUNCATE needs the owner; the login role cannot.
+		err := e.admin.In(e.ctx, tn.Database, tenant.OwnerRole(tn.Slug), func(c *pgx.Conn) error {
+			_, err := c.Exec(e.ctx, `TRUNCATE periods, programs, subjects, program_subjects, groups, teachers,
+				schedules, teaching_loads, tutoring_sessions, prefecture_reports RESTART IDENTITY CASCADE`)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("reset: %v", err)
 		}
 		exec(t, `DELETE FROM users WHERE username = 'clerk'`)
 		exec(t, `INSERT INTO users (username, full_name, password_hash) VALUES ('clerk', 'Clerk', 'x')`)
@@ -121,32 +121,31 @@ func TestInstitutionDeleteRules(t *testing.T) {
 		}
 	}
 
+	empty := func(t *testing.T, after string, tables ...string) {
+		t.Helper()
+		for _, tbl := range tables {
+			if n := count(t, `SELECT count(*) FROM `+tbl); n != 0 {
+				t.Errorf("%s: %d rows left after deleting the %s", tbl, n, after)
+			}
+		}
+	}
+
 	t.Run("periods cascade", func(t *testing.T) {
 		seed(t)
 		exec(t, `DELETE FROM periods`)
-		for _, tbl := range []string{"schedules", "teaching_loads", "tutoring_sessions", "prefecture_reports"} {
-			if n := count(t, `SELECT count(*) FROM `+tbl); n != 0 {
-				t.Errorf("%s: %d rows left after deleting the period", tbl, n)
-			}
-		}
+		empty(t, "period", "schedules", "teaching_loads", "tutoring_sessions", "prefecture_reports")
 	})
 	t.Run("programs restrict groups, cascade program_subjects", func(t *testing.T) {
 		seed(t)
 		restrict(t, `DELETE FROM programs`)
 		exec(t, `DELETE FROM groups`)
 		exec(t, `DELETE FROM programs`)
-		if n := count(t, `SELECT count(*) FROM program_subjects`); n != 0 {
-			t.Errorf("program_subjects: %d rows left", n)
-		}
+		empty(t, "program", "program_subjects")
 	})
 	t.Run("groups cascade", func(t *testing.T) {
 		seed(t)
 		exec(t, `DELETE FROM groups`)
-		for _, tbl := range []string{"teaching_loads", "tutoring_sessions", "prefecture_reports"} {
-			if n := count(t, `SELECT count(*) FROM `+tbl); n != 0 {
-				t.Errorf("%s: %d rows left after deleting the group", tbl, n)
-			}
-		}
+		empty(t, "group", "teaching_loads", "tutoring_sessions", "prefecture_reports")
 	})
 	t.Run("teachers restrict loads and tutoring, set null on reports", func(t *testing.T) {
 		seed(t)
