@@ -274,3 +274,17 @@ path "secret/metadata/platform/tenants/*" { capabilities = ["read", "delete"] }`
 	}
 	return r.Data["role_id"].(string), s.Data["secret_id"].(string)
 }
+
+// Eventually polls cond every few milliseconds until it holds or timeout
+// passes, then fails the test with what. Tests order events by what they
+// can observe, never by a sleep.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for wait := time.Millisecond; !cond(); wait = min(2*wait, 50*time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, what)
+		}
+		time.Sleep(wait)
+	}
+}
