@@ -21,9 +21,10 @@ run: services build
 vet:
 	$(GO) vet ./...
 
+# staticcheck is pinned as a tool in go.mod (`go tool staticcheck`).
 lint: vet
-	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
-	$$($(GO) env GOPATH)/bin/staticcheck ./...
+	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 test: services vet
