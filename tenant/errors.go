@@ -18,6 +18,9 @@ const (
 	ETenantSuspended   = "tenant_suspended"
 	ETenantMaintenance = "tenant_maintenance"
 	ECapacity          = "capacity_exhausted"
+	// ETenantUnavailable is what a tenant user sees for any failure to reach
+	// the tenant's database or secrets; the cause goes to the log only.
+	ETenantUnavailable = "tenant_unavailable"
 )
 
 // Error is an error meant to be shown to the caller: its Message is safe to

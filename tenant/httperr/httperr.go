@@ -33,6 +33,7 @@ var statuses = map[string]int{
 	tenant.ETenantSuspended:   http.StatusForbidden,
 	tenant.ETenantMaintenance: http.StatusServiceUnavailable,
 	tenant.ECapacity:          http.StatusServiceUnavailable,
+	tenant.ETenantUnavailable: http.StatusServiceUnavailable,
 	EUnauthorized:             http.StatusUnauthorized,
 	ERouteNotFound:            http.StatusNotFound,
 	EMethodNotAllowed:         http.StatusMethodNotAllowed,
@@ -80,7 +81,7 @@ func Write(c *fiber.Ctx, log *slog.Logger, err error) error {
 	}
 	var b Body
 	b.Error.Code, b.Error.Message = code, msg
-	if code == tenant.ETenantMaintenance || code == tenant.ECapacity || code == tenant.EUnavailable {
+	if code == tenant.ETenantMaintenance || code == tenant.ECapacity || code == tenant.EUnavailable || code == tenant.ETenantUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}
 	return c.Status(Status(code)).JSON(b)
