@@ -85,13 +85,9 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	vc := vault.DefaultConfig()
-	vc.Address = cfg.VaultAddr
-	vc.Timeout = 10 * time.Second
-	vc.MaxRetries = 1
-	client, err := vault.NewClient(vc)
+	client, err := secrets.NewClient(cfg.VaultAddr, 10*time.Second)
 	if err != nil {
-		return nil, tenant.Errorf(tenant.EInvalid, "VAULT_ADDR: %v", err)
+		return nil, err
 	}
 	var login *vault.Secret
 	if cfg.VaultToken != "" {

@@ -162,11 +162,7 @@ func withServerLock(ctx context.Context, t testing.TB, key string, fn func() err
 // VaultClient returns a client of the test Vault.
 func VaultClient(t testing.TB) *vault.Client {
 	t.Helper()
-	cfg := vault.DefaultConfig()
-	cfg.Address = Getenv(t, "VAULT_ADDR")
-	cfg.MaxRetries = 0
-	cfg.Timeout = 10 * time.Second
-	c, err := vault.NewClient(cfg)
+	c, err := secrets.NewClient(Getenv(t, "VAULT_ADDR"), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

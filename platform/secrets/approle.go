@@ -36,7 +36,7 @@ func (a AppRole) Login(ctx context.Context, client *vault.Client) (*vault.Secret
 		if errors.As(err, &re) {
 			return nil, tenant.Errorf(tenant.EInvalid, "Vault refused the AppRole login (%d: %s): check VAULT_ROLE_ID and VAULT_SECRET_ID", re.StatusCode, strings.Join(re.Errors, "; "))
 		}
-		return nil, tenant.Errorf(tenant.EUnavailable, "Vault at %s is unreachable for AppRole login", client.Address())
+		return nil, tenant.Errorf(tenant.EUnavailable, "Vault at %s is unreachable for AppRole login", RedactAddr(client.Address()))
 	}
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		return nil, tenant.Errorf(tenant.EUnavailable, "Vault AppRole login returned no token")

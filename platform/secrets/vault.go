@@ -93,7 +93,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return s.wrap("health", err)
 	}
 	if h.Sealed {
-		return tenant.Errorf(tenant.EUnavailable, "Vault at %s is sealed", s.client.Address())
+		return tenant.Errorf(tenant.EUnavailable, "Vault at %s is sealed", RedactAddr(s.client.Address()))
 	}
 	return nil
 }
@@ -119,9 +119,9 @@ func (s *Store) wrap(op string, err error) error {
 			return tenant.Errorf(tenant.EUnavailable, "Vault refused %s: permission denied (check VAULT_TOKEN)", op)
 		}
 		if re.StatusCode >= 500 {
-			return tenant.Errorf(tenant.EUnavailable, "Vault at %s failed to %s: %s", s.client.Address(), op, strings.Join(re.Errors, "; "))
+			return tenant.Errorf(tenant.EUnavailable, "Vault at %s failed to %s: %s", RedactAddr(s.client.Address()), op, strings.Join(re.Errors, "; "))
 		}
 		return fmt.Errorf("vault: %s: %s", op, strings.Join(re.Errors, "; "))
 	}
-	return tenant.Errorf(tenant.EUnavailable, "Vault at %s is unreachable", s.client.Address())
+	return tenant.Errorf(tenant.EUnavailable, "Vault at %s is unreachable", RedactAddr(s.client.Address()))
 }
