@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind is the kind of business a tenant runs; it picks the schema and the
@@ -94,8 +96,56 @@ func DatabaseName(slug string) string {
 // OwnerRole owns every object of the tenant database; migrations run as it.
 func OwnerRole(slug string) string { return DatabaseName(slug) }
 
-// AppRole is the login role of the request path: DML only.
-func AppRole(slug string) string { return DatabaseName(slug) + "_app" }
+// AppRole is the login role of the request path: DML only. Its suffix is
+// "__app" because no slug contains "--", so no mapped slug contains "__":
+// the login role of one tenant can never be the owner role (or database)
+// of another. With the old suffix "_app", the owner role of "x-app" was
+// the login role of "x".
+func AppRole(slug string) string { return DatabaseName(slug) + "__app" }
+
+// LegacyAppRole is the login role's name before AppRole became
+// unambiguous; the upgrade renames it (see provision's upgradeRoles).
+// Beware: it is also OwnerRole(slug + "-app").
+func LegacyAppRole(slug string) string { return DatabaseName(slug) + "_app" }
+
+// LoginGroup is the NOLOGIN group role every tenant login role joins, so
+// that pg_hba.conf can require scram-sha-256 for all of them in one line.
+const LoginGroup = "platform_tenant_login"
+
+// ValidateText checks a free-text field given by a user (a tenant name,
+// for example): valid UTF-8, at most max bytes, and no control character.
+// Control characters (NUL, newlines, escapes, Unicode line and paragraph
+// separators, bidirectional overrides) would inject lines into env files
+// and tables, reorder what a terminal shows, or be refused by PostgreSQL.
+// field names the field in the message; the value itself is never echoed.
+func ValidateText(field, s string, max int) error {
+	if !utf8.ValidString(s) {
+		return Errorf(EInvalid, "%s is not valid UTF-8", field)
+	}
+	if len(s) > max {
+		return Errorf(EInvalid, "%s is too long (at most %d bytes)", field, max)
+	}
+	for _, r := range s {
+		if isControl(r) {
+			return Errorf(EInvalid, "%s contains a control character (U+%04X)", field, r)
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool {
+	switch {
+	case unicode.IsControl(r): // C0, DEL, C1 (NEL included)
+		return true
+	case r == '\u2028', r == '\u2029': // line and paragraph separators
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
+		return true // bidirectional controls
+	case r == '\ufeff':
+		return true
+	}
+	return false
+}
 
 // NormalizeHost lower-cases a host name and strips a port and a trailing
 // dot. It returns "" when what is left is not a syntactically valid DNS
@@ -151,12 +201,21 @@ func NormalizeHost(h string) string {
 	return h
 }
 
+// MaxDomains caps the custom domains of one tenant.
+const MaxDomains = 20
+
 // ValidateDomain checks a custom domain given by an operator and returns
-// its normal form. A custom domain needs at least two labels.
+// its normal form. A custom domain needs at least two labels, and its last
+// label is not all digits: that is an IPv4 address (or would be read as
+// one by resolvers and browsers), never a domain.
 func ValidateDomain(h string) (string, error) {
 	n := NormalizeHost(h)
 	if n == "" || !strings.Contains(n, ".") || strings.ContainsAny(h, ":/") {
 		return "", Errorf(EInvalid, "invalid domain %q", h)
+	}
+	last := n[strings.LastIndexByte(n, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
+		return "", Errorf(EInvalid, "invalid domain %q: an IP address cannot be a custom domain", h)
 	}
 	return n, nil
 }

@@ -42,7 +42,7 @@ func TestNames(t *testing.T) {
 	if got := DatabaseName("la-picanteria"); got != "tenant_la_picanteria" {
 		t.Errorf("DatabaseName = %s", got)
 	}
-	if got := AppRole("la-picanteria"); got != "tenant_la_picanteria_app" {
+	if got := AppRole("la-picanteria"); got != "tenant_la_picanteria__app" {
 		t.Errorf("AppRole = %s", got)
 	}
 	// The longest slug still fits PostgreSQL's 63-byte identifiers.
