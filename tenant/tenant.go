@@ -60,6 +60,30 @@ type Tenant struct {
 	UpdatedAt time.Time
 }
 
+// DBServer is a PostgreSQL server that holds tenant databases, as the
+// catalog registers it. Its admin credentials are never stored.
+type DBServer struct {
+	ID               int64
+	Name             string
+	Host             string
+	Port             int
+	ConnectionBudget int // connections the request path may open to it in total
+}
+
+// ValidateBaseDomain checks the platform's base domain (tenants live at
+// <slug>.<base>) and returns its normal form. One label ("localhost") is
+// allowed; a port, a path or an IP address is not.
+func ValidateBaseDomain(h string) (string, error) {
+	n := NormalizeHost(h)
+	if n == "" || strings.ContainsAny(h, ":/") {
+		return "", Errorf(EInvalid, "invalid base domain %q", h)
+	}
+	if last := n[strings.LastIndexByte(n, '.')+1:]; strings.Trim(last, "0123456789") == "" {
+		return "", Errorf(EInvalid, "invalid base domain %q: an IP address cannot be a base domain", h)
+	}
+	return n, nil
+}
+
 var slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,38}[a-z0-9]$`)
 
 // reserved slugs would shadow platform hosts or confuse users.
