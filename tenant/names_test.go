@@ -84,3 +84,15 @@ func TestValidateDomainRefusesIPs(t *testing.T) {
 		}
 	}
 }
+
+func TestSanitizeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"La Picantería": "La Picantería",
+		"a\nb\x00c":     "a\uFFFDb\uFFFDc",
+		"x\u2028y\xff":  "x\uFFFDy\uFFFD",
+	} {
+		if got := SanitizeText(in); got != want {
+			t.Errorf("SanitizeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

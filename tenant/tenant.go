@@ -157,6 +157,27 @@ func ValidateText(field, s string, max int) error {
 	return nil
 }
 
+// SanitizeText replaces every control character of s (see ValidateText)
+// and every invalid byte with U+FFFD, for printing text stored before it
+// was validated.
+func SanitizeText(s string) string {
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		clean = clean && !isControl(r)
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if isControl(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func isControl(r rune) bool {
 	switch {
 	case unicode.IsControl(r): // C0, DEL, C1 (NEL included)

@@ -62,20 +62,75 @@ func TestSCRAMVerifierMatchesPostgres(t *testing.T) {
 		t.Errorf("verifier = %s\nPostgreSQL = %s", got, stored)
 	}
 
-	// A role created through EnsureLoginRole stores a verifier, never the
-	// password, and a second call resets it.
+	// A role created through EnsureLoginRole stores a verifier of its
+	// password, never the password, and a second call resets it.
 	login := role + "_login"
 	if err := s.EnsureLoginRole(ctx, login, password, 5); err != nil {
 		t.Fatal(err)
 	}
 	defer s.DropRole(ctx, login)
-	if err := s.EnsureLoginRole(ctx, login, password+"2", 5); err != nil {
+	first := storedVerifier(t, s, login)
+	if !verifies(t, first, password) {
+		t.Fatalf("first verifier %q does not verify the password", first)
+	}
+	if err := s.EnsureLoginRole(ctx, login, password+"2", 7); err != nil {
 		t.Fatal(err)
 	}
 	var pw string
 	var limit int
-	s.pool.QueryRow(ctx, `SELECT rolpassword, rolconnlimit FROM pg_authid WHERE rolname = $1`, login).Scan(&pw, &limit)
-	if !strings.HasPrefix(pw, "SCRAM-SHA-256$4096:") || strings.Contains(pw, password) || limit != 5 {
+	if err := s.pool.QueryRow(ctx, `SELECT rolpassword, rolconnlimit FROM pg_authid WHERE rolname = $1`, login).Scan(&pw, &limit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pw, "SCRAM-SHA-256$4096:") || strings.Contains(pw, password) || limit != 7 {
 		t.Errorf("stored %q, limit %d", pw, limit)
 	}
+	if pw == first || !verifies(t, pw, password+"2") || verifies(t, pw, password) {
+		t.Errorf("the second call did not reset the verifier to the new password (changed=%v)", pw != first)
+	}
+
+	// A rename keeps the SCRAM verifier (an MD5 one would be cleared).
+	renamed := role + "__renamed"
+	if err := s.RenameRole(ctx, login, renamed); err != nil {
+		t.Fatal(err)
+	}
+	defer s.DropRole(ctx, renamed)
+	if got := storedVerifier(t, s, renamed); got != pw {
+		t.Errorf("after rename: verifier %q, want %q", got, pw)
+	}
+	if err := s.EnsureRole(ctx, login); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameRole(ctx, renamed, login); err != ErrRoleExists {
+		t.Errorf("rename onto a taken name: %v, want ErrRoleExists", err)
+	}
+}
+
+func storedVerifier(t *testing.T, s *Server, role string) string {
+	t.Helper()
+	var v string
+	if err := s.pool.QueryRow(context.Background(), `SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = $1`, role).Scan(&v); err != nil {
+		t.Fatalf("read verifier of %s: %v", role, err)
+	}
+	return v
+}
+
+// verifies recomputes a SCRAM verifier for password with the stored salt
+// and iteration count, as PostgreSQL does at login.
+func verifies(t *testing.T, stored, password string) bool {
+	t.Helper()
+	head, _, _ := strings.Cut(strings.TrimPrefix(stored, "SCRAM-SHA-256$"), "$")
+	iterS, saltB64, _ := strings.Cut(head, ":")
+	iter, err := strconv.Atoi(iterS)
+	if err != nil {
+		t.Fatalf("parse %q: %v", stored, err)
+	}
+	salt, err := base64.StdEncoding.DecodeString(saltB64)
+	if err != nil {
+		t.Fatalf("parse %q: %v", stored, err)
+	}
+	got, err := scramVerifierWithSalt(password, salt, iter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got == stored
 }

@@ -3,9 +3,8 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/migrations"
 	"github.com/tenancy/platform/platform/catalog"
@@ -70,11 +69,7 @@ func (s *Service) migrateTemplate(ctx context.Context, srv *pgadmin.Server, kind
 		if err := srv.RestrictConnect(ctx, name); err != nil {
 			return schema.Status{}, err
 		}
-		err = srv.In(ctx, name, "", func(c *pgx.Conn) error {
-			_, err := c.Exec(ctx, "GRANT CREATE ON SCHEMA public TO "+pgadmin.Ident(owner))
-			return err
-		})
-		if err != nil {
+		if err := srv.GrantCreateInPublic(ctx, name, owner); err != nil {
 			return schema.Status{}, err
 		}
 	}
@@ -93,13 +88,9 @@ func (s *Service) cloneTemplate(ctx context.Context, srv *pgadmin.Server, kind t
 		if _, err := s.migrateTemplate(ctx, srv, kind); err != nil {
 			return fmt.Errorf("template %s: %w", kind, err)
 		}
-		err = srv.CloneDatabase(ctx, database, s.templateName(kind), owner)
-		if pgadmin.IsCode(err, "42P04", "23505") {
-			// A killed earlier run's CREATE DATABASE went on on the server
-			// and committed first. CREATE DATABASE is atomic: it is whole.
-			return nil
-		}
-		return err
+		// A database that exists now was made by a killed earlier run whose
+		// CREATE DATABASE went on on the server: CloneDatabase takes it.
+		return srv.CloneDatabase(ctx, database, s.templateName(kind), owner)
 	})
 }
 
@@ -117,29 +108,19 @@ func (s *Service) migrateTenant(ctx context.Context, srv *pgadmin.Server, t *ten
 	return st, s.grantApp(ctx, srv, t)
 }
 
-// grantApp gives the tenant's login role DML on every table and sequence,
-// but only INSERT and SELECT on audit_log and only SELECT on the migration
-// bookkeeping. It runs as the owner after every migration, so tables added
-// later are covered without migrations naming any role.
+// grantApp gives the tenant's login role what the schema needs (see
+// pgadmin.GrantApp), after every migration.
 func (s *Service) grantApp(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant) error {
-	app := pgadmin.Ident(tenant.AppRole(t.Slug))
-	q := "GRANT USAGE ON SCHEMA public TO " + app +
-		"; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + app +
-		"; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + app +
-		"; REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM " + app +
-		"; REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM " + app
-	return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
-		_, err := c.Exec(ctx, q)
-		return err
-	})
+	return srv.GrantApp(ctx, t.Database, tenant.OwnerRole(t.Slug), tenant.AppRole(t.Slug))
 }
 
 // MigrationResult is the outcome for one database.
 type MigrationResult struct {
-	Name   string // tenant slug or template:<kind>
-	Kind   string
-	Status schema.Status
-	Err    error
+	Name    string // tenant slug or template:<kind>
+	Kind    string
+	Status  schema.Status
+	Err     error
+	Skipped bool // not migrated: the tenant is in maintenance (a restore in progress)
 }
 
 // MigrateOptions picks what MigrateUp migrates.
@@ -206,10 +187,15 @@ func (s *Service) MigrationStatus(ctx context.Context, slug string) ([]Migration
 }
 
 // MigrateUp migrates the templates (when migrating the fleet) and then the
-// tenants, Parallel at a time. One tenant's failure does not stop the
+// tenants, Parallel at a time. Before anything else it upgrades every
+// tenant's roles (see upgradeRoles); a tenant whose upgrade fails is
+// reported and not migrated. One tenant's failure does not stop the
 // others; every result is returned. A dirty tenant is reported, never
-// forced.
-func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) ([]MigrationResult, error) {
+// forced. Tenants in maintenance are skipped and reported as such.
+func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) (out []MigrationResult, err error) {
+	defer func() {
+		err = s.recordMigration(ctx, "migrate.up", o.Tenant, map[string]any{"all": o.All}, out, err)
+	}()
 	if (o.Tenant == "") == !o.All {
 		return nil, tenant.Errorf(tenant.EInvalid, "give either --tenant SLUG or --all")
 	}
@@ -223,7 +209,26 @@ func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) ([]MigrationR
 	if err != nil {
 		return nil, err
 	}
-	var out []MigrationResult
+	var skipped, failed []MigrationResult
+	var run []*tenant.Tenant
+	for _, t := range ts {
+		r := MigrationResult{Name: t.Slug, Kind: string(t.Kind)}
+		if t.Status == tenant.StatusMaintenance {
+			r.Skipped = true
+			skipped = append(skipped, r)
+			continue
+		}
+		srv, err := s.server(t.DBServer)
+		if err == nil {
+			err = s.upgradeRoles(ctx, srv, t)
+		}
+		if err != nil {
+			r.Err = err
+			failed = append(failed, r)
+			continue
+		}
+		run = append(run, t)
+	}
 	if o.All {
 		srv, err := s.server(s.cfg.DefaultServer)
 		if err != nil {
@@ -239,18 +244,48 @@ func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) ([]MigrationR
 			out = append(out, r)
 		}
 	}
-	return append(out, s.forEach(ctx, ts, o.Parallel, s.migrateTenant)...), nil
+	out = append(out, s.forEach(ctx, run, o.Parallel, s.migrateTenant)...)
+	out = append(out, failed...)
+	return append(out, skipped...), nil
+}
+
+// recordMigration audits a migration; the databases that failed count as
+// a failure of the whole action.
+func (s *Service) recordMigration(ctx context.Context, action, slug string, details map[string]any, rs []MigrationResult, err error) error {
+	failed, skipped := 0, 0
+	rs = slices.DeleteFunc(slices.Clone(rs), func(r MigrationResult) bool { return r.Name == "" })
+	for _, r := range rs {
+		if r.Err != nil {
+			failed++
+		}
+		if r.Skipped {
+			skipped++
+		}
+	}
+	details["databases"], details["failed"], details["skipped"] = len(rs), failed, skipped
+	outcome := err
+	if outcome == nil && failed > 0 {
+		outcome = fmt.Errorf("%d of %d databases failed to migrate", failed, len(rs))
+	}
+	s.record(ctx, action, auditSlug(slug), details, outcome)
+	return err
 }
 
 // MigrateDown reverts the last steps migrations of one tenant.
-func (s *Service) MigrateDown(ctx context.Context, slug string, steps int) (MigrationResult, error) {
+func (s *Service) MigrateDown(ctx context.Context, slug string, steps int) (r MigrationResult, err error) {
+	defer func() {
+		err = s.recordMigration(ctx, "migrate.down", slug, map[string]any{"steps": steps}, []MigrationResult{r}, err)
+	}()
 	return s.one(ctx, slug, func(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant, target schema.Target) (schema.Status, error) {
 		return schema.Down(ctx, target, steps)
 	})
 }
 
 // MigrateForce sets one tenant's version and clears dirty, running nothing.
-func (s *Service) MigrateForce(ctx context.Context, slug string, version int) (MigrationResult, error) {
+func (s *Service) MigrateForce(ctx context.Context, slug string, version int) (r MigrationResult, err error) {
+	defer func() {
+		err = s.recordMigration(ctx, "migrate.force", slug, map[string]any{"version": version}, []MigrationResult{r}, err)
+	}()
 	return s.one(ctx, slug, func(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant, target schema.Target) (schema.Status, error) {
 		return schema.Force(ctx, target, version)
 	})

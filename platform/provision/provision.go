@@ -117,14 +117,23 @@ func (s *Service) validate(req *CreateRequest) (tenant.Kind, error) {
 		return "", err
 	}
 	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || len(req.Name) > 200 {
+	if req.Name == "" {
 		return "", tenant.Errorf(tenant.EInvalid, "--name is required (1 to 200 characters)")
+	}
+	if err := tenant.ValidateText("name", req.Name, 200); err != nil {
+		return "", err
 	}
 	if req.TimeZone == "" {
 		req.TimeZone = "UTC"
 	}
+	if err := tenant.ValidateText("time zone", req.TimeZone, 64); err != nil {
+		return "", err
+	}
 	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "Local" {
 		return "", tenant.Errorf(tenant.EInvalid, "unknown time zone %q (use an IANA name such as America/Santiago)", req.TimeZone)
+	}
+	if len(req.Domains) > tenant.MaxDomains {
+		return "", tenant.Errorf(tenant.EInvalid, "too many domains: a tenant has at most %d custom domains", tenant.MaxDomains)
 	}
 	seen := map[string]bool{}
 	var domains []string
@@ -151,13 +160,34 @@ func (s *Service) Hosts(t *tenant.Tenant) []string {
 }
 
 // Create provisions a tenant, or finishes one that an earlier run left in
-// provisioning. It never touches a tenant in any other status.
-func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, error) {
+// provisioning. It never touches a tenant in any other status. Runs for
+// one slug are serialised (a per-slug lock in the catalog): a second run
+// waits, then finds the tenant done, so no run prints a password that
+// another run replaced.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (res *Created, err error) {
 	start := time.Now()
 	kind, err := s.validate(&req)
 	if err != nil {
+		return nil, s.record(ctx, "tenant.create", auditSlug(req.Slug), map[string]any{"kind": auditText(req.Kind)}, err)
+	}
+	defer func() {
+		details := map[string]any{"kind": string(kind), "domains": req.Domains}
+		if res != nil {
+			details["resumed"] = res.Resumed
+		}
+		err = s.record(ctx, "tenant.create", req.Slug, details, err)
+	}()
+	err = s.withSlugLock(ctx, req.Slug, func() error {
+		res, err = s.create(ctx, req, kind, start)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	return res, nil
+}
+
+func (s *Service) create(ctx context.Context, req CreateRequest, kind tenant.Kind, start time.Time) (*Created, error) {
 	srv, err := s.server(s.cfg.DefaultServer)
 	if err != nil {
 		return nil, err
@@ -207,6 +237,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	default:
 		res.Resumed = true
 		if len(req.Domains) > 0 {
+			if err := checkDomainCap(t.Hosts, req.Domains); err != nil {
+				return nil, err
+			}
 			if err := s.cat.AddDomains(ctx, t.ID, req.Domains); err != nil {
 				return nil, err
 			}
@@ -217,6 +250,13 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	}
 	if t.DBServer != s.cfg.DefaultServer {
 		if srv, err = s.server(t.DBServer); err != nil {
+			return nil, err
+		}
+	}
+	if res.Resumed {
+		// An earlier run with an older binary may have made the login role
+		// under its legacy name: rename it before any step uses the name.
+		if err := s.upgradeRoles(ctx, srv, t); err != nil {
 			return nil, err
 		}
 	}
@@ -266,7 +306,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 			if err := srv.EnsureRole(ctx, owner); err != nil {
 				return err
 			}
-			return srv.EnsureLoginRole(ctx, app, values["db_password"], s.cfg.AppConnLimit)
+			return srv.EnsureLoginRole(ctx, app, values["db_password"], s.cfg.AppConnLimit, tenant.LoginGroup)
 		}},
 		{stepDatabase, func() error { return s.cloneTemplate(ctx, srv, t.Kind, t.Database, owner) }},
 		{stepAccess, func() error { return s.handOver(ctx, srv, t) }},
@@ -306,6 +346,11 @@ func (s *Service) checkNamesFree(ctx context.Context, srv *pgadmin.Server, slug 
 		if ok, err := srv.RoleExists(ctx, r); err != nil || ok {
 			if err != nil {
 				return err
+			}
+			if base, ok := strings.CutSuffix(slug, "-app"); ok && r == tenant.LegacyAppRole(base) {
+				if _, err := s.cat.TenantBySlug(ctx, base); err == nil {
+					return tenant.Errorf(tenant.EConflict, "role %s is tenant %q's login role under its old name: run `platform migrate up --tenant %s` first, which renames it", r, base, base)
+				}
 			}
 			return tenant.Errorf(tenant.EConflict, "role %s already exists on the database server but no tenant %q is in this catalog: drop it by hand or choose another slug", r, slug)
 		}
@@ -364,16 +409,7 @@ func (s *Service) handOver(ctx context.Context, srv *pgadmin.Server, t *tenant.T
 	if err := srv.RestrictConnect(ctx, t.Database, owner, app); err != nil {
 		return err
 	}
-	tplOwner := s.templateOwner()
-	return srv.In(ctx, t.Database, "", func(c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "REASSIGN OWNED BY "+pgadmin.Ident(tplOwner)+" TO "+pgadmin.Ident(owner)+
-			"; DROP OWNED BY "+pgadmin.Ident(tplOwner)+
-			"; REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-		if pgadmin.IsCode(err, "42704") { // template role gone: nothing to hand over
-			return nil
-		}
-		return err
-	})
+	return srv.HandOver(ctx, t.Database, s.templateOwner(), owner)
 }
 
 // prepareAdminPassword starts drawing and hashing a one-time password in
@@ -422,46 +458,59 @@ func (s *Service) setAdminPassword(ctx context.Context, srv *pgadmin.Server, t *
 // ResetAdmin sets a new one-time password for the tenant's first
 // administrator (unlocked, to be changed at next login) and returns it:
 // the way back when the password from creation was lost.
-func (s *Service) ResetAdmin(ctx context.Context, slug string) (string, error) {
-	t, err := s.cat.TenantBySlug(ctx, slug)
+// It holds the slug's lock, so two resets (or a reset and a resumed
+// creation) cannot both print a password: the later one wins, printed last.
+func (s *Service) ResetAdmin(ctx context.Context, slug string) (pw string, err error) {
+	defer func() { err = s.record(ctx, "tenant.reset_admin", auditSlug(slug), nil, err) }()
+	err = s.withSlugLock(ctx, slug, func() error {
+		t, err := s.cat.TenantBySlug(ctx, slug)
+		if err != nil {
+			return err
+		}
+		if t.Status == tenant.StatusDeleted || t.Status == tenant.StatusProvisioning {
+			return tenant.Errorf(tenant.EConflict, "tenant %q is %s", slug, t.Status)
+		}
+		srv, err := s.server(t.DBServer)
+		if err != nil {
+			return err
+		}
+		pw, err = s.setAdminPassword(ctx, srv, t, s.prepareAdminPassword())
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
-	if t.Status == tenant.StatusDeleted || t.Status == tenant.StatusProvisioning {
-		return "", tenant.Errorf(tenant.EConflict, "tenant %q is %s", slug, t.Status)
-	}
-	srv, err := s.server(t.DBServer)
-	if err != nil {
-		return "", err
-	}
-	return s.setAdminPassword(ctx, srv, t, s.prepareAdminPassword())
+	return pw, nil
 }
 
 // hardenServer makes sure tenant roles can reach no database of the server
 // but their own: PUBLIC loses CONNECT on the maintenance databases and on
-// the catalog when it lives on this server. (Each tenant database grants
-// CONNECT to its own two roles only; templates to nobody.)
+// the catalog when it lives on this server, the catalog's own role keeping
+// it by an explicit grant. (Each tenant database grants CONNECT to its own
+// two roles only; templates to nobody.) It also creates the group role of
+// tenant login roles.
 func (s *Service) hardenServer(ctx context.Context, srv *pgadmin.Server) error {
-	dbs := []string{"postgres", "template1"}
+	if err := srv.EnsureRole(ctx, tenant.LoginGroup); err != nil {
+		return err
+	}
+	type db struct {
+		name  string
+		roles []string // who keeps CONNECT
+	}
+	dbs := []db{{name: "postgres"}, {name: "template1"}}
 	cc := s.cat.Pool().Config().ConnConfig
 	if cc.Host == srv.Host() && cc.Port == srv.Port() {
-		dbs = append(dbs, cc.Database)
+		dbs = append(dbs, db{name: cc.Database, roles: []string{cc.User}})
 	}
-	for _, db := range dbs {
-		open, err := srv.PublicCanConnect(ctx, db)
-		if err != nil || !open {
-			return err // a missing database is not open either
-		}
-		// Concurrent GRANT/REVOKE on one database row fail with "tuple
-		// concurrently updated": another creation is doing the same.
-		for try := 0; ; try++ {
-			err = srv.RestrictConnect(ctx, db)
-			if err == nil || try == 3 || !pgadmin.IsCode(err, "XX000") {
-				break
-			}
-			time.Sleep(time.Duration(10*(try+1)) * time.Millisecond)
-		}
+	for _, d := range dbs {
+		open, err := srv.PublicCanConnect(ctx, d.name)
 		if err != nil {
+			return err
+		}
+		if !open { // closed already, or missing: the next one may still be open
+			continue
+		}
+		if err := srv.RestrictConnect(ctx, d.name, d.roles...); err != nil {
 			return err
 		}
 	}
@@ -470,12 +519,14 @@ func (s *Service) hardenServer(ctx context.Context, srv *pgadmin.Server) error {
 
 // Suspend refuses the tenant's requests at the router; data is kept.
 func (s *Service) Suspend(ctx context.Context, slug string) error {
-	return s.cat.SetStatus(ctx, slug, tenant.StatusSuspended, tenant.StatusActive)
+	err := s.cat.SetStatus(ctx, slug, tenant.StatusSuspended, tenant.StatusActive)
+	return s.record(ctx, "tenant.suspend", auditSlug(slug), nil, err)
 }
 
 // Resume lets a suspended tenant serve again.
 func (s *Service) Resume(ctx context.Context, slug string) error {
-	return s.cat.SetStatus(ctx, slug, tenant.StatusActive, tenant.StatusSuspended)
+	err := s.cat.SetStatus(ctx, slug, tenant.StatusActive, tenant.StatusSuspended)
+	return s.record(ctx, "tenant.resume", auditSlug(slug), nil, err)
 }
 
 // Get returns a tenant by slug.
@@ -488,33 +539,62 @@ func (s *Service) List(ctx context.Context, f catalog.TenantFilter) ([]*tenant.T
 	return s.cat.ListTenants(ctx, f)
 }
 
+// Steps of a soft delete, for the test hook.
+const (
+	deleteStatus = "delete:status"
+	deleteLogin  = "delete:login"
+)
+
 // Delete soft-deletes a tenant: it becomes unknown to the router and its
-// login role can no longer connect; database and secrets are kept.
-func (s *Service) Delete(ctx context.Context, slug string) error {
-	t, err := s.cat.TenantBySlug(ctx, slug)
-	if err != nil {
-		return err
-	}
-	if t.Status == tenant.StatusDeleted {
+// login role can no longer connect; database and secrets are kept. Every
+// part runs on every call, so a run that failed after the status change
+// (the role still logging in, sessions still open) is finished by running
+// it again.
+func (s *Service) Delete(ctx context.Context, slug string) (err error) {
+	defer func() { err = s.record(ctx, "tenant.delete", auditSlug(slug), nil, err) }()
+	return s.withSlugLock(ctx, slug, func() error {
+		t, err := s.cat.TenantBySlug(ctx, slug)
+		if err != nil {
+			return err
+		}
+		srv, err := s.server(t.DBServer)
+		if err != nil {
+			return err
+		}
+		if t.Status != tenant.StatusDeleted {
+			if err := s.cat.SetStatus(ctx, slug, tenant.StatusDeleted, t.Status); err != nil {
+				return err
+			}
+		}
+		if err := s.hookRun(deleteStatus, true); err != nil {
+			return err
+		}
+		if err := s.upgradeRoles(ctx, srv, t); err != nil {
+			return err
+		}
+		app := tenant.AppRole(slug)
+		if err := srv.SetLogin(ctx, app, false); err != nil {
+			return fmt.Errorf("delete %s: disable login: %w", slug, err)
+		}
+		if err := s.hookRun(deleteLogin, true); err != nil {
+			return err
+		}
+		if err := srv.TerminateConnections(ctx, t.Database, app); err != nil {
+			return fmt.Errorf("delete %s: end sessions: %w", slug, err)
+		}
 		return nil
-	}
-	srv, err := s.server(t.DBServer)
-	if err != nil {
-		return err
-	}
-	if err := s.cat.SetStatus(ctx, slug, tenant.StatusDeleted, t.Status); err != nil {
-		return err
-	}
-	if err := srv.SetLogin(ctx, tenant.AppRole(slug), false); err != nil {
-		return err
-	}
-	return srv.TerminateConnections(ctx, t.Database)
+	})
 }
 
 // Purge removes everything of a tenant, half-made ones included: database,
 // roles, Vault secrets and catalog rows. Each part may already be gone; the
 // catalog row goes last so that a failed purge can be run again.
-func (s *Service) Purge(ctx context.Context, slug string) error {
+func (s *Service) Purge(ctx context.Context, slug string) (err error) {
+	defer func() { err = s.record(ctx, "tenant.purge", auditSlug(slug), nil, err) }()
+	return s.withSlugLock(ctx, slug, func() error { return s.purge(ctx, slug) })
+}
+
+func (s *Service) purge(ctx context.Context, slug string) error {
 	t, err := s.cat.TenantBySlug(ctx, slug)
 	if err != nil {
 		return err
@@ -532,6 +612,11 @@ func (s *Service) Purge(ctx context.Context, slug string) error {
 			return err
 		}
 	}
+	// A login role under its legacy name is renamed first, so that the
+	// drop below finds it (and never drops another tenant's owner role).
+	if err := s.upgradeRoles(ctx, srv, t); err != nil {
+		return err
+	}
 	if err := srv.DropDatabase(ctx, t.Database); err != nil {
 		return fmt.Errorf("purge %s: drop database: %w", slug, err)
 	}
@@ -547,7 +632,11 @@ func (s *Service) Purge(ctx context.Context, slug string) error {
 }
 
 // Env renders the tenant's env file; secrets are redacted unless reveal.
-func (s *Service) Env(ctx context.Context, slug string, reveal bool) ([]byte, error) {
+// A reveal is recorded in the operator audit.
+func (s *Service) Env(ctx context.Context, slug string, reveal bool) (b []byte, err error) {
+	if reveal {
+		defer func() { err = s.record(ctx, "tenant.env.reveal", auditSlug(slug), nil, err) }()
+	}
 	t, err := s.cat.TenantBySlug(ctx, slug)
 	if err != nil {
 		return nil, err
@@ -560,8 +649,10 @@ func (s *Service) Env(ctx context.Context, slug string, reveal bool) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
+	// Names are validated on the way in; one stored before that may still
+	// hold a line break, which would inject a line into the file.
 	return s.tmpl.RenderEnv(secrets.EnvData{
-		Slug: t.Slug, Kind: string(t.Kind), Name: t.Name, Host: s.Hosts(t)[0], Database: t.Database,
+		Slug: t.Slug, Kind: string(t.Kind), Name: tenant.SanitizeText(t.Name), Host: s.Hosts(t)[0], Database: t.Database,
 		AppRole: tenant.AppRole(t.Slug), DBHost: srv.Host(), DBPort: int(srv.Port()),
 	}, values, reveal)
 }
