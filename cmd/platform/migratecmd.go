@@ -89,6 +89,8 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer a.Close()
+	// The service records every operator action with this actor.
+	ctx = tenant.WithActor(ctx, tenant.Actor{Name: a.actor, Source: "cli"})
 
 	var results []provision.MigrationResult
 	switch verb {
@@ -118,12 +120,11 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 			failed++
 		}
 	}
-	details := map[string]any{"tenant": slug, "all": all, "steps": steps, "version": version, "databases": len(results), "failed": failed}
 	if err == nil && failed > 0 {
 		err = fmt.Errorf("%d of %d databases failed to migrate", failed, len(results))
 	}
-	if aerr := a.audit(ctx, "migrate."+verb, slug, details, err); aerr != nil && len(results) == 0 {
-		return aerr
+	if err != nil && len(results) == 0 {
+		return err
 	}
 	if perr := printMigrations(stdout, *out, results); perr != nil {
 		return perr
@@ -140,8 +141,11 @@ func printMigrations(w io.Writer, format string, rs []provision.MigrationResult)
 	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tLATEST\tPENDING\tDIRTY\tRESULT")
 	for _, j := range js {
 		res := "ok"
-		if j.Error != "" {
+		switch {
+		case j.Error != "":
 			res = "FAILED: " + j.Error
+		case j.Skipped:
+			res = "skipped (maintenance)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%t\t%s\n", j.Name, j.Kind, j.Version, j.Latest, j.Pending, j.Dirty, res)
 	}

@@ -101,15 +101,13 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.Close()
+	// The service records every operator action with this actor.
+	ctx = tenant.WithActor(ctx, tenant.Actor{Name: a.actor, Source: "cli"})
 
 	switch verb {
 	case "create":
 		res, err := a.svc.Create(ctx, provision.CreateRequest{Slug: slug, Kind: kind, Name: name, Domains: domains, TimeZone: tz})
-		details := map[string]any{"kind": kind, "domains": []string(domains)}
-		if res != nil {
-			details["resumed"] = res.Resumed
-		}
-		if err := a.audit(ctx, "tenant.create", slug, details, err); err != nil {
+		if err != nil {
 			return err
 		}
 		return printCreated(stdout, *out, res)
@@ -130,22 +128,22 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if verb == "resume" {
 			op = a.svc.Resume
 		}
-		if err := a.audit(ctx, "tenant."+verb, slug, nil, op(ctx, slug)); err != nil {
+		if err := op(ctx, slug); err != nil {
 			return err
 		}
 		return printDone(stdout, *out, slug, verb+"ed")
 	case "delete":
-		op, action, word := a.svc.Delete, "tenant.delete", "deleted (data kept; --purge removes it)"
+		op, word := a.svc.Delete, "deleted (data kept; --purge removes it)"
 		if purge {
-			op, action, word = a.svc.Purge, "tenant.purge", "purged"
+			op, word = a.svc.Purge, "purged"
 		}
-		if err := a.audit(ctx, action, slug, nil, op(ctx, slug)); err != nil {
+		if err := op(ctx, slug); err != nil {
 			return err
 		}
 		return printDone(stdout, *out, slug, word)
 	case "reset-admin":
 		pw, err := a.svc.ResetAdmin(ctx, slug)
-		if err := a.audit(ctx, "tenant.reset_admin", slug, nil, err); err != nil {
+		if err != nil {
 			return err
 		}
 		if *out == "json" {
@@ -155,11 +153,6 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return nil
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
-		if reveal {
-			if aerr := a.audit(ctx, "tenant.env.reveal", slug, nil, err); aerr != nil {
-				return aerr
-			}
-		}
 		if err != nil {
 			return err
 		}
@@ -191,7 +184,9 @@ func printTenants(w io.Writer, format string, svc *provision.Service, ts []*tena
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLUG\tKIND\tSTATUS\tNAME\tDATABASE\tHOSTS\tCREATED")
 	for _, t := range ts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Kind, t.Status, t.Name, t.Database,
+		// A name stored before names were validated may hold a tab or a
+		// line break, which would break the table.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Kind, t.Status, tenant.SanitizeText(t.Name), t.Database,
 			strings.Join(svc.Hosts(t), ","), t.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()

@@ -1,7 +1,8 @@
 // Package adminapi is the operator HTTP API, served on its own listener
 // (never through a tenant host) behind a bearer operator token. It calls
-// the same provisioning service as the CLI, so both behave alike, and
-// records every action in the catalog's operator audit.
+// the same provisioning service as the CLI, so both behave alike; that
+// service records every operator action in the catalog's operator audit,
+// with the actor this API puts on the request's context.
 package adminapi
 
 import (
@@ -19,8 +20,7 @@ import (
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
-	"github.com/tenancy/platform/tenant/httperr"
-	"github.com/tenancy/platform/tenant/router"
+	"github.com/tenancy/platform/tenant/httpx"
 )
 
 // Config wires the API.
@@ -30,22 +30,30 @@ type Config struct {
 	Token          string // PLATFORM_OPERATOR_TOKEN; empty disables /v1
 	Health, Ready  fiber.Handler
 	TrustedProxies []string
-	Proxies        router.Proxies // the same, parsed: for client addresses in the audit
+	Proxies        httpx.Proxies // the same, parsed: for client addresses in the audit
 	Logger         *slog.Logger
+	Limits         httpx.Limits    // read/idle timeouts; zero: the defaults
+	FailedAuth     *httpx.Failures // failed-token counts per address; nil: 20 a minute
 }
 
 type api struct {
 	cfg   Config
 	token [32]byte
+	fails *httpx.Failures
 }
 
-// New returns the operator API's Fiber app.
+// New returns the operator API's Fiber app. httpx.Middleware runs first:
+// request id, request logger, panic recovery, access log.
 func New(cfg Config) *fiber.App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token))}
-	app := fiber.New(router.Settings(cfg.Logger, cfg.TrustedProxies))
+	if cfg.FailedAuth == nil {
+		cfg.FailedAuth = httpx.NewFailures(authFailuresPerMinute, time.Minute, 0)
+	}
+	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
+	app := fiber.New(httpx.Settings(cfg.Logger, cfg.TrustedProxies, cfg.Limits))
+	app.Use(httpx.Middleware(cfg.Logger, cfg.Proxies))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
 	v1 := app.Group("/v1", a.auth)
@@ -62,24 +70,55 @@ func New(cfg Config) *fiber.App {
 
 const actorKey = "operator"
 
+// authFailuresPerMinute failed tokens from one address are answered 401;
+// after them, 429 until the minute is over.
+const authFailuresPerMinute = 20
+
 // auth checks the bearer token in constant time (hashes of equal length,
-// so not even the token's length leaks).
+// so not even the token's length leaks) and puts the operator actor on
+// the user context. Failures are aggregated per client address: at most
+// one audit row a minute, carrying the number of failures it stands for
+// (flushed with the address's next row), and 429 rate_limited with
+// Retry-After past the limit, before the token is even looked at.
 func (a *api) auth(c *fiber.Ctx) error {
 	if a.cfg.Token == "" {
 		return tenant.Errorf(tenant.EUnavailable, "the operator API is disabled: set PLATFORM_OPERATOR_TOKEN")
 	}
+	ip := strings.Clone(httpx.ClientIP(c, a.cfg.Proxies))
+	if wait := a.fails.Blocked(ip); wait > 0 {
+		a.authFailed(c, ip)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		return tenant.Errorf(httpx.ERateLimited, "too many failed authentications from this address; try again later")
+	}
 	given, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	sum := sha256.Sum256([]byte(given))
 	if !ok || subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
-		a.audit(c, "auth", "", nil, tenant.Errorf(httperr.EUnauthorized, "unauthorized"))
-		return tenant.Errorf(httperr.EUnauthorized, "missing or wrong operator token")
+		a.authFailed(c, ip)
+		return tenant.Errorf(httpx.EUnauthorized, "missing or wrong operator token")
 	}
 	// Operators are told apart by a fingerprint of their token, never the token.
-	c.Locals(actorKey, "api:"+hex.EncodeToString(a.token[:4]))
+	name := "api:" + hex.EncodeToString(a.token[:4])
+	c.Locals(actorKey, name)
+	c.SetUserContext(tenant.WithActor(c.UserContext(), tenant.Actor{Name: name, Source: "api", IP: ip}))
 	return c.Next()
 }
 
-// audit records an operator action; the action's own error is returned.
+// authFailed counts a failed authentication and writes the audit row when
+// one is due.
+func (a *api) authFailed(c *fiber.Ctx, ip string) {
+	n, others := a.fails.Fail(ip)
+	if n == 0 {
+		return
+	}
+	details := map[string]any{"failures": n}
+	if others > 0 {
+		details["failures_other_addresses"] = others
+	}
+	a.audit(c, "auth", "", details, tenant.Errorf(httpx.EUnauthorized, "unauthorized"))
+}
+
+// audit records a failed authentication (operations are recorded by the
+// service); the given error is returned.
 func (a *api) audit(c *fiber.Ctx, action, slug string, details map[string]any, err error) error {
 	actor, _ := c.Locals(actorKey).(string)
 	if actor == "" {
@@ -118,17 +157,29 @@ type createBody struct {
 	TimeZone string   `json:"time_zone"`
 }
 
+// opCtx is the context of an operation: the request's, carrying the
+// operator actor that the service records in the operator audit. auth sets
+// the actor on the user context; the Locals fallback keeps the API's audit
+// attributed if it does not.
+func (a *api) opCtx(c *fiber.Ctx) context.Context {
+	ctx := c.UserContext()
+	if _, ok := tenant.ActorFrom(ctx); ok {
+		return ctx
+	}
+	name, _ := c.Locals(actorKey).(string)
+	if name == "" {
+		name = "api:anonymous"
+	}
+	return tenant.WithActor(ctx, tenant.Actor{Name: name, Source: "api", IP: strings.Clone(router.ClientIP(c, a.cfg.Proxies))})
+}
+
 func (a *api) create(c *fiber.Ctx) error {
 	var b createBody
 	if err := decode(c, &b); err != nil {
-		return a.audit(c, "tenant.create", "", nil, err)
+		return err
 	}
-	res, err := a.cfg.Service.Create(c.UserContext(), provision.CreateRequest{Slug: b.Slug, Kind: b.Kind, Name: b.Name, Domains: b.Domains, TimeZone: b.TimeZone})
-	details := map[string]any{"kind": b.Kind, "domains": b.Domains}
-	if res != nil {
-		details["resumed"] = res.Resumed
-	}
-	if err := a.audit(c, "tenant.create", b.Slug, details, err); err != nil {
+	res, err := a.cfg.Service.Create(a.opCtx(c), provision.CreateRequest{Slug: b.Slug, Kind: b.Kind, Name: b.Name, Domains: b.Domains, TimeZone: b.TimeZone})
+	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(CreatedView(res))
@@ -141,18 +192,18 @@ func (a *api) list(c *fiber.Ctx) error {
 		case tenant.StatusProvisioning, tenant.StatusActive, tenant.StatusSuspended, tenant.StatusMaintenance, tenant.StatusDeleted:
 			f.Statuses = []tenant.Status{st}
 		default:
-			return a.audit(c, "tenant.list", "", nil, tenant.Errorf(tenant.EInvalid, "unknown status %q", s))
+			return tenant.Errorf(tenant.EInvalid, "unknown status %q", s)
 		}
 	}
 	if k := c.Query("kind"); k != "" {
 		kind, err := tenant.ParseKind(k)
 		if err != nil {
-			return a.audit(c, "tenant.list", "", nil, err)
+			return err
 		}
 		f.Kind = kind
 	}
 	ts, err := a.cfg.Service.List(c.UserContext(), f)
-	if err := a.audit(c, "tenant.list", "", nil, err); err != nil {
+	if err != nil {
 		return err
 	}
 	out := make([]Tenant, len(ts))
@@ -167,15 +218,15 @@ func slug(c *fiber.Ctx) string { return strings.Clone(c.Params("slug")) }
 
 func (a *api) show(c *fiber.Ctx) error {
 	t, err := a.cfg.Service.Get(c.UserContext(), slug(c))
-	if err := a.audit(c, "tenant.show", slug(c), nil, err); err != nil {
+	if err != nil {
 		return err
 	}
 	return c.JSON(TenantView(a.cfg.Service, t))
 }
 
-func (a *api) setStatus(c *fiber.Ctx, action string, op func(context.Context, string) error) error {
+func (a *api) setStatus(c *fiber.Ctx, op func(context.Context, string) error) error {
 	s := slug(c)
-	if err := a.audit(c, action, s, nil, op(c.UserContext(), s)); err != nil {
+	if err := op(a.opCtx(c), s); err != nil {
 		return err
 	}
 	t, err := a.cfg.Service.Get(c.UserContext(), s)
@@ -185,13 +236,9 @@ func (a *api) setStatus(c *fiber.Ctx, action string, op func(context.Context, st
 	return c.JSON(TenantView(a.cfg.Service, t))
 }
 
-func (a *api) suspend(c *fiber.Ctx) error {
-	return a.setStatus(c, "tenant.suspend", a.cfg.Service.Suspend)
-}
+func (a *api) suspend(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Suspend) }
 
-func (a *api) resume(c *fiber.Ctx) error {
-	return a.setStatus(c, "tenant.resume", a.cfg.Service.Resume)
-}
+func (a *api) resume(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Resume) }
 
 func (a *api) delete(c *fiber.Ctx) error {
 	s := slug(c)
@@ -201,13 +248,13 @@ func (a *api) delete(c *fiber.Ctx) error {
 	case "true":
 		purge = true
 	default:
-		return a.audit(c, "tenant.delete", s, nil, tenant.Errorf(tenant.EInvalid, "purge must be true or false"))
+		return tenant.Errorf(tenant.EInvalid, "purge must be true or false")
 	}
-	op, action, result := a.cfg.Service.Delete, "tenant.delete", "deleted"
+	op, result := a.cfg.Service.Delete, "deleted"
 	if purge {
-		op, action, result = a.cfg.Service.Purge, "tenant.purge", "purged"
+		op, result = a.cfg.Service.Purge, "purged"
 	}
-	if err := a.audit(c, action, s, nil, op(c.UserContext(), s)); err != nil {
+	if err := op(a.opCtx(c), s); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"slug": s, "result": result})
@@ -215,17 +262,16 @@ func (a *api) delete(c *fiber.Ctx) error {
 
 func (a *api) migrate(c *fiber.Ctx) error {
 	s := slug(c)
-	rs, err := a.cfg.Service.MigrateUp(c.UserContext(), provision.MigrateOptions{Tenant: s})
-	if err == nil {
-		for _, r := range rs {
-			if r.Err != nil {
-				err = tenant.Errorf(httperr.EMigrationFailed, "%s", ErrorText(r.Err))
-			}
+	rs, err := a.cfg.Service.MigrateUp(a.opCtx(c), provision.MigrateOptions{Tenant: s})
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			err = tenant.Errorf(httperr.EMigrationFailed, "%s", ErrorText(r.Err))
 		}
 	}
-	if err := a.audit(c, "migrate.up", s, map[string]any{"tenant": s}, err); err != nil && rs == nil {
-		return err
-	} else if err != nil {
+	if err != nil {
 		return c.Status(httperr.Status(httperr.EMigrationFailed)).JSON(fiber.Map{
 			"error":   fiber.Map{"code": httperr.EMigrationFailed, "message": tenant.ErrorMessage(err)},
 			"results": MigrationViews(rs)})
@@ -235,7 +281,7 @@ func (a *api) migrate(c *fiber.Ctx) error {
 
 func (a *api) migrations(c *fiber.Ctx) error {
 	rs, err := a.cfg.Service.MigrationStatus(c.UserContext(), strings.Clone(c.Query("tenant")))
-	if err := a.audit(c, "migrate.status", "", nil, err); err != nil {
+	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"results": MigrationViews(rs)})

@@ -69,6 +69,7 @@ type Migration struct {
 	Latest  uint   `json:"latest"`
 	Pending int    `json:"pending"`
 	Dirty   bool   `json:"dirty"`
+	Skipped bool   `json:"skipped"` // in maintenance: not migrated
 	Error   string `json:"error,omitempty"`
 }
 
@@ -77,7 +78,7 @@ func MigrationViews(rs []provision.MigrationResult) []Migration {
 	out := make([]Migration, len(rs))
 	for i, r := range rs {
 		out[i] = Migration{Name: r.Name, Kind: r.Kind, Version: r.Status.Version, Latest: r.Status.Latest,
-			Pending: r.Status.Pending, Dirty: r.Status.Dirty}
+			Pending: r.Status.Pending, Dirty: r.Status.Dirty, Skipped: r.Skipped}
 		if r.Err != nil {
 			out[i].Error = ErrorText(r.Err)
 		}
