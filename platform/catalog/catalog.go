@@ -6,12 +6,10 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/migrations"
@@ -36,7 +34,7 @@ func (db *DB) log() *slog.Logger {
 }
 
 // Ping checks that the catalog answers.
-func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return translate(db.pool.Ping(ctx), "ping catalog", "") }
 
 // Open connects to the catalog at url and migrates it to the latest
 // version: every command does, so a new binary never runs on an old catalog.
@@ -75,7 +73,7 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return translate(err, "lock "+key, "")
 	}
 	defer conn.Release()
 	h := fnv.New32a()
@@ -83,30 +81,8 @@ func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 	id := int32(h.Sum32())
 	const class = 0x504c4154 // "PLAT": keeps our keys apart from golang-migrate's
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(class), id); err != nil {
-		return fmt.Errorf("lock %s: %w", key, err)
+		return translate(err, "lock "+key, "")
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(class), id)
 	return fn()
-}
-
-// pgErrText is the message of a PostgreSQL or connection error without
-// anything that could carry a secret.
-func pgErrText(err error) string {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		return pg.Message
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return errors.Unwrap(ce).Error()
-	}
-	return err.Error()
-}
-
-func isCode(err error, code string) (string, bool) {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == code {
-		return pg.ConstraintName, true
-	}
-	return "", false
 }

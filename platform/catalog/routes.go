@@ -18,33 +18,88 @@ func (db *DB) Routes(ctx context.Context) ([]*tenant.Tenant, error) {
 		tenant.StatusProvisioning, tenant.StatusActive, tenant.StatusSuspended, tenant.StatusMaintenance}})
 }
 
-// TenantByID returns a tenant in any status; ENotFound if there is none.
+// TenantByID returns a tenant in any status; ENotFound if there is none,
+// and for an id that is not a uuid (a notification's payload is only
+// trusted so far).
 func (db *DB) TenantByID(ctx context.Context, id string) (*tenant.Tenant, error) {
-	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantColumns+`
-		FROM tenants t JOIN db_servers s ON s.id = t.db_server_id WHERE t.id::text = $1`, id))
+	if !isUUID(id) {
+		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", id)
+	}
+	t, err := scanTenant(db.pool.QueryRow(ctx, tenantByIDQuery, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %s not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read tenant %s: %w", id, err)
+		return nil, translate(err, "read tenant "+id, "")
 	}
 	return t, nil
 }
 
-// ChangesChannel carries the id of every tenant whose row or domains
-// changed (triggers in the catalog migration).
-const ChangesChannel = "tenant_changes"
+// tenantByIDQuery compares the uuid itself, so the primary key's index
+// answers (id::text = $1 would read every row).
+const tenantByIDQuery = `SELECT ` + tenantColumns + `
+	FROM tenants t JOIN db_servers s ON s.id = t.db_server_id WHERE t.id = $1::uuid`
 
-// Listen calls onChange with the payload of each notification on
-// ChangesChannel until ctx ends. Notifications sent while the listening
-// connection is down are lost, so onConnect runs after every (re)connect,
-// once LISTEN is in place: the caller reloads everything there.
-func (db *DB) Listen(ctx context.Context, onConnect func(context.Context) error, onChange func(payload string)) error {
-	backoff := 100 * time.Millisecond
+// isUUID reports the canonical text form of a uuid, the only one the
+// catalog writes.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Channels the catalog's triggers notify (migrations 000001 and 000002).
+// The payload is a tenant id, a database server's name, or a setting's key.
+const (
+	ChangesChannel         = "tenant_changes"
+	ServerChangesChannel   = "db_server_changes"
+	SettingsChangesChannel = "platform_settings_changes"
+)
+
+// ListenerApplicationName marks the listening connection in
+// pg_stat_activity.
+const ListenerApplicationName = "platform catalog listener"
+
+// Listener reconnect delays: the first retry comes soon, later ones back
+// off, and a connection that came up healthy starts the sequence again.
+const (
+	listenBackoffMin = 100 * time.Millisecond
+	listenBackoffMax = 5 * time.Second
+)
+
+// Listen calls onNotice with the channel and payload of each notification
+// on the channels above until ctx ends. Notifications sent while the
+// listening connection is down are lost, so onConnect runs after every
+// (re)connect, once LISTEN is in place: the caller reloads everything
+// there.
+//
+// Any role that can connect to the catalog database can NOTIFY on its
+// channels, so each notice's sender is looked up (sender below): foreign
+// is "" for a notice sent by the catalog's own role or a superuser, and
+// otherwise describes the sending backend, for the caller to ignore and
+// report.
+func (db *DB) Listen(ctx context.Context, onConnect func(context.Context) error, onNotice func(channel, payload, foreign string)) error {
+	backoff := listenBackoffMin
 	for {
-		err := db.listenOnce(ctx, onConnect, onChange)
+		healthy, err := db.listenOnce(ctx, onConnect, onNotice)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if healthy {
+			backoff = listenBackoffMin
 		}
 		db.log().WarnContext(ctx, "catalog listener lost; reconnecting", "err", err, "backoff", backoff)
 		select {
@@ -52,27 +107,70 @@ func (db *DB) Listen(ctx context.Context, onConnect func(context.Context) error,
 			return ctx.Err()
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, listenBackoffMax)
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, onConnect func(context.Context) error, onChange func(string)) error {
-	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+// listenOnce listens on one connection until it fails. healthy reports
+// that it got as far as LISTEN and the caller's reload.
+func (db *DB) listenOnce(ctx context.Context, onConnect func(context.Context) error, onNotice func(string, string, string)) (healthy bool, err error) {
+	cc := db.pool.Config().ConnConfig.Copy()
+	if cc.RuntimeParams == nil {
+		cc.RuntimeParams = map[string]string{}
+	}
+	cc.RuntimeParams["application_name"] = ListenerApplicationName
+	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
-		return err
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel+"; LISTEN "+ServerChangesChannel+"; LISTEN "+SettingsChangesChannel); err != nil {
+		return false, err
 	}
 	if err := onConnect(ctx); err != nil {
-		return err
+		return false, err
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
-		onChange(n.Payload)
+		foreign, err := sender(ctx, conn, n.PID)
+		if err != nil {
+			return true, err
+		}
+		onNotice(n.Channel, n.Payload, foreign)
 	}
+}
+
+// sender looks up the backend that sent a notification, on the listening
+// connection itself (pg_stat_activity is shared memory: no catalog table
+// is read, no pool connection taken). It returns "" when the sender is the
+// catalog's own role (the one listening) or a superuser, and a
+// description of the sender otherwise.
+//
+// A sender that has already exited cannot be looked up, and is accepted:
+// the normal sender is a short-lived CLI run that commits and exits. What
+// keeps other roles from sending at all is that they cannot connect to the
+// catalog database (CONNECT is revoked from PUBLIC there); this check is
+// the second line, for a catalog still open to them.
+func sender(ctx context.Context, conn *pgx.Conn, pid uint32) (foreign string, err error) {
+	var role string
+	var trusted bool
+	var started *time.Time // null for another role's session without pg_read_all_stats
+	err = conn.QueryRow(ctx, `
+		SELECT coalesce(a.usename, ''), coalesce(a.usename = current_user OR r.rolsuper, false), a.backend_start
+		FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+		WHERE a.pid = $1`, int64(pid)).Scan(&role, &trusted, &started)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil || trusted {
+		return "", err
+	}
+	desc := fmt.Sprintf("role %q, pid %d", role, pid)
+	if started != nil {
+		desc += ", connected " + started.UTC().Format(time.RFC3339Nano)
+	}
+	return desc, nil
 }

@@ -11,50 +11,12 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
-// DBServer is a PostgreSQL server that holds tenant databases.
-type DBServer struct {
-	ID               int64
-	Name             string
-	Host             string
-	Port             int
-	ConnectionBudget int
-}
-
-// EnsureDBServer registers a database server by name, or updates where it
-// listens, and returns it.
-func (db *DB) EnsureDBServer(ctx context.Context, name, host string, port int) (DBServer, error) {
-	s := DBServer{Name: name, Host: host, Port: port}
-	err := db.pool.QueryRow(ctx, `
-		INSERT INTO db_servers (name, host, port) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET host = excluded.host, port = excluded.port,
-			updated_at = CASE WHEN (db_servers.host, db_servers.port) = (excluded.host, excluded.port)
-				THEN db_servers.updated_at ELSE now() END
-		RETURNING id, connection_budget`, name, host, port).Scan(&s.ID, &s.ConnectionBudget)
-	if err != nil {
-		return s, fmt.Errorf("register database server %s: %w", name, err)
-	}
-	return s, nil
-}
-
-// DBServers lists the registered database servers.
-func (db *DB) DBServers(ctx context.Context) ([]DBServer, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, name, host, port, connection_budget FROM db_servers ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DBServer, error) {
-		var s DBServer
-		err := r.Scan(&s.ID, &s.Name, &s.Host, &s.Port, &s.ConnectionBudget)
-		return s, err
-	})
-}
-
 // CreateTenant inserts a tenant in status provisioning with its custom
 // domains, all or nothing. A taken slug or domain is a conflict.
 func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return err
+		return translate(err, "insert tenant", "")
 	}
 	defer tx.Rollback(ctx)
 	err = tx.QueryRow(ctx, `
@@ -63,46 +25,67 @@ func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64
 		RETURNING id, status, created_at, updated_at`,
 		t.Slug, t.Kind, t.Name, serverID, t.Database, t.TimeZone,
 	).Scan(&t.ID, &t.Status, &t.CreatedAt, &t.UpdatedAt)
-	if _, ok := isCode(err, "23505"); ok {
-		return tenant.Errorf(tenant.EConflict, "tenant %q already exists", t.Slug)
-	}
 	if err != nil {
-		return fmt.Errorf("insert tenant: %w", err)
+		return translate(err, "insert tenant", fmt.Sprintf("tenant %q already exists", t.Slug))
 	}
-	for _, h := range t.Hosts {
-		if err := insertDomain(ctx, tx, t.ID, h); err != nil {
+	if len(t.Hosts) > 0 {
+		base, err := baseForDomains(ctx, tx)
+		if err != nil {
 			return err
 		}
+		for _, h := range t.Hosts {
+			if err := insertDomain(ctx, tx, t.ID, h, base); err != nil {
+				return err
+			}
+		}
 	}
-	return tx.Commit(ctx)
+	return translate(tx.Commit(ctx), "insert tenant", "")
 }
 
-func insertDomain(ctx context.Context, tx pgx.Tx, tenantID, host string) error {
+// baseForDomains reads the base domain that custom domains are checked
+// against; "" while the catalog has none.
+func baseForDomains(ctx context.Context, tx pgx.Tx) (string, error) {
+	base, err := baseDomain(ctx, tx)
+	if tenant.ErrorCode(err) == tenant.ENotFound {
+		return "", nil
+	}
+	return base, err
+}
+
+// insertDomain adds a custom domain. The base domain and every name under
+// it are the platform's (<slug>.<base>): refused here too, whatever the
+// caller checked against its own configuration.
+func insertDomain(ctx context.Context, tx pgx.Tx, tenantID, host, base string) error {
+	if underBase(host, base) {
+		return tenant.Errorf(tenant.EConflict, "domain %q is under the platform's base domain %s", host, base)
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO tenant_domains (host, tenant_id) VALUES ($1, $2)`, host, tenantID)
-	if _, ok := isCode(err, "23505"); ok {
-		return tenant.Errorf(tenant.EConflict, "domain %q is already in use", host)
-	}
-	if err != nil {
-		return fmt.Errorf("insert domain: %w", err)
-	}
-	return nil
+	return translate(err, "insert domain", fmt.Sprintf("domain %q is already in use", host))
 }
 
 // AddDomains adds custom domains to a tenant, all or nothing.
 func (db *DB) AddDomains(ctx context.Context, tenantID string, hosts []string) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		base, err := baseForDomains(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, h := range hosts {
 			var owner string
 			err := tx.QueryRow(ctx, `SELECT tenant_id FROM tenant_domains WHERE host = $1`, h).Scan(&owner)
 			if err == nil && owner == tenantID {
 				continue
 			}
-			if err := insertDomain(ctx, tx, tenantID, h); err != nil {
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if err := insertDomain(ctx, tx, tenantID, h, base); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	return translate(err, "add domains", "")
 }
 
 const tenantColumns = `t.id, t.slug, t.kind, t.name, t.status, s.name, t.database_name, t.time_zone,
@@ -124,7 +107,7 @@ func (db *DB) TenantBySlug(ctx context.Context, slug string) (*tenant.Tenant, er
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", slug)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read tenant %s: %w", slug, err)
+		return nil, translate(err, "read tenant "+slug, "")
 	}
 	return t, nil
 }
@@ -147,9 +130,10 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]*tenant.Tenant
 		  AND ($2 = '' OR t.kind = $2)
 		ORDER BY t.slug`, statuses, string(f.Kind))
 	if err != nil {
-		return nil, fmt.Errorf("list tenants: %w", err)
+		return nil, translate(err, "list tenants", "")
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant.Tenant, error) { return scanTenant(r) })
+	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant.Tenant, error) { return scanTenant(r) })
+	return ts, translate(err, "list tenants", "")
 }
 
 // SetStatus moves a tenant to status if it is in one of from; it returns a
@@ -164,7 +148,7 @@ func (db *DB) SetStatus(ctx context.Context, slug string, to tenant.Status, from
 			deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE NULL END
 		WHERE slug = $1 AND status = ANY($3)`, slug, string(to), fs)
 	if err != nil {
-		return fmt.Errorf("set status of %s: %w", slug, err)
+		return translate(err, "set status of "+slug, "")
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
@@ -183,14 +167,14 @@ func (db *DB) SetStatus(ctx context.Context, slug string, to tenant.Status, from
 // go with it.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	_, err := db.pool.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
-	return err
+	return translate(err, "delete tenant", "")
 }
 
 // DoneSteps returns the provisioning steps already recorded for a tenant.
 func (db *DB) DoneSteps(ctx context.Context, tenantID string) (map[string]time.Time, error) {
 	rows, err := db.pool.Query(ctx, `SELECT step, finished_at FROM provisioning_steps WHERE tenant_id = $1`, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, translate(err, "read provisioning steps", "")
 	}
 	defer rows.Close()
 	done := map[string]time.Time{}
@@ -198,11 +182,11 @@ func (db *DB) DoneSteps(ctx context.Context, tenantID string) (map[string]time.T
 		var s string
 		var at time.Time
 		if err := rows.Scan(&s, &at); err != nil {
-			return nil, err
+			return nil, translate(err, "read provisioning steps", "")
 		}
 		done[s] = at
 	}
-	return done, rows.Err()
+	return done, translate(rows.Err(), "read provisioning steps", "")
 }
 
 // RecordStep records that a provisioning step finished.
@@ -210,14 +194,14 @@ func (db *DB) RecordStep(ctx context.Context, tenantID, step string) error {
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO provisioning_steps (tenant_id, step) VALUES ($1, $2)
 		ON CONFLICT (tenant_id, step) DO NOTHING`, tenantID, step)
-	return err
+	return translate(err, "record provisioning step", "")
 }
 
 // Activate ends provisioning: the tenant becomes active and the step that
 // says so is recorded in the same transaction, so a crash leaves either a
 // tenant still provisioning or one completely done.
 func (db *DB) Activate(ctx context.Context, tenantID, step string) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return translate(pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE tenants SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'provisioning'`, tenantID)
 		if err != nil {
 			return err
@@ -227,7 +211,7 @@ func (db *DB) Activate(ctx context.Context, tenantID, step string) error {
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO provisioning_steps (tenant_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING`, tenantID, step)
 		return err
-	})
+	}), "activate tenant", "")
 }
 
 // OperatorAction is one line of the operator audit.
@@ -256,5 +240,5 @@ func (db *DB) RecordOperatorAction(ctx context.Context, a OperatorAction) error 
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO operator_audit (actor, source, action, tenant_slug, outcome, details)
 		VALUES ($1, $2, $3, $4, $5, $6)`, a.Actor, a.Source, a.Action, slug, outcome, a.Details)
-	return err
+	return translate(err, "record operator action", "")
 }

@@ -2,6 +2,10 @@
 // the catalog: loaded whole at start, patched by LISTEN/NOTIFY, and loaded
 // whole again after the listening connection comes back. An unknown host
 // costs a map lookup, never a query.
+//
+// The base domain comes from the catalog (its platform_settings), not from
+// the caller's configuration, and a host under it is only ever resolved as
+// <slug>.<base>: a custom domain can never take a tenant's subdomain.
 package resolve
 
 import (
@@ -12,46 +16,78 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/tenant"
 )
 
-// Catalog is what the resolver reads.
+// Catalog is what the resolver reads (platform/catalog.DB implements it).
 type Catalog interface {
 	Routes(ctx context.Context) ([]*tenant.Tenant, error)
 	TenantByID(ctx context.Context, id string) (*tenant.Tenant, error)
-	DBServers(ctx context.Context) ([]catalog.DBServer, error)
-	Listen(ctx context.Context, onConnect func(context.Context) error, onChange func(string)) error
+	DBServers(ctx context.Context) ([]tenant.DBServer, error)
+	BaseDomain(ctx context.Context) (string, error)
+	// Listen calls onConnect after every (re)connect and onNotice for each
+	// notification until ctx ends; foreign is "" when the catalog's own
+	// role sent it, and describes the sender otherwise.
+	Listen(ctx context.Context, onConnect func(context.Context) error, onNotice func(channel, payload, foreign string)) error
 }
+
+// The catalog's notification channels (platform/catalog's ChangesChannel,
+// ServerChangesChannel and SettingsChangesChannel; a test checks they agree).
+const (
+	TenantChannel   = "tenant_changes"            // payload: a tenant id
+	ServerChannel   = "db_server_changes"         // payload: a server name
+	SettingsChannel = "platform_settings_changes" // payload: a setting key
+)
+
+// Options are the resolver's callbacks and logger. The callbacks are
+// called from the listener goroutine, one at a time, never during the
+// first load: everything that they use must exist before Start.
+type Options struct {
+	Logger *slog.Logger
+	// OnChange is called with the old copy of every tenant that changed or
+	// went away (so pools and caches can drop what they hold).
+	OnChange func(old *tenant.Tenant)
+	// OnServerChange is called for every database server whose address or
+	// connection budget changed; old is the zero DBServer for a server
+	// added, updated the zero DBServer for one removed.
+	OnServerChange func(old, updated tenant.DBServer)
+}
+
+// maxSenders bounds the set of foreign senders already warned about.
+const maxSenders = 1024
 
 // Resolver answers which tenant a host belongs to.
 type Resolver struct {
 	cat  Catalog
-	base string // ".<base domain>"
 	log  *slog.Logger
-	// OnChange, if set, is called with the old copy of every tenant that
-	// changed or went away (so pools and caches can drop what they hold).
-	OnChange func(old *tenant.Tenant)
+	opts Options
 
 	mu      sync.RWMutex
+	base    string                    // the catalog's base domain
 	hosts   map[string]*tenant.Tenant // custom domains
 	slugs   map[string]*tenant.Tenant // by slug, for <slug>.<base>
 	byID    map[string]*tenant.Tenant
-	servers map[string]catalog.DBServer
+	servers map[string]tenant.DBServer
+	first   bool // the first load is done
 
 	loaded  atomic.Int64 // unix nanos of the last full load
 	patches atomic.Int64
+	ignored atomic.Int64
+
+	// Only the listener goroutine touches warned.
+	warned map[string]bool
 }
 
-// New returns a resolver for tenants at <slug>.<baseDomain> and at their
-// custom domains. Call Start before Lookup.
-func New(cat Catalog, baseDomain string, log *slog.Logger) *Resolver {
+// New returns a resolver for tenants at <slug>.<base domain> and at their
+// custom domains. Call Start (or Reload) before Lookup.
+func New(cat Catalog, opts Options) *Resolver {
+	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{cat: cat, base: "." + strings.ToLower(baseDomain), log: log,
+	return &Resolver{cat: cat, log: log, opts: opts,
 		hosts: map[string]*tenant.Tenant{}, slugs: map[string]*tenant.Tenant{}, byID: map[string]*tenant.Tenant{},
-		servers: map[string]catalog.DBServer{}}
+		servers: map[string]tenant.DBServer{}, warned: map[string]bool{}}
 }
 
 // Start loads the map and keeps it current until ctx ends. It returns when
@@ -60,28 +96,43 @@ func (r *Resolver) Start(ctx context.Context) error {
 	if err := r.Reload(ctx); err != nil {
 		return err
 	}
-	go r.cat.Listen(ctx, r.Reload, func(id string) {
-		r.patch(ctx, id)
+	go r.cat.Listen(ctx, r.Reload, func(channel, payload, foreign string) {
+		r.notice(ctx, channel, payload, foreign)
 	})
 	return nil
 }
 
 // Lookup returns the tenant a normalised host belongs to, or nil. The
-// returned tenant is shared and must not be modified.
+// returned tenant is shared and must not be modified. The base domain and
+// every host under it are only ever <slug>.<base>; custom domains answer
+// for other hosts only.
 func (r *Resolver) Lookup(host string) *tenant.Tenant {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if t, ok := r.hosts[host]; ok {
-		return t
+	if r.base != "" {
+		if host == r.base {
+			return nil
+		}
+		if rest, ok := strings.CutSuffix(host, r.base); ok && strings.HasSuffix(rest, ".") {
+			slug := rest[:len(rest)-1]
+			if strings.Contains(slug, ".") {
+				return nil
+			}
+			return r.slugs[slug]
+		}
 	}
-	if slug, ok := strings.CutSuffix(host, r.base); ok && !strings.Contains(slug, ".") {
-		return r.slugs[slug]
-	}
-	return nil
+	return r.hosts[host]
+}
+
+// BaseDomain returns the base domain of the last load.
+func (r *Resolver) BaseDomain() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.base
 }
 
 // Server returns a database server by name.
-func (r *Resolver) Server(name string) (catalog.DBServer, bool) {
+func (r *Resolver) Server(name string) (tenant.DBServer, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s, ok := r.servers[name]
@@ -90,6 +141,10 @@ func (r *Resolver) Server(name string) (catalog.DBServer, bool) {
 
 // Reload replaces the whole map from the catalog.
 func (r *Resolver) Reload(ctx context.Context) error {
+	base, err := r.cat.BaseDomain(ctx)
+	if err != nil {
+		return err
+	}
 	ts, err := r.cat.Routes(ctx)
 	if err != nil {
 		return err
@@ -101,31 +156,118 @@ func (r *Resolver) Reload(ctx context.Context) error {
 	hosts := make(map[string]*tenant.Tenant, len(ts))
 	slugs := make(map[string]*tenant.Tenant, len(ts))
 	byID := make(map[string]*tenant.Tenant, len(ts))
+	shadowed := 0
 	for _, t := range ts {
 		byID[t.ID] = t
 		slugs[t.Slug] = t
 		for _, h := range t.Hosts {
+			if underBase(h, base) {
+				shadowed++
+				continue
+			}
 			hosts[h] = t
 		}
 	}
-	servers := make(map[string]catalog.DBServer, len(ss))
+	servers := make(map[string]tenant.DBServer, len(ss))
 	for _, s := range ss {
 		servers[s.Name] = s
 	}
 	r.mu.Lock()
-	old := r.byID
-	r.hosts, r.slugs, r.byID, r.servers = hosts, slugs, byID, servers
+	oldTenants, oldServers, first := r.byID, r.servers, !r.first
+	r.base, r.hosts, r.slugs, r.byID, r.servers, r.first = base, hosts, slugs, byID, servers, true
 	r.mu.Unlock()
 	r.loaded.Store(time.Now().UnixNano())
-	if r.OnChange != nil {
-		for id, t := range old {
-			if n, ok := byID[id]; !ok || changed(t, n) {
-				r.OnChange(t)
+	if shadowed > 0 {
+		r.log.WarnContext(ctx, "custom domains under the base domain ignored: <slug>.<base> is the platform's", "domains", shadowed, "base_domain", base)
+	}
+	if !first {
+		r.serversChanged(oldServers, servers)
+		if r.opts.OnChange != nil {
+			for id, t := range oldTenants {
+				if n, ok := byID[id]; !ok || changed(t, n) {
+					r.opts.OnChange(t)
+				}
 			}
 		}
 	}
-	r.log.InfoContext(ctx, "tenant map loaded", "tenants", len(ts))
+	r.log.InfoContext(ctx, "tenant map loaded", "tenants", len(ts), "base_domain", base)
 	return nil
+}
+
+// underBase reports whether h is the base domain or a name under it.
+func underBase(h, base string) bool {
+	return h == base || strings.HasSuffix(h, "."+base)
+}
+
+// notice handles one notification.
+func (r *Resolver) notice(ctx context.Context, channel, payload, foreign string) {
+	if foreign != "" {
+		// Anyone who can connect to the catalog can NOTIFY: a fake notice
+		// must cost no catalog read.
+		r.ignored.Add(1)
+		if !r.warned[foreign] {
+			if len(r.warned) >= maxSenders {
+				clear(r.warned)
+			}
+			r.warned[foreign] = true
+			r.log.WarnContext(ctx, "catalog notice from a foreign role ignored", "sender", foreign, "channel", channel)
+		}
+		return
+	}
+	switch channel {
+	case TenantChannel:
+		r.patch(ctx, payload)
+	case ServerChannel:
+		r.patchServers(ctx)
+	default: // settings (the base domain), or a channel this version does not know
+		r.reload(ctx)
+	}
+}
+
+func (r *Resolver) reload(ctx context.Context) {
+	if err := r.Reload(ctx); err != nil {
+		r.log.ErrorContext(ctx, "tenant map reload failed", "err", err)
+	}
+}
+
+// patchServers reads the servers again (a handful of rows) after one
+// changed.
+func (r *Resolver) patchServers(ctx context.Context) {
+	r.patches.Add(1)
+	ss, err := r.cat.DBServers(ctx)
+	if err != nil {
+		r.log.WarnContext(ctx, "database server patch failed; reloading", "err", err)
+		r.reload(ctx)
+		return
+	}
+	servers := make(map[string]tenant.DBServer, len(ss))
+	for _, s := range ss {
+		servers[s.Name] = s
+	}
+	r.mu.Lock()
+	old := r.servers
+	r.servers = servers
+	r.mu.Unlock()
+	r.serversChanged(old, servers)
+}
+
+// serversChanged calls OnServerChange for each difference.
+func (r *Resolver) serversChanged(old, updated map[string]tenant.DBServer) {
+	if r.opts.OnServerChange == nil {
+		return
+	}
+	for name, o := range old {
+		if n, ok := updated[name]; !ok {
+			r.opts.OnServerChange(o, tenant.DBServer{})
+		} else if o.Host != n.Host || o.Port != n.Port || o.ConnectionBudget != n.ConnectionBudget {
+			r.opts.OnServerChange(o, n)
+		}
+	}
+	for name, n := range updated {
+		if _, ok := old[name]; !ok {
+			r.opts.OnServerChange(tenant.DBServer{}, n)
+		}
+	}
 }
 
 // patch reloads one tenant after a notification.
@@ -138,9 +280,7 @@ func (r *Resolver) patch(ctx context.Context, id string) {
 	if err != nil {
 		// The map may now be stale for this tenant: load it all again.
 		r.log.WarnContext(ctx, "tenant patch failed; reloading", "tenant_id", id, "err", err)
-		if err := r.Reload(ctx); err != nil {
-			r.log.ErrorContext(ctx, "tenant map reload failed", "err", err)
-		}
+		r.reload(ctx)
 		return
 	}
 	r.mu.Lock()
@@ -158,18 +298,18 @@ func (r *Resolver) patch(ctx context.Context, id string) {
 		r.byID[id] = t
 		r.slugs[t.Slug] = t
 		for _, h := range t.Hosts {
-			r.hosts[h] = t
+			if !underBase(h, r.base) {
+				r.hosts[h] = t
+			}
 		}
 	}
 	_, known := r.servers[serverOf(t)]
 	r.mu.Unlock()
 	if t != nil && !known {
-		if err := r.Reload(ctx); err != nil {
-			r.log.ErrorContext(ctx, "tenant map reload failed", "err", err)
-		}
+		r.reload(ctx)
 	}
-	if r.OnChange != nil && old != nil && (t == nil || changed(old, t)) {
-		r.OnChange(old)
+	if r.opts.OnChange != nil && old != nil && (t == nil || changed(old, t)) {
+		r.opts.OnChange(old)
 	}
 }
 
@@ -191,6 +331,9 @@ type Stats struct {
 	Hosts    int       `json:"hosts"`
 	LoadedAt time.Time `json:"loaded_at"` // last full load: at start and after each reconnect
 	Patches  int64     `json:"patches"`
+	// IgnoredNotices counts notifications sent by a role other than the
+	// catalog's (see Catalog.Listen): dropped without a catalog read.
+	IgnoredNotices int64 `json:"ignored_notices"`
 }
 
 // Stats returns current figures.
@@ -198,5 +341,5 @@ func (r *Resolver) Stats() Stats {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return Stats{Tenants: len(r.byID), Hosts: len(r.hosts) + len(r.slugs),
-		LoadedAt: time.Unix(0, r.loaded.Load()), Patches: r.patches.Load()}
+		LoadedAt: time.Unix(0, r.loaded.Load()), Patches: r.patches.Load(), IgnoredNotices: r.ignored.Load()}
 }
