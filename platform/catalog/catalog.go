@@ -34,7 +34,9 @@ func (db *DB) log() *slog.Logger {
 }
 
 // Ping checks that the catalog answers.
-func (db *DB) Ping(ctx context.Context) error { return translate(db.pool.Ping(ctx), "ping catalog", "") }
+func (db *DB) Ping(ctx context.Context) error {
+	return translate(db.pool.Ping(ctx), "ping catalog", "")
+}
 
 // Open connects to the catalog at url and migrates it to the latest
 // version: every command does, so a new binary never runs on an old catalog.

@@ -93,7 +93,9 @@ type causeError struct {
 	cause error
 }
 
-func (e *causeError) Error() string   { return e.safe.Message + " (" + e.what + ": " + e.cause.Error() + ")" }
+func (e *causeError) Error() string {
+	return e.safe.Message + " (" + e.what + ": " + e.cause.Error() + ")"
+}
 func (e *causeError) Unwrap() []error { return []error{e.safe, e.cause} }
 
 // pgErrText is the message of a PostgreSQL or connection error without
