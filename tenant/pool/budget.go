@@ -17,11 +17,15 @@ import (
 // closes or fails to open, so the count is of server connections, not of
 // pool promises. PostgreSQL's own "too many clients" therefore never
 // reaches a user: the request waits for a slot or gets capacity_exhausted.
+//
+// Its size can change at run time (SetLimit, when the catalog's
+// db_servers row changes): growing frees waiting dials at once; shrinking
+// closes no connection in use but lets no dial through until fewer than
+// the new limit are open.
 type Budget struct {
-	slots   chan struct{}
+	slots   *sem
 	waiting atomic.Int32
 	closing atomic.Int32 // closed, slot not yet back (waiting for the server's EOF)
-	peak    atomic.Int32
 	// reclaim closes idle connections of other tenants, least recently
 	// used first, to free up to n slots; it is called while dials wait.
 	reclaim func(except string, n int)
@@ -29,17 +33,21 @@ type Budget struct {
 
 // NewBudget returns a budget of limit connections.
 func NewBudget(limit int) *Budget {
-	return &Budget{slots: make(chan struct{}, limit)}
+	return &Budget{slots: newSem(limit)}
 }
 
-// Limit is the budget's size.
-func (b *Budget) Limit() int { return cap(b.slots) }
+// SetLimit resizes the budget; connections already open stay open.
+func (b *Budget) SetLimit(limit int) { b.slots.setLimit(limit) }
 
-// InUse is the number of open connections.
-func (b *Budget) InUse() int { return len(b.slots) }
+// Limit is the budget's size.
+func (b *Budget) Limit() int { _, l, _, _ := b.slots.stats(); return l }
+
+// InUse is the number of open connections (above Limit for a while after
+// a shrink).
+func (b *Budget) InUse() int { n, _, _, _ := b.slots.stats(); return n }
 
 // Peak is the highest InUse seen.
-func (b *Budget) Peak() int { return int(b.peak.Load()) }
+func (b *Budget) Peak() int { _, _, p, _ := b.slots.stats(); return p }
 
 // Waiting is the number of dials waiting for a slot.
 func (b *Budget) Waiting() int { return int(b.waiting.Load()) }
@@ -52,11 +60,9 @@ const reclaimEvery = 2 * time.Millisecond
 // acquire takes a slot, waiting at most wait. While the budget is full it
 // has idle connections of other tenants closed, least recently used first.
 func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duration) error {
-	select {
-	case b.slots <- struct{}{}:
-		b.notePeak()
+	w := b.slots.enqueue()
+	if w == nil {
 		return nil
-	default:
 	}
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
@@ -65,34 +71,36 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 	tick := time.NewTicker(reclaimEvery)
 	defer tick.Stop()
 	for {
-		// Free what the waiters need beyond the slots already on their way.
-		if n := b.Waiting() - int(b.closing.Load()); n > 0 && b.reclaim != nil {
+		// Free what the waiters need, and what a shrink left above the
+		// limit, beyond the slots already on their way.
+		if n := b.Waiting() + b.excess() - int(b.closing.Load()); n > 0 && b.reclaim != nil {
 			b.reclaim(tenantID, n)
 		}
 		select {
-		case b.slots <- struct{}{}:
-			b.notePeak()
+		case <-w.ready:
 			return nil
 		case <-tick.C:
 		case <-timer.C:
+			if b.slots.cancel(w) {
+				return nil
+			}
 			return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
 		case <-ctx.Done():
+			if b.slots.cancel(w) {
+				b.release()
+			}
 			return ctx.Err()
 		}
 	}
 }
 
-func (b *Budget) release() { <-b.slots }
-
-func (b *Budget) notePeak() {
-	n := int32(len(b.slots))
-	for {
-		p := b.peak.Load()
-		if n <= p || b.peak.CompareAndSwap(p, n) {
-			return
-		}
-	}
+// excess is how many connections are open beyond the limit (after a shrink).
+func (b *Budget) excess() int {
+	n, limit, _, _ := b.slots.stats()
+	return max(0, n-limit)
 }
+
+func (b *Budget) release() { b.slots.release() }
 
 // errOwnBusy refuses a dial when the budget is full and the tenant already
 // has connections: its request waits for one of them instead of taking
@@ -106,10 +114,7 @@ var errOwnBusy = errors.New("connection budget full; waiting for the tenant's ow
 func (b *Budget) dialer(tenantID string, wait time.Duration, open *atomic.Int32) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		select {
-		case b.slots <- struct{}{}:
-			b.notePeak()
-		default:
+		if !b.slots.tryAcquire() {
 			if open.Load() > 0 {
 				return nil, errOwnBusy
 			}

@@ -5,10 +5,13 @@
 package pool
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -53,32 +56,60 @@ type Manager struct {
 	cfg     Config
 	resolve Resolve
 	log     *slog.Logger
+	health  health
 
 	mu         sync.Mutex
 	reclaiming sync.Mutex
 	pools      map[string]*entry // by tenant id
 	lru        *list.List        // of *entry, most recent at front
 	budgets    map[string]*Budget
+	limits     map[string]int      // budget per server: Config.Budgets, then SetBudget
 	opening    map[string]*opening // pools being opened, so concurrent misses open one
+	services   serviceFile
 	closed     bool
 	stop       chan struct{}
 	done       chan struct{}
 }
 
 type entry struct {
-	open     atomic.Int32 // connections open to the server
-	tenantID string
-	server   string
-	pool     *pgxpool.Pool
-	lastUsed time.Time
-	elem     *list.Element
+	open atomic.Int32 // connections open to the server
+	// own counts the connections handed out to callers, at most
+	// MaxConnsPerTenant: only holders of a slot enter pgxpool's Acquire,
+	// so that never waits for a connection in use (which could take as
+	// long as a request, and requests have no deadline). A caller that
+	// finds no slot waits for one, bounded by BudgetWait. The slot comes
+	// back in Release (releaseHook).
+	own       *sem
+	ownRounds atomic.Int64 // rounds spent waiting for an own connection (tests watch it)
+	evicted   atomic.Bool  // removed from the manager; its pool is closing
+	tenantID  string
+	server    string
+	pool      *pgxpool.Pool
+	lastUsed  time.Time
+	elem      *list.Element
 }
 
+// opening is one pool being opened. Its fields are set under Manager.mu;
+// e and err are read by the callers waiting on done once it is closed.
 type opening struct {
-	done chan struct{}
-	e    *entry
-	err  error
+	done   chan struct{}
+	server string // once resolved; EvictServer marks openings of its server stale
+	// stale: an Evict (or EvictServer) came while this opening ran, so its
+	// result may hold the old database or password and must not be used.
+	stale bool
+	e     *entry
+	err   error
 }
+
+var (
+	errClosed = errors.New("pool manager closed")
+	// errStale: the pool being opened was evicted meanwhile; open again.
+	errStale = errors.New("tenant pool evicted while it was being opened")
+)
+
+// maxAttempts bounds how often one Acquire opens again a pool that was
+// evicted under it.
+const maxAttempts = 3
 
 // New returns a manager; Close it to close every pool.
 func New(cfg Config, resolve Resolve) *Manager {
@@ -107,8 +138,12 @@ func New(cfg Config, resolve Resolve) *Manager {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{cfg: cfg, resolve: resolve, log: cfg.Logger,
-		pools: map[string]*entry{}, lru: list.New(), budgets: map[string]*Budget{}, opening: map[string]*opening{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		pools: map[string]*entry{}, lru: list.New(), budgets: map[string]*Budget{}, limits: maps.Clone(cfg.Budgets),
+		opening: map[string]*opening{}, stop: make(chan struct{}), done: make(chan struct{})}
+	if m.limits == nil {
+		m.limits = map[string]int{}
+	}
+	m.health.every, m.health.byTenant = failLogEvery, map[string]*failure{}
 	go m.sweep()
 	return m
 }
@@ -124,7 +159,7 @@ func (m *Manager) budgetLocked(server string) *Budget {
 	b, ok := m.budgets[server]
 	if !ok {
 		limit := m.cfg.Budget
-		if n, ok := m.cfg.Budgets[server]; ok {
+		if n, ok := m.limits[server]; ok {
 			limit = n
 		}
 		b = NewBudget(limit)
@@ -134,37 +169,159 @@ func (m *Manager) budgetLocked(server string) *Budget {
 	return b
 }
 
+// SetBudget changes the connection budget of a database server at run
+// time (its db_servers row changed); a limit of 0 or less means
+// Config.Budget. Growing lets waiting dials through at once; shrinking
+// closes no connection in use, but no new one opens until fewer than the
+// new limit are open (idle ones are reclaimed for waiting dials as usual).
+func (m *Manager) SetBudget(server string, limit int) {
+	if limit <= 0 {
+		limit = m.cfg.Budget
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.limits[server] = limit
+	if b, ok := m.budgets[server]; ok {
+		b.SetLimit(limit)
+	}
+}
+
 // Acquire returns a connection to the tenant's database; Release it when
-// done. When the server's budget is exhausted for longer than BudgetWait
-// it fails with code capacity_exhausted.
+// done (never Hijack it: its slot among the tenant's connections comes
+// back in Release).
+//
+// When no connection can be had within BudgetWait — the server's budget
+// is exhausted, or the tenant's MaxConnsPerTenant connections are all in
+// use — it fails with code capacity_exhausted. When ctx ends first it
+// returns ctx.Err(). Every other failure (secrets missing or Vault down,
+// unknown database server, dial or authentication error, manager closed)
+// is tenant_unavailable with a fixed message: the cause goes to the log,
+// once when the tenant starts failing, then at most once per
+// failLogEvery with a count, and once at INFO when it recovers.
 func (m *Manager) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error) {
-	e, err := m.get(ctx, t)
+	c, err := m.acquire(ctx, t)
 	if err != nil {
-		return nil, err
-	}
-	c, err := e.pool.Acquire(ctx)
-	if errors.Is(err, errOwnBusy) {
-		c, err = m.awaitOwn(ctx, e)
-	}
-	if err != nil {
-		var te *tenant.Error
-		if errors.As(err, &te) {
-			return nil, te // capacity_exhausted from the dialer
-		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		m.log.WarnContext(ctx, "tenant database connection failed", "tenant", t.Slug, "err", err)
-		return nil, tenant.Errorf(tenant.EUnavailable, "the database of this account is unavailable; try again shortly")
+		var te *tenant.Error
+		if errors.As(err, &te) && te.Code == tenant.ECapacity {
+			return nil, te
+		}
+		m.failed(ctx, t, err)
+		return nil, tenant.Errorf(tenant.ETenantUnavailable, "this account is temporarily unavailable; try again shortly")
+	}
+	if m.health.failing.Load() > 0 {
+		m.recovered(ctx, t)
 	}
 	return c, nil
 }
 
+func (m *Manager) acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error) {
+	for attempt := 1; ; attempt++ {
+		retry := attempt < maxAttempts
+		e, err := m.get(ctx, t)
+		if err != nil {
+			if errors.Is(err, errStale) && retry {
+				continue
+			}
+			return nil, err
+		}
+		c, err := m.acquireFrom(ctx, e)
+		// A pool evicted under us (tenant changed, server moved) is closing:
+		// the next round opens the new one.
+		if err != nil && retry && e.evicted.Load() && ctx.Err() == nil && tenant.ErrorCode(err) != tenant.ECapacity {
+			continue
+		}
+		return c, err
+	}
+}
+
+// acquireFrom takes one of the entry's slots, then a connection. The fast
+// path (a slot free) arms no timer.
+func (m *Manager) acquireFrom(ctx context.Context, e *entry) (*pgxpool.Conn, error) {
+	var deadline time.Time
+	if !e.own.tryAcquire() {
+		deadline = time.Now().Add(m.cfg.BudgetWait)
+		if err := m.awaitSlot(ctx, e, deadline); err != nil {
+			return nil, err
+		}
+	}
+	// Holding a slot, this cannot wait for a connection in use: the pool
+	// has fewer than MaxConns of them handed out.
+	c, err := e.pool.Acquire(ctx)
+	if errors.Is(err, errOwnBusy) {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(m.cfg.BudgetWait)
+		}
+		c, err = m.awaitOwn(ctx, e, deadline)
+	}
+	if err != nil {
+		e.own.release()
+		return nil, err
+	}
+	return c, nil
+}
+
+func errCapacity() error {
+	return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
+}
+
+// awaitSlot waits until deadline for one of the entry's slots.
+func (m *Manager) awaitSlot(ctx context.Context, e *entry, deadline time.Time) error {
+	w := e.own.enqueue()
+	if w == nil {
+		return nil
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-w.ready:
+		return nil
+	case <-timer.C:
+		if e.own.cancel(w) {
+			return nil
+		}
+		return errCapacity()
+	case <-ctx.Done():
+		if e.own.cancel(w) {
+			e.own.release()
+		}
+		return ctx.Err()
+	}
+}
+
+// awaitOwn acquires a connection for a tenant that has some while the
+// budget is full: it takes the first of them to come back idle, or a new
+// one if a slot frees up, until deadline.
+func (m *Manager) awaitOwn(ctx context.Context, e *entry, deadline time.Time) (*pgxpool.Conn, error) {
+	tick := time.NewTicker(reclaimEvery)
+	defer tick.Stop()
+	for {
+		e.ownRounds.Add(1)
+		if time.Now().After(deadline) {
+			return nil, errCapacity()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		c, err := e.pool.Acquire(ctx)
+		if !errors.Is(err, errOwnBusy) {
+			return c, err
+		}
+	}
+}
+
+// get returns the tenant's entry, opening its pool on a miss: one opening
+// per tenant at a time, run detached from the callers (who each wait with
+// their own context), so one caller giving up fails nobody else.
 func (m *Manager) get(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return nil, errors.New("pool manager closed")
+		return nil, errClosed
 	}
 	if e, ok := m.pools[t.ID]; ok {
 		e.lastUsed = time.Now()
@@ -172,101 +329,98 @@ func (m *Manager) get(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 		m.mu.Unlock()
 		return e, nil
 	}
-	if op, ok := m.opening[t.ID]; ok {
-		m.mu.Unlock()
-		select {
-		case <-op.done:
-			return op.e, op.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	op, ok := m.opening[t.ID]
+	if !ok {
+		op = &opening{done: make(chan struct{})}
+		m.opening[t.ID] = op
+		go m.runOpening(context.WithoutCancel(ctx), t, op)
 	}
-	op := &opening{done: make(chan struct{})}
-	m.opening[t.ID] = op
 	m.mu.Unlock()
+	select {
+	case <-op.done:
+		return op.e, op.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
-	op.e, op.err = m.open(ctx, t)
+// runOpening opens a tenant's pool and publishes it, unless the manager
+// closed or an Evict came meanwhile (then the pool is closed unused and
+// its waiters open again).
+func (m *Manager) runOpening(ctx context.Context, t *tenant.Tenant, op *opening) {
+	e, err := m.open(ctx, t, op)
 
 	m.mu.Lock()
 	delete(m.opening, t.ID)
-	var evict []*entry
-	if op.err == nil {
-		if m.closed {
-			op.e.pool.Close()
-			op.err = errors.New("pool manager closed")
-		} else {
-			m.pools[t.ID] = op.e
-			op.e.elem = m.lru.PushFront(op.e)
-			for m.lru.Len() > m.cfg.MaxPools {
-				evict = append(evict, m.removeLocked(m.lru.Back().Value.(*entry)))
-			}
+	var discard []*entry
+	switch {
+	case op.stale:
+		if e != nil {
+			e.evicted.Store(true)
+			discard = append(discard, e)
+		}
+		e, err = nil, errStale
+	case err != nil:
+	case m.closed:
+		e.evicted.Store(true)
+		discard = append(discard, e)
+		e, err = nil, errClosed
+	default:
+		m.pools[t.ID] = e
+		e.elem = m.lru.PushFront(e)
+		for m.lru.Len() > m.cfg.MaxPools {
+			discard = append(discard, m.removeLocked(m.lru.Back().Value.(*entry)))
 		}
 	}
+	op.e, op.err = e, err
 	m.mu.Unlock()
 	close(op.done)
-	closeAll(evict)
-	return op.e, op.err
-}
-
-// awaitOwn acquires a connection for a tenant that has some while the
-// budget is full: it takes the first of them to come back idle, or a new
-// one if a slot frees up, within BudgetWait.
-func (m *Manager) awaitOwn(ctx context.Context, e *entry) (*pgxpool.Conn, error) {
-	deadline := time.Now().Add(m.cfg.BudgetWait)
-	for {
-		c, err := e.pool.Acquire(ctx)
-		if !errors.Is(err, errOwnBusy) {
-			return c, err
-		}
-		if time.Now().After(deadline) {
-			return nil, tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(reclaimEvery):
-		}
-	}
+	closeAll(discard)
 }
 
 // open builds the tenant's pool; no connection is made until a query needs one.
-func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
+func (m *Manager) open(ctx context.Context, t *tenant.Tenant, op *opening) (*entry, error) {
 	target, err := m.resolve(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	cc, err := pgx.ParseConfig("")
+	m.mu.Lock()
+	op.server = target.Server
+	budget := m.budgetLocked(target.Server)
+	m.mu.Unlock()
+
+	service, err := m.services.path()
 	if err != nil {
 		return nil, err
 	}
-	cc.Host, cc.Port = target.Host, uint16(target.Port)
-	cc.Database, cc.User, cc.Password = target.Database, target.User, target.Password
+	pc, err := pgxpool.ParseConfig(connString(target, m.cfg.ConnectTimeout, service))
+	if err != nil {
+		// Never the error's text: it quotes the connection string, and
+		// pgx's redaction misses an escaped quote in a password.
+		return nil, fmt.Errorf("connection settings of %s:%d/%s refused: %v", target.Host, target.Port, target.Database, cmp.Or(errors.Unwrap(err), errors.New("invalid")))
+	}
+	cc := pc.ConnConfig
 	cc.ConnectTimeout = m.cfg.ConnectTimeout
 	cc.TLSConfig = nil // loopback and private networks; TLS comes with placement
 	cc.Fallbacks = nil
+	cc.ValidateConnect = nil
 	// Limits enforced by the server: no request holds a connection (and a
-	// slot of the budget) for long, whatever the handler does.
+	// slot of the budget) for long, whatever the handler does. A fresh map:
+	// nothing from PGOPTIONS, PGTZ or PGAPPNAME.
 	cc.RuntimeParams = map[string]string{
 		"application_name":                    "platform:" + t.Slug,
 		"statement_timeout":                   strconv.FormatInt(m.cfg.StatementTimeout.Milliseconds(), 10),
 		"idle_in_transaction_session_timeout": strconv.FormatInt(4*m.cfg.StatementTimeout.Milliseconds(), 10),
 	}
-	m.mu.Lock()
-	budget := m.budgetLocked(target.Server)
-	m.mu.Unlock()
-	e := &entry{tenantID: t.ID, server: target.Server, lastUsed: time.Now()}
+	e := &entry{tenantID: t.ID, server: target.Server, lastUsed: time.Now(), own: newSem(int(m.cfg.MaxConnsPerTenant))}
 	cc.DialFunc = budget.dialer(t.ID, m.cfg.BudgetWait, &e.open)
+	cc.Tracer = releaseHook{e.own}
 
-	pc, err := pgxpool.ParseConfig("")
-	if err != nil {
-		return nil, err
-	}
-	pc.ConnConfig = cc
 	pc.MaxConns = m.cfg.MaxConnsPerTenant
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = m.cfg.IdleTimeout
 	pc.HealthCheckPeriod = time.Minute
-	p, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), pc)
+	p, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +428,25 @@ func (m *Manager) open(ctx context.Context, t *tenant.Tenant) (*entry, error) {
 	return e, nil
 }
 
+// releaseHook gives a connection's slot among its tenant's back when the
+// caller releases it (pgxpool calls TraceRelease in Conn.Release). It
+// traces nothing else.
+type releaseHook struct{ own *sem }
+
+func (h releaseHook) TraceRelease(*pgxpool.Pool, pgxpool.TraceReleaseData) { h.own.release() }
+
+func (releaseHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (releaseHook) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
 // removeLocked unlinks an entry; the caller closes its pool outside the
 // lock (Close waits for acquired connections to come back).
 func (m *Manager) removeLocked(e *entry) *entry {
 	delete(m.pools, e.tenantID)
 	m.lru.Remove(e.elem)
+	e.evicted.Store(true)
 	return e
 }
 
@@ -289,16 +457,43 @@ func closeAll(es []*entry) {
 }
 
 // Evict closes a tenant's pool now (suspended, deleted, password rotated).
+// A pool being opened meanwhile is not used: it may hold the old target.
 func (m *Manager) Evict(tenantID string) {
 	m.mu.Lock()
 	e, ok := m.pools[tenantID]
 	if ok {
 		m.removeLocked(e)
 	}
+	if op, ok := m.opening[tenantID]; ok {
+		op.stale = true
+	}
 	m.mu.Unlock()
 	if ok {
 		closeAll([]*entry{e})
 	}
+}
+
+// EvictServer closes every pool of a database server now (its address
+// changed); the next Acquire of each tenant opens a pool on the new
+// address. Connections in use stay usable until released. The server's
+// budget stays: it counts the connections until they are closed.
+func (m *Manager) EvictServer(server string) {
+	var evict []*entry
+	m.mu.Lock()
+	for el := m.lru.Front(); el != nil; {
+		e := el.Value.(*entry)
+		el = el.Next()
+		if e.server == server {
+			evict = append(evict, m.removeLocked(e))
+		}
+	}
+	for _, op := range m.opening {
+		if op.server == server || op.server == "" { // "" still resolving: maybe the old address
+			op.stale = true
+		}
+	}
+	m.mu.Unlock()
+	closeAll(evict)
 }
 
 // reclaim closes up to n idle connections of a server's pools, least
@@ -309,23 +504,24 @@ func (m *Manager) reclaim(server, except string, n int) {
 		return
 	}
 	defer m.reclaiming.Unlock()
-	var victims []*pgxpool.Pool
+	var victims []*entry
 	m.mu.Lock()
 	found := 0
 	for el := m.lru.Back(); el != nil && found < n; el = el.Prev() {
 		e := el.Value.(*entry)
 		if e.server == server && e.tenantID != except {
 			if idle := int(e.pool.Stat().IdleConns()); idle > 0 {
-				victims = append(victims, e.pool)
+				victims = append(victims, e)
 				found += idle
 			}
 		}
 	}
 	m.mu.Unlock()
 	freed := 0
-	for _, p := range victims {
-		for _, c := range p.AcquireAllIdle(context.Background()) {
+	for _, e := range victims {
+		for _, c := range e.pool.AcquireAllIdle(context.Background()) {
 			if freed >= n {
+				e.own.force() // Release gives a slot back: this one took none
 				c.Release()
 				continue
 			}
@@ -408,9 +604,11 @@ func (m *Manager) Close() {
 	<-m.done
 	var wg sync.WaitGroup
 	for _, e := range all {
+		e.evicted.Store(true)
 		wg.Go(e.pool.Close)
 	}
 	wg.Wait()
+	m.services.remove()
 	// Slots come back once the server has closed each connection.
 	for deadline := time.Now().Add(drainTimeout + time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if m.inUse() == 0 {

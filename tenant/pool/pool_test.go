@@ -142,13 +142,9 @@ func TestLRUCapAndIdleClose(t *testing.T) {
 	if n := m.Stats().Pools; n != 3 {
 		t.Errorf("pools = %d, want the cap of 3", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for m.Stats().Pools > 0 || count(ctx) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("idle pools not closed: %d pools, %d connections", m.Stats().Pools, count(ctx))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	platformtest.Eventually(t, 5*time.Second, "idle pools closed and their connections gone", func() bool {
+		return m.Stats().Pools == 0 && count(ctx) == 0
+	})
 	if s := m.Stats().Servers["default"]; s.InUse != 0 {
 		t.Errorf("budget still counts %d connections after every pool closed", s.InUse)
 	}
@@ -167,18 +163,16 @@ func TestResolveErrorAndBadPassword(t *testing.T) {
 	})
 	defer m.Close()
 	ts := tenants(2)
-	if _, err := m.Acquire(ctx, ts[0]); tenant.ErrorCode(err) != tenant.EUnavailable {
+	if _, err := m.Acquire(ctx, ts[0]); tenant.ErrorCode(err) != tenant.ETenantUnavailable {
 		t.Errorf("resolve error: %v", err)
 	}
-	if _, err := m.Acquire(ctx, ts[1]); err == nil {
-		t.Error("connected to a missing database")
+	if _, err := m.Acquire(ctx, ts[1]); tenant.ErrorCode(err) != tenant.ETenantUnavailable {
+		t.Errorf("missing database: %v, want tenant_unavailable", err)
 	}
 	// A failed connection gives its slot back (once the server has closed).
-	for start := time.Now(); m.Stats().Servers["default"].InUse != 0; time.Sleep(10 * time.Millisecond) {
-		if time.Since(start) > 3*time.Second {
-			t.Fatalf("failed connections hold %d slots", m.Stats().Servers["default"].InUse)
-		}
-	}
+	platformtest.Eventually(t, 3*time.Second, "failed connections give their slots back", func() bool {
+		return m.Stats().Servers["default"].InUse == 0
+	})
 }
 
 // TestBusyTenantWaitsForItsOwn: with the budget full, a tenant that has
@@ -205,7 +199,11 @@ func TestBusyTenantWaitsForItsOwn(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- query(ctx, m, a) }() // a needs a second connection
-	time.Sleep(100 * time.Millisecond)
+	// a waits for its own connection, round after round, and takes none of b's.
+	m.mu.Lock()
+	ea := m.pools[a.ID]
+	m.mu.Unlock()
+	platformtest.Eventually(t, 5*time.Second, "a waiting for its own connection", func() bool { return ea.ownRounds.Load() >= 5 })
 	if n := idleOf(b); n != 1 {
 		t.Fatalf("b's idle connection was closed for busy tenant a (b idle = %d)", n)
 	}
@@ -240,7 +238,9 @@ func TestServerSideLimits(t *testing.T) {
 	}
 	defer c.Release()
 	var app string
-	c.QueryRow(ctx, `SHOW application_name`).Scan(&app)
+	if err := c.QueryRow(ctx, `SHOW application_name`).Scan(&app); err != nil {
+		t.Fatal(err)
+	}
 	if app != "platform:t-0" {
 		t.Errorf("application_name = %q", app)
 	}
