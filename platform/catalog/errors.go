@@ -61,6 +61,10 @@ func translate(err error, what, conflict string) error {
 // (pg_terminate_backend, a restart), or the transaction lost a race that
 // a retry wins.
 func unavailable(code string, err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true // whatever the server said, e.g. 55000 while it refuses connections
+	}
 	switch {
 	case pgerrcode.IsConnectionException(code), // class 08
 		code == pgerrcode.AdminShutdown, code == pgerrcode.CrashShutdown, code == pgerrcode.CannotConnectNow,
@@ -74,9 +78,8 @@ func unavailable(code string, err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false // the caller went away: nothing to retry
 	}
-	var ce *pgconn.ConnectError
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+	return errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "conn closed")
 }
