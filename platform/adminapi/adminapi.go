@@ -12,8 +12,15 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"reflect"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -42,8 +49,8 @@ type api struct {
 	fails *httpx.Failures
 }
 
-// New returns the operator API's Fiber app. httpx.Middleware runs first:
-// request id, request logger, panic recovery, access log.
+// New returns the operator API's Fiber app (httpx.NewApp: its middleware
+// runs first: request id, request logger, panic recovery, access log).
 func New(cfg Config) *fiber.App {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -52,8 +59,7 @@ func New(cfg Config) *fiber.App {
 		cfg.FailedAuth = httpx.NewFailures(authFailuresPerMinute, time.Minute, 0)
 	}
 	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
-	app := fiber.New(httpx.Settings(cfg.Logger, cfg.TrustedProxies, cfg.Limits))
-	app.Use(httpx.Middleware(cfg.Logger, cfg.Proxies))
+	app := httpx.NewApp(cfg.Logger, cfg.Proxies, cfg.Limits)
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
 	v1 := app.Group("/v1", a.auth)
@@ -87,7 +93,7 @@ func (a *api) auth(c *fiber.Ctx) error {
 	ip := strings.Clone(httpx.ClientIP(c, a.cfg.Proxies))
 	if wait := a.fails.Blocked(ip); wait > 0 {
 		a.authFailed(c, ip)
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return tenant.Errorf(httpx.ERateLimited, "too many failed authentications from this address; try again later")
 	}
 	given, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
@@ -127,7 +133,7 @@ func (a *api) audit(c *fiber.Ctx, action, slug string, details map[string]any, e
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["ip"] = router.ClientIP(c, a.cfg.Proxies)
+	details["ip"] = httpx.ClientIP(c, a.cfg.Proxies)
 	aerr := a.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(c.UserContext()), catalog.OperatorAction{
 		Actor: actor, Source: "api", Action: action, Tenant: slug, Failed: err != nil, Details: details})
 	if aerr != nil {
@@ -137,16 +143,104 @@ func (a *api) audit(c *fiber.Ctx, action, slug string, details map[string]any, e
 }
 
 // decode reads a JSON body strictly: unknown fields are mistakes.
-func decode(c *fiber.Ctx, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+// Its errors describe the problem in a few words of our own and never
+// quote the body (the decoder's texts do: names, characters); a control
+// character in any string is refused too, escaped (\u0000) or not.
+func decode(c *fiber.Ctx, v any) error { return decodeJSON(c.Body(), v) }
+
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return tenant.Errorf(tenant.EInvalid, "request body: %v", err)
+		return tenant.Errorf(tenant.EInvalid, "request body: %s", jsonProblem(err))
 	}
-	if dec.More() {
-		return tenant.Errorf(tenant.EInvalid, "request body: one JSON object expected")
+	if _, err := dec.Token(); err != io.EOF {
+		return tenant.Errorf(tenant.EInvalid, "request body: one JSON value expected")
+	}
+	if field, bad := controlChars(reflect.ValueOf(v), "body"); bad {
+		return tenant.Errorf(tenant.EInvalid, "request body: %s contains a control character", field)
 	}
 	return nil
+}
+
+// jsonProblem describes a decoding error without any byte of the input.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return "a JSON object expected"
+		}
+		return fmt.Sprintf("field %q has the wrong type", safeName(typ.Field))
+	}
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		return fmt.Sprintf("unknown field %q", safeName(strings.TrimSuffix(name, `"`)))
+	}
+	return "invalid JSON"
+}
+
+// safeName keeps at most 40 letters, digits, '_', '-' and '.' of a field
+// name taken from the input.
+func safeName(s string) string {
+	b := make([]byte, 0, min(len(s), 40))
+	for i := 0; i < len(s) && len(b) < 40; i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// controlChars finds a string holding a control character (or a line or
+// paragraph separator) anywhere in v; field names it by its JSON names.
+func controlChars(v reflect.Value, field string) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return field, strings.ContainsFunc(v.String(), func(r rune) bool {
+			return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+		})
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return controlChars(v.Elem(), field)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if f, bad := controlChars(v.Index(i), field); bad {
+				return f, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if f, bad := controlChars(it.Key(), field); bad {
+				return f, true
+			}
+			if f, bad := controlChars(it.Value(), field); bad {
+				return f, true
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "" {
+				name = sf.Name
+			}
+			if f, bad := controlChars(v.Field(i), name); bad {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }
 
 type createBody struct {
@@ -170,7 +264,7 @@ func (a *api) opCtx(c *fiber.Ctx) context.Context {
 	if name == "" {
 		name = "api:anonymous"
 	}
-	return tenant.WithActor(ctx, tenant.Actor{Name: name, Source: "api", IP: strings.Clone(router.ClientIP(c, a.cfg.Proxies))})
+	return tenant.WithActor(ctx, tenant.Actor{Name: name, Source: "api", IP: strings.Clone(httpx.ClientIP(c, a.cfg.Proxies))})
 }
 
 func (a *api) create(c *fiber.Ctx) error {
@@ -268,12 +362,12 @@ func (a *api) migrate(c *fiber.Ctx) error {
 	}
 	for _, r := range rs {
 		if r.Err != nil {
-			err = tenant.Errorf(httperr.EMigrationFailed, "%s", ErrorText(r.Err))
+			err = tenant.Errorf(httpx.EMigrationFailed, "%s", ErrorText(r.Err))
 		}
 	}
 	if err != nil {
-		return c.Status(httperr.Status(httperr.EMigrationFailed)).JSON(fiber.Map{
-			"error":   fiber.Map{"code": httperr.EMigrationFailed, "message": tenant.ErrorMessage(err)},
+		return c.Status(httpx.Status(httpx.EMigrationFailed)).JSON(fiber.Map{
+			"error":   fiber.Map{"code": httpx.EMigrationFailed, "message": tenant.ErrorMessage(err)},
 			"results": MigrationViews(rs)})
 	}
 	return c.JSON(fiber.Map{"results": MigrationViews(rs)})

@@ -1,4 +1,4 @@
-package router
+package httpx
 
 import (
 	"fmt"
@@ -33,6 +33,9 @@ func ParseProxies(list []string) (Proxies, error) {
 }
 
 func (p Proxies) contains(a netip.Addr) bool {
+	if len(p.prefixes) == 0 {
+		return false
+	}
 	a = a.Unmap()
 	for _, pre := range p.prefixes {
 		if pre.Contains(a) {
@@ -42,18 +45,28 @@ func (p Proxies) contains(a netip.Addr) bool {
 	return false
 }
 
+// peer returns the address of the connection's other end and whether it
+// is a trusted proxy.
+func (p Proxies) peer(c *fiber.Ctx) (netip.Addr, bool) {
+	a, ok := netip.AddrFromSlice(c.Context().RemoteIP())
+	if !ok {
+		return a, false
+	}
+	a = a.Unmap()
+	return a, p.contains(a)
+}
+
 // ClientIP returns the address of the client: the peer, unless the peer
 // is a trusted proxy; then the X-Forwarded-For chain is read from the
 // right, past trusted proxies, to the first address none of them is — the
 // part a client can forge is left of that. (Fiber's ProxyHeader would take
 // the leftmost address, which the client writes.)
 func ClientIP(c *fiber.Ctx, p Proxies) string {
-	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
-	if !ok {
+	peer, trusted := p.peer(c)
+	if !peer.IsValid() {
 		return c.Context().RemoteIP().String()
 	}
-	peer = peer.Unmap()
-	if !p.contains(peer) {
+	if !trusted {
 		return peer.String()
 	}
 	var hops []string
@@ -63,7 +76,7 @@ func ClientIP(c *fiber.Ctx, p Proxies) string {
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		if err != nil || a.Zone() != "" {
 			break // a malformed hop: trust nothing left of it
 		}
 		client = a.Unmap()
@@ -72,4 +85,13 @@ func ClientIP(c *fiber.Ctx, p Proxies) string {
 		}
 	}
 	return client.String()
+}
+
+// strings lists the prefixes as Fiber's TrustedProxies.
+func (p Proxies) strings() []string {
+	out := make([]string, len(p.prefixes))
+	for i, pre := range p.prefixes {
+		out[i] = pre.String()
+	}
+	return out
 }
