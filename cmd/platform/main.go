@@ -54,6 +54,8 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform migrate down --tenant SLUG [--steps N] [-o json]
   platform migrate force --tenant SLUG VERSION --yes
   platform migrate create --kind catalog|common|restaurant|institution NAME [--dir migrations]
+  platform db-server list [-o json]
+  platform db-server set NAME [--host H] [--port P] [--budget N] [-o json]
 
 Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
 VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN; serve also REDIS_URL, PLATFORM_HTTP_ADDR,
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, rest, getenv, stderr)
+	case "db-server":
+		return dbServerCmd(ctx, rest, getenv, stdout)
 	}
 	return usagef("unknown command %q (try `platform help`)", noun)
 }
