@@ -1,11 +1,12 @@
 # The two commands of the README: `make run` and `make test`. Both bring
 # up the dev services first (scripts/dev-services: PostgreSQL, Redis and a
-# Vault dev server, installed or built when missing).
+# Vault with persistent storage, installed or built when missing). CI
+# (.ci/run) runs `make lint test`.
 SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint bench-provision bench-migrate bench-router clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router clean
 
 all: build
 
@@ -27,8 +28,16 @@ lint: vet
 	$(GO) mod tidy -diff
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
+# Every test with the race detector, in random order (-shuffle=on prints
+# the seed: reproduce with -shuffle=SEED), the fuzz targets' seed corpora
+# included.
 test: services vet
-	$(ENV) && $(GO) test -count=1 -timeout 20m ./...
+	$(ENV) && $(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+
+# Each Fuzz* target for FUZZTIME (default 30s), one at a time.
+FUZZTIME ?= 30s
+fuzz: services
+	$(ENV) && FUZZTIME=$(FUZZTIME) scripts/fuzz
 
 # Figures for docs/BENCHMARKS.md (not part of `make test`).
 bench-provision: services build
