@@ -5,10 +5,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN=${BIN:-bin/platform}
 
-# use_catalog NAME: point PLATFORM_DATABASE_URL at a fresh database NAME.
+# use_catalog NAME: point PLATFORM_DATABASE_URL at a fresh database NAME
+# (BENCH_KEEP=1: at the one left by an earlier BENCH_KEEP=1 run, tenants
+# and all, when it exists).
 use_catalog() {
   local name=$1
-  psql -X -q "$PLATFORM_DB_ADMIN_URL" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+  if [[ ${BENCH_KEEP:-} == 1 && $(psql -X -Atc "SELECT 1 FROM pg_database WHERE datname = '$name'" "$PLATFORM_DB_ADMIN_URL") == 1 ]]; then
+    echo "BENCH_KEEP=1: reusing catalog $name and its tenants"
+  else
+    psql -X -q "$PLATFORM_DB_ADMIN_URL" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+  fi
   PLATFORM_DATABASE_URL=${PLATFORM_DB_ADMIN_URL%/*}/$name?sslmode=disable
   export PLATFORM_DATABASE_URL
 }
