@@ -30,7 +30,7 @@ func TestOperatorAPI(t *testing.T) {
 	c := newCLI(t)
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, nil)
-	const tok = "test-operator-token"
+	const tok = testOperatorToken
 	slug := platformtest.Slug("api")
 
 	// Authentication.

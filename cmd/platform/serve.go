@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/secrets"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/httpx"
 	"github.com/tenancy/platform/tenant/pool"
 	"github.com/tenancy/platform/tenant/resolve"
 	"github.com/tenancy/platform/tenant/router"
@@ -30,14 +33,22 @@ type serveConfig struct {
 	RedisURL            string
 	OperatorToken       string
 	TrustedProxies      []string
-	Proxies             router.Proxies
+	Proxies             httpx.Proxies
 	Budget              int // 0: each server's connection_budget from the catalog
 	TenantMaxConns      int32
 	MaxPools            int
 	PoolIdle            time.Duration
 	SecretsTTL          time.Duration
 	BudgetWait          time.Duration
+	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
+	// Warnings are logged loudly at start: settings that work but should not
+	// be used as they are in production.
+	Warnings []string
 }
+
+// minOperatorToken is the shortest operator token accepted: 32 characters
+// of `openssl rand -hex 16` are 128 bits; a short token can be guessed.
+const minOperatorToken = 32
 
 func loadServeConfig(getenv func(string) string, args []string) (serveConfig, error) {
 	c := serveConfig{
@@ -63,12 +74,21 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	if c.RedisURL == "" {
 		return c, tenant.Errorf(tenant.EInvalid, "REDIS_URL is not set")
 	}
+	// Unset disables the operator API; set, it must be long enough not to be
+	// guessed. The token itself is never part of the message.
+	if n := len(c.OperatorToken); n > 0 && n < minOperatorToken {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_OPERATOR_TOKEN is too short (%d characters): at least %d are required (e.g. openssl rand -hex 32)", n, minOperatorToken)
+	}
+	if !isLoopback(c.AdminAddr) {
+		c.Warnings = append(c.Warnings, "PLATFORM_ADMIN_ADDR "+c.AdminAddr+" is not a loopback address and the operator API has no TLS yet: "+
+			"the operator token crosses the network in clear text; listen on 127.0.0.1 behind a TLS proxy")
+	}
 	if p := getenv("PLATFORM_TRUSTED_PROXIES"); p != "" {
 		for _, s := range strings.Split(p, ",") {
 			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(s))
 		}
 	}
-	proxies, err := router.ParseProxies(c.TrustedProxies)
+	proxies, err := httpx.ParseProxies(c.TrustedProxies)
 	if err != nil {
 		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_TRUSTED_PROXIES: %v", err)
 	}
@@ -97,7 +117,8 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	durs := []struct {
 		env string
 		dst *time.Duration
-	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}, {"PLATFORM_DB_BUDGET_WAIT", &c.BudgetWait}}
+	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}, {"PLATFORM_DB_BUDGET_WAIT", &c.BudgetWait},
+		{"PLATFORM_HTTP_READ_TIMEOUT", &c.ReadTimeout}}
 	for _, d := range durs {
 		if v := getenv(d.env); v != "" {
 			x, err := time.ParseDuration(v)
@@ -108,6 +129,21 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 		}
 	}
 	return c, nil
+}
+
+// isLoopback says whether a listen address reaches this machine only: an
+// empty host (":8081") is every interface, and a name other than
+// localhost may resolve to anything.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // server is a running `platform serve`: the tenant router and the
@@ -143,6 +179,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	s := &server{app: a, cfg: cfg, log: log, vault: a.vault}
 	ok := false
 	defer func() {
@@ -161,10 +200,15 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	s.redis = redis.NewClient(ropts)
 
 	s.secrets = secretcache.New(a.vault, secretcache.Config{TTL: cfg.SecretsTTL, Logger: log})
-	s.resolver = resolve.New(a.cat, a.baseDomain, log)
-	if err := s.resolver.Start(ctx); err != nil {
+	// The base domain is the catalog's: refuse to serve under another one.
+	if _, err := a.cat.EnsureBaseDomain(ctx, a.baseDomain); err != nil {
 		return nil, err
 	}
+	// Callbacks at construction; Start (below, once the pools exist) runs them.
+	s.resolver = resolve.New(a.cat, resolve.Options{Logger: log, OnChange: func(old *tenant.Tenant) {
+		s.pools.Evict(old.ID)
+		s.secrets.Invalidate(old.Slug)
+	}, OnServerChange: s.serverChanged})
 	budgets := map[string]int{}
 	servers, err := a.cat.DBServers(ctx)
 	if err != nil {
@@ -178,17 +222,46 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	}
 	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle, MaxPools: cfg.MaxPools,
 		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, Logger: log}, s.target)
-	s.resolver.OnChange = func(old *tenant.Tenant) {
-		s.pools.Evict(old.ID)
-		s.secrets.Invalidate(old.Slug)
+	if err := s.resolver.Start(ctx); err != nil {
+		return nil, err
+	}
+	// A budget changed between the read above and the resolver's first load
+	// made no callback.
+	for _, srv := range servers {
+		if now, ok := s.resolver.Server(srv.Name); ok && cfg.Budget == 0 && now.ConnectionBudget != srv.ConnectionBudget {
+			s.pools.SetBudget(srv.Name, now.ConnectionBudget)
+		}
 	}
 
+	// ReadTimeout bounds a request's headers and body from its first byte: a
+	// client trickling them is cut off, on both listeners.
+	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
-		TrustedProxies: cfg.TrustedProxies, Logger: log})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits})
 	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Catalog: a.cat, Token: cfg.OperatorToken,
-		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log})
+		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits})
 	ok = true
 	return s, nil
+}
+
+// serverChanged applies a db_servers change to the running pools: a new
+// address closes the server's pools (the next request opens them on the
+// new one), a new connection_budget resizes the budget, unless
+// PLATFORM_DB_CONN_BUDGET overrides every server's.
+func (s *server) serverChanged(old, updated tenant.DBServer) {
+	name := updated.Name
+	if name == "" { // removed: no tenant can be on it any more
+		s.log.Info("database server removed", "server", old.Name)
+		s.pools.EvictServer(old.Name)
+		return
+	}
+	s.log.Info("database server changed", "server", name, "host", updated.Host, "port", updated.Port, "connection_budget", updated.ConnectionBudget)
+	if old.Name != "" && (old.Host != updated.Host || old.Port != updated.Port) {
+		s.pools.EvictServer(name)
+	}
+	if s.cfg.Budget == 0 && old.ConnectionBudget != updated.ConnectionBudget {
+		s.pools.SetBudget(name, updated.ConnectionBudget)
+	}
 }
 
 // target says how to reach a tenant's database: its server from the
@@ -208,9 +281,17 @@ func (s *server) target(ctx context.Context, t *tenant.Tenant) (pool.Target, err
 
 func healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
 
-// readyz checks the catalog, Redis and Vault. Vault alone being down is
-// "degraded" with 200: tenants whose secrets are cached keep working, and
-// taking every replica out of rotation would turn that into an outage.
+// degradedImpact says, for each dependency whose loss leaves the replica
+// serving, what stops working without it.
+var degradedImpact = map[string]string{
+	"vault": "tenants whose secrets are cached keep working; a tenant not seen recently answers 503",
+	"redis": "nothing depends on Redis yet (sessions and rate limits will); every request is served",
+}
+
+// readyz checks the catalog, Redis and Vault. Only the catalog down is
+// 503: Vault or Redis alone down is "degraded" with 200 and says what it
+// affects; taking every replica out of rotation would turn a partial
+// failure into an outage.
 func (s *server) readyz(detail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
@@ -236,13 +317,19 @@ func (s *server) readyz(detail bool) fiber.Handler {
 		}
 		wg.Wait()
 		status, code := "ok", fiber.StatusOK
-		if results["vault"] != "ok" {
-			status = "degraded"
+		impact := map[string]string{}
+		for name, what := range degradedImpact {
+			if results[name] != "ok" {
+				status, impact[name] = "degraded", what
+			}
 		}
-		if results["catalog"] != "ok" || results["redis"] != "ok" {
+		if results["catalog"] != "ok" {
 			status, code = "unavailable", fiber.StatusServiceUnavailable
 		}
 		body := fiber.Map{"status": status, "checks": results}
+		if len(impact) > 0 {
+			body["impact"] = impact
+		}
 		if detail {
 			body["tenants"] = s.resolver.Stats()
 			body["pools"] = s.pools.Stats()
@@ -284,8 +371,20 @@ func (s *server) close() {
 	s.app.Close()
 }
 
+// redisLogger routes go-redis's own messages (dial failures and the like)
+// into the server's log instead of plain text on stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "component", "redis")
+}
+
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	log := newLogger(getenv, stderr)
+	// go-redis has one logger for the whole process (SetLogger is safe for
+	// concurrent use): set here, where the process's one server starts, not
+	// in newServer, which tests call many times in one process.
+	redis.SetLogger(redisLogger{log})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := newServer(ctx, getenv, args, log)

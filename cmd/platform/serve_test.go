@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,33 +20,87 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
+// testOperatorToken is the operator token of test servers (32 characters
+// at least, as serve requires).
+const testOperatorToken = "test-operator-token-0123456789abcdef"
+
 // testServer is a `platform serve` of the test's own, on loopback ports.
 type testServer struct {
 	*server
 	tenantURL, adminURL string
+	logs                *logBuffer // the JSON log the server writes
 	stop                func()
+}
+
+// logBuffer collects the server's JSON log lines; it is safe for
+// concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns every line written so far, decoded; it fails the test on
+// a line that is not one JSON object.
+func (b *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
 	t.Helper()
-	env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_OPERATOR_TOKEN": "test-operator-token"}
+	env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_OPERATOR_TOKEN": testOperatorToken}
 	for k, v := range c.env {
 		env[k] = v
 	}
 	for k, v := range extra {
 		env[k] = v
 	}
+	logs := &logBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := newServer(ctx, func(k string) string { return env[k] }, nil, newLogger(func(string) string { return "text" }, io.Discard))
+	s, err := newServer(ctx, func(k string) string { return env[k] }, nil, newLogger(func(string) string { return "" }, logs))
 	if err != nil {
 		cancel()
 		t.Fatalf("newServer: %v", err)
 	}
-	tl, _ := net.Listen("tcp", "127.0.0.1:0")
-	al, _ := net.Listen("tcp", "127.0.0.1:0")
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		s.close()
+		t.Fatal(err)
+	}
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		tl.Close()
+		s.close()
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.serve(ctx, tl, al) }()
-	ts := &testServer{server: s, tenantURL: "http://" + tl.Addr().String(), adminURL: "http://" + al.Addr().String()}
+	ts := &testServer{server: s, tenantURL: "http://" + tl.Addr().String(), adminURL: "http://" + al.Addr().String(), logs: logs}
 	var once sync.Once
 	ts.stop = func() {
 		once.Do(func() {
@@ -56,6 +111,11 @@ func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
 		})
 	}
 	t.Cleanup(ts.stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
 	return ts
 }
 
@@ -72,17 +132,45 @@ func (ts *testServer) get(t *testing.T, host, path string, hdr ...string) (int, 
 
 func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	t.Helper()
+	res, body, err := doRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, body
+}
+
+// doRequest sends req and decodes the JSON answer; safe to call from any
+// goroutine.
+func doRequest(req *http.Request) (*http.Response, map[string]any, error) {
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		return nil, nil, fmt.Errorf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
 	var body map[string]any
-	b, _ := io.ReadAll(res.Body)
-	if err := json.Unmarshal(b, &body); err != nil {
-		t.Fatalf("%s %s: not JSON: %q", req.Method, req.URL, b)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res, nil, fmt.Errorf("%s %s: read the body: %v", req.Method, req.URL, err)
 	}
-	return res.StatusCode, body
+	if err := json.Unmarshal(b, &body); err != nil {
+		return res, nil, fmt.Errorf("%s %s: not JSON: %q", req.Method, req.URL, b)
+	}
+	return res, body, nil
+}
+
+// tryGet is get for goroutines other than the test's: it returns the
+// error instead of failing the test.
+func (ts *testServer) tryGet(host, path string) (int, map[string]any, error) {
+	req, err := http.NewRequest("GET", ts.tenantURL+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Host = host
+	res, body, err := doRequest(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return res.StatusCode, body, nil
 }
 
 func errCode(body map[string]any) string {
@@ -107,7 +195,8 @@ func TestServeRoutesByHost(t *testing.T) {
 	ts := c.serve(t, nil)
 	a := ts.create(t, "restaurant")
 	b := ts.create(t, "institution")
-	time.Sleep(50 * time.Millisecond) // the NOTIFY of the activation
+	waitStatus(t, ts, a.Slug, 200, "") // the NOTIFY of the activation
+	waitStatus(t, ts, b.Slug, 200, "")
 
 	for _, tn := range []*tenant.Tenant{a, b} {
 		code, body := ts.get(t, tn.Slug+".localhost:8080", "/api/tenant")
@@ -157,20 +246,15 @@ func TestServeRoutesByHost(t *testing.T) {
 	waitStatus(t, ts, b.Slug, 503, tenant.ETenantMaintenance)
 }
 
-// waitStatus waits up to a second for a tenant host to answer code.
+// waitStatus waits up to 5 s for a tenant host to answer code.
 func waitStatus(t *testing.T, ts *testServer, slug string, code int, errcode string) {
 	t.Helper()
-	start := time.Now()
-	for {
-		got, body := ts.get(t, slug+".localhost", "/api/tenant")
-		if got == code && errCode(body) == errcode {
-			return
-		}
-		if time.Since(start) > time.Second {
-			t.Fatalf("%s: %d %v, want %d %s within 1 s", slug, got, body, code, errcode)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var got int
+	var body map[string]any
+	platformtest.Eventually(t, 5*time.Second, fmt.Sprintf("%s answers %d %s (last: %d %v)", slug, code, errcode, got, body), func() bool {
+		got, body = ts.get(t, slug+".localhost", "/api/tenant")
+		return got == code && errCode(body) == errcode
+	})
 }
 
 func TestServeTwoReplicasSeeSuspend(t *testing.T) {
@@ -269,15 +353,14 @@ func TestServeWithVaultDown(t *testing.T) {
 	stopVault := func() { vault.Process.Kill(); vault.Wait() }
 	t.Cleanup(stopVault)
 	vaultURL := "http://" + addr
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if res, err := http.Get(vaultURL + "/v1/sys/health"); err == nil && res.StatusCode == 200 {
-			res.Body.Close()
-			break
+	platformtest.Eventually(t, 15*time.Second, "the test Vault answers /v1/sys/health", func() bool {
+		res, err := http.Get(vaultURL + "/v1/sys/health")
+		if err != nil {
+			return false
 		}
-		if time.Since(start) > 15*time.Second {
-			t.Fatal("test Vault did not start")
-		}
-	}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
 
 	c := newCLI(t)
 	c.env["VAULT_ADDR"], c.env["VAULT_TOKEN"] = vaultURL, "vault-down-test"
@@ -306,7 +389,7 @@ func TestServeWithVaultDown(t *testing.T) {
 	if code, body := ts.get(t, cached.Slug+".localhost", "/api/tenant/db"); code != 200 || body["database"] != cached.Database {
 		t.Errorf("cached tenant with Vault down: %d %v", code, body)
 	}
-	if code, body := ts.get(t, unseen.Slug+".localhost", "/api/tenant/db"); code != 503 || errCode(body) != tenant.EUnavailable {
+	if code, body := ts.get(t, unseen.Slug+".localhost", "/api/tenant/db"); code != 503 || errCode(body) != tenant.ETenantUnavailable {
 		t.Errorf("unseen tenant with Vault down: %d %v", code, body)
 	}
 	if code, body := ts.get(t, unseen.Slug+".localhost", "/api/tenant"); code != 200 {
@@ -334,13 +417,25 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	result := make(chan int, 1)
 	go func() {
-		code, _ := ts.get(t, b.Slug+".localhost", "/api/tenant/db") // waits for the one slot
+		code, _, err := ts.tryGet(b.Slug+".localhost", "/api/tenant/db") // waits for the one slot
+		if err != nil {
+			t.Error(err)
+		}
 		result <- code
 	}()
-	time.Sleep(200 * time.Millisecond)
+	platformtest.Eventually(t, 5*time.Second, "the request waits for the budget's one slot", func() bool {
+		return ts.pools.Stats().Servers["default"].Waiting == 1
+	})
 	stopped := make(chan struct{})
 	go func() { ts.stop(); close(stopped) }()
-	time.Sleep(200 * time.Millisecond)
+	// Shutdown has begun once the listener is closed.
+	platformtest.Eventually(t, 5*time.Second, "the tenant listener closes", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(ts.tenantURL, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	held.Release()
 	if code := <-result; code != 200 {
 		t.Errorf("in-flight request during shutdown: %d, want 200", code)
