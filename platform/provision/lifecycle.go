@@ -83,7 +83,8 @@ func checkDomainCap(have, adding []string) error {
 // and the login role joins tenant.LoginGroup. It is idempotent and cheap
 // when there is nothing to do, and refuses to rename a legacy role that is
 // (or may be) another tenant's owner role: with the old names, the owner
-// role of "<s>-app" was the login role of "<s>".
+// role of "<s>-app" was the login role of "<s>". A tenant still
+// provisioning whose roles step has not run has no login role to upgrade.
 func (s *Service) upgradeRoles(ctx context.Context, srv *pgadmin.Server, t *tenant.Tenant) error {
 	app, legacy := tenant.AppRole(t.Slug), tenant.LegacyAppRole(t.Slug)
 	cur, err := srv.RoleInfo(ctx, app)
@@ -91,9 +92,18 @@ func (s *Service) upgradeRoles(ctx context.Context, srv *pgadmin.Server, t *tena
 		return err
 	}
 	if !cur.Exists {
+		if t.Status == tenant.StatusProvisioning {
+			done, err := s.cat.DoneSteps(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			if _, ok := done[stepRoles]; !ok {
+				return nil // no login role yet: the creation makes it under the new name
+			}
+		}
 		old, err := srv.RoleInfo(ctx, legacy)
 		if err != nil || !old.Exists {
-			return err // no login role yet: a creation makes it under the new name
+			return err // none to rename (a half-made tenant, or gone by hand)
 		}
 		if err := s.checkLegacyIsOurs(ctx, srv, t, legacy, old); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -28,10 +29,17 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			t.Fatalf("%s: select: %d, %v", kind, n, err)
 		}
 		// The login role lacks the privilege; the owner (who has it) is
-		// stopped by the trigger.
-		var owner *pgx.Conn
-		e.admin.In(e.ctx, tn.Database, tenant.OwnerRole(tn.Slug), func(c *pgx.Conn) error {
-			owner = c
+		// stopped by the trigger. Failing to connect as the owner fails the
+		// test: it must not skip the owner's checks silently.
+		checked := 0
+		err = e.admin.In(e.ctx, tn.Database, tenant.OwnerRole(tn.Slug), func(owner *pgx.Conn) error {
+			var who string
+			if err := owner.QueryRow(e.ctx, `SELECT current_user`).Scan(&who); err != nil {
+				return err
+			}
+			if who != tenant.OwnerRole(tn.Slug) {
+				return fmt.Errorf("connected as %s, not the owner", who)
+			}
 			for _, q := range []string{`UPDATE audit_log SET action = 'forged'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`} {
 				if _, err := app.Exec(e.ctx, q); pgCode(err) != "42501" {
 					t.Errorf("%s: app role %q: err = %v, want 42501", kind, q, err)
@@ -39,26 +47,30 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 				if _, err := owner.Exec(e.ctx, q); pgCode(err) != "42501" {
 					t.Errorf("%s: owner %q: err = %v, want 42501", kind, q, err)
 				}
+				checked++
 			}
 			return nil
 		})
-		app.QueryRow(e.ctx, `SELECT count(*) FROM audit_log WHERE action = 'login'`).Scan(&n)
-		if n != 1 {
-			t.Errorf("%s: audit rows changed: %d", kind, n)
+		if err != nil || checked != 3 {
+			t.Fatalf("%s: append-only checks as the owner: %d of 3 ran: %v", kind, checked, err)
+		}
+		if err := app.QueryRow(e.ctx, `SELECT count(*) FROM audit_log WHERE action = 'login'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: audit rows changed: %d (%v)", kind, n, err)
 		}
 		// Deleting a user keeps its audit rows, with user_id set to NULL.
 		var uid int64
 		if err := app.QueryRow(e.ctx, `INSERT INTO users (username, full_name, password_hash) VALUES ('gone', 'Gone', 'x') RETURNING id`).Scan(&uid); err != nil {
 			t.Fatal(err)
 		}
-		app.Exec(e.ctx, `INSERT INTO audit_log (user_id, actor, action) VALUES ($1, 'gone', 'login')`, uid)
+		if _, err := app.Exec(e.ctx, `INSERT INTO audit_log (user_id, actor, action) VALUES ($1, 'gone', 'login')`, uid); err != nil {
+			t.Fatalf("%s: audit a user: %v", kind, err)
+		}
 		if _, err := app.Exec(e.ctx, `DELETE FROM users WHERE id = $1`, uid); err != nil {
 			t.Fatalf("%s: delete audited user: %v", kind, err)
 		}
 		var nulls int
-		app.QueryRow(e.ctx, `SELECT count(*) FROM audit_log WHERE actor = 'gone' AND user_id IS NULL`).Scan(&nulls)
-		if nulls != 1 {
-			t.Errorf("%s: audit rows of a deleted user: %d with NULL user_id, want 1", kind, nulls)
+		if err := app.QueryRow(e.ctx, `SELECT count(*) FROM audit_log WHERE actor = 'gone' AND user_id IS NULL`).Scan(&nulls); err != nil || nulls != 1 {
+			t.Errorf("%s: audit rows of a deleted user: %d with NULL user_id, want 1 (%v)", kind, nulls, err)
 		}
 	}
 }
