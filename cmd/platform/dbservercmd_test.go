@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
 )
@@ -123,5 +127,67 @@ func TestCLIDBServer(t *testing.T) {
 	env["PLATFORM_DATABASE_URL"] = ""
 	if _, err := cmd("db-server", "list"); err == nil || !strings.Contains(errorLine(err), "PLATFORM_DATABASE_URL") {
 		t.Errorf("no catalog URL: %v", err)
+	}
+}
+
+// TestOperatorAPICatalogOutage (B9): while the catalog database refuses
+// connections, the operator API answers 503 unavailable with Retry-After
+// (not 500 internal), and recovers without a restart.
+func TestOperatorAPICatalogOutage(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, nil)
+	ctx := platformtest.Context(t)
+	cc, err := pgx.ParseConfig(c.env["PLATFORM_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := platformtest.Admin(t)
+	onAdmin := func(sql string, args ...any) error {
+		return admin.In(ctx, "postgres", "", func(conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, sql, args...)
+			return err
+		})
+	}
+	list := func() (*http.Response, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest("GET", ts.adminURL+"/v1/tenants", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testOperatorToken)
+		resp, body, err := doRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	if resp, body := list(); resp.StatusCode != 200 {
+		t.Fatalf("before the outage: %d %v", resp.StatusCode, body)
+	}
+	db := pgadmin.Ident(cc.Database)
+	if err := onAdmin("ALTER DATABASE " + db + " ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := onAdmin("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true"); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := onAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, cc.Database); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := list()
+	if resp.StatusCode != 503 || errCode(body) != tenant.EUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("during the outage: %d %v, Retry-After %q; want 503 unavailable with Retry-After", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	if strings.Contains(ts.logs.String(), `"level":"ERROR","msg":"internal error"`) {
+		t.Errorf("the outage was logged as an internal error:\n%s", ts.logs.String())
+	}
+	if err := onAdmin("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := list(); resp.StatusCode != 200 {
+		t.Errorf("after the outage: %d %v", resp.StatusCode, body)
 	}
 }

@@ -35,7 +35,7 @@ func (db *DB) log() *slog.Logger {
 
 // Ping checks that the catalog answers.
 func (db *DB) Ping(ctx context.Context) error {
-	return translate(db.pool.Ping(ctx), "ping catalog", "")
+	return db.translate(db.pool.Ping(ctx), "ping catalog", "")
 }
 
 // Open connects to the catalog at url and migrates it to the latest
@@ -75,7 +75,7 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return translate(err, "lock "+key, "")
+		return db.translate(err, "lock "+key, "")
 	}
 	defer conn.Release()
 	h := fnv.New32a()
@@ -83,7 +83,7 @@ func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 	id := int32(h.Sum32())
 	const class = 0x504c4154 // "PLAT": keeps our keys apart from golang-migrate's
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(class), id); err != nil {
-		return translate(err, "lock "+key, "")
+		return db.translate(err, "lock "+key, "")
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(class), id)
 	return fn()

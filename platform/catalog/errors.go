@@ -56,6 +56,34 @@ func translate(err error, what, conflict string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// translate is translate (below), and also drops every pooled connection
+// when err says the server cut them (a restart, pg_terminate_backend):
+// otherwise each dead idle connection would fail one more caller before
+// the pool notices.
+func (db *DB) translate(err error, what, conflict string) error {
+	if err != nil && connectionLost(err) {
+		db.pool.Reset()
+	}
+	return translate(err, what, conflict)
+}
+
+// connectionLost reports an established connection that the server closed
+// or that broke, as opposed to a statement refused or a connect refused.
+func connectionLost(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pgerrcode.IsConnectionException(pg.Code) || pg.Code == pgerrcode.AdminShutdown ||
+			pg.Code == pgerrcode.CrashShutdown || pg.Code == pgerrcode.CannotConnectNow
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // nothing established was lost, or only this caller's connection
+	}
+	var ne net.Error
+	return (errors.As(err, &ne) && !ne.Timeout()) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "conn closed")
+}
+
 // unavailable reports a failure that says nothing about the request: the
 // server is down, restarting, refusing connections, or cut the connection
 // (pg_terminate_backend, a restart), or the transaction lost a race that

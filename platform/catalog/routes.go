@@ -30,7 +30,7 @@ func (db *DB) TenantByID(ctx context.Context, id string) (*tenant.Tenant, error)
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %s not found", id)
 	}
 	if err != nil {
-		return nil, translate(err, "read tenant "+id, "")
+		return nil, db.translate(err, "read tenant "+id, "")
 	}
 	return t, nil
 }

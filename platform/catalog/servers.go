@@ -28,7 +28,7 @@ func (db *DB) EnsureDBServer(ctx context.Context, name, host string, port int) (
 	// INSERT committed while ours waited on it.
 	if _, err := db.pool.Exec(ctx, `INSERT INTO db_servers (name, host, port) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO NOTHING`, name, host, port); err != nil {
-		return tenant.DBServer{}, translate(err, "register database server "+name, "")
+		return tenant.DBServer{}, db.translate(err, "register database server "+name, "")
 	}
 	return db.DBServer(ctx, name)
 }
@@ -40,17 +40,17 @@ func (db *DB) DBServer(ctx context.Context, name string) (tenant.DBServer, error
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, tenant.Errorf(tenant.ENotFound, "database server %q is not registered", name)
 	}
-	return s, translate(err, "read database server "+name, "")
+	return s, db.translate(err, "read database server "+name, "")
 }
 
 // DBServers lists the registered database servers.
 func (db *DB) DBServers(ctx context.Context) ([]tenant.DBServer, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+serverColumns+` FROM db_servers ORDER BY id`)
 	if err != nil {
-		return nil, translate(err, "list database servers", "")
+		return nil, db.translate(err, "list database servers", "")
 	}
 	ss, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.DBServer, error) { return scanServer(r) })
-	return ss, translate(err, "list database servers", "")
+	return ss, db.translate(err, "list database servers", "")
 }
 
 // DBServerChange says what UpdateDBServer changes; nil fields stay.
@@ -91,7 +91,7 @@ func (db *DB) UpdateDBServer(ctx context.Context, name string, c DBServerChange)
 		return err
 	})
 	if err != nil {
-		return old, updated, translate(err, what, "")
+		return old, updated, db.translate(err, what, "")
 	}
 	return old, updated, nil
 }

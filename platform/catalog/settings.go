@@ -31,7 +31,7 @@ func (db *DB) EnsureBaseDomain(ctx context.Context, configured string) (string, 
 		ON CONFLICT (key) DO UPDATE SET value = platform_settings.value
 		RETURNING value`, settingBaseDomain, base).Scan(&stored)
 	if err != nil {
-		return "", translate(err, "store the base domain", "")
+		return "", db.translate(err, "store the base domain", "")
 	}
 	if stored != base {
 		return stored, tenant.Errorf(tenant.EConflict, "the catalog's base domain is %s but PLATFORM_BASE_DOMAIN says %s", stored, base)

@@ -16,7 +16,7 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return translate(err, "insert tenant", "")
+		return db.translate(err, "insert tenant", "")
 	}
 	defer tx.Rollback(ctx)
 	err = tx.QueryRow(ctx, `
@@ -26,7 +26,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64
 		t.Slug, t.Kind, t.Name, serverID, t.Database, t.TimeZone,
 	).Scan(&t.ID, &t.Status, &t.CreatedAt, &t.UpdatedAt)
 	if err != nil {
-		return translate(err, "insert tenant", fmt.Sprintf("tenant %q already exists", t.Slug))
+		return db.translate(err, "insert tenant", fmt.Sprintf("tenant %q already exists", t.Slug))
 	}
 	if len(t.Hosts) > 0 {
 		base, err := baseForDomains(ctx, tx)
@@ -39,7 +39,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *tenant.Tenant, serverID int64
 			}
 		}
 	}
-	return translate(tx.Commit(ctx), "insert tenant", "")
+	return db.translate(tx.Commit(ctx), "insert tenant", "")
 }
 
 // baseForDomains reads the base domain that custom domains are checked
@@ -85,7 +85,7 @@ func (db *DB) AddDomains(ctx context.Context, tenantID string, hosts []string) e
 		}
 		return nil
 	})
-	return translate(err, "add domains", "")
+	return db.translate(err, "add domains", "")
 }
 
 const tenantColumns = `t.id, t.slug, t.kind, t.name, t.status, s.name, t.database_name, t.time_zone,
@@ -107,7 +107,7 @@ func (db *DB) TenantBySlug(ctx context.Context, slug string) (*tenant.Tenant, er
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", slug)
 	}
 	if err != nil {
-		return nil, translate(err, "read tenant "+slug, "")
+		return nil, db.translate(err, "read tenant "+slug, "")
 	}
 	return t, nil
 }
@@ -130,10 +130,10 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]*tenant.Tenant
 		  AND ($2 = '' OR t.kind = $2)
 		ORDER BY t.slug`, statuses, string(f.Kind))
 	if err != nil {
-		return nil, translate(err, "list tenants", "")
+		return nil, db.translate(err, "list tenants", "")
 	}
 	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant.Tenant, error) { return scanTenant(r) })
-	return ts, translate(err, "list tenants", "")
+	return ts, db.translate(err, "list tenants", "")
 }
 
 // SetStatus moves a tenant to status if it is in one of from; it returns a
@@ -148,7 +148,7 @@ func (db *DB) SetStatus(ctx context.Context, slug string, to tenant.Status, from
 			deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE NULL END
 		WHERE slug = $1 AND status = ANY($3)`, slug, string(to), fs)
 	if err != nil {
-		return translate(err, "set status of "+slug, "")
+		return db.translate(err, "set status of "+slug, "")
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
@@ -167,14 +167,14 @@ func (db *DB) SetStatus(ctx context.Context, slug string, to tenant.Status, from
 // go with it.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	_, err := db.pool.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
-	return translate(err, "delete tenant", "")
+	return db.translate(err, "delete tenant", "")
 }
 
 // DoneSteps returns the provisioning steps already recorded for a tenant.
 func (db *DB) DoneSteps(ctx context.Context, tenantID string) (map[string]time.Time, error) {
 	rows, err := db.pool.Query(ctx, `SELECT step, finished_at FROM provisioning_steps WHERE tenant_id = $1`, tenantID)
 	if err != nil {
-		return nil, translate(err, "read provisioning steps", "")
+		return nil, db.translate(err, "read provisioning steps", "")
 	}
 	defer rows.Close()
 	done := map[string]time.Time{}
@@ -182,11 +182,11 @@ func (db *DB) DoneSteps(ctx context.Context, tenantID string) (map[string]time.T
 		var s string
 		var at time.Time
 		if err := rows.Scan(&s, &at); err != nil {
-			return nil, translate(err, "read provisioning steps", "")
+			return nil, db.translate(err, "read provisioning steps", "")
 		}
 		done[s] = at
 	}
-	return done, translate(rows.Err(), "read provisioning steps", "")
+	return done, db.translate(rows.Err(), "read provisioning steps", "")
 }
 
 // RecordStep records that a provisioning step finished.
@@ -194,14 +194,14 @@ func (db *DB) RecordStep(ctx context.Context, tenantID, step string) error {
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO provisioning_steps (tenant_id, step) VALUES ($1, $2)
 		ON CONFLICT (tenant_id, step) DO NOTHING`, tenantID, step)
-	return translate(err, "record provisioning step", "")
+	return db.translate(err, "record provisioning step", "")
 }
 
 // Activate ends provisioning: the tenant becomes active and the step that
 // says so is recorded in the same transaction, so a crash leaves either a
 // tenant still provisioning or one completely done.
 func (db *DB) Activate(ctx context.Context, tenantID, step string) error {
-	return translate(pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return db.translate(pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE tenants SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'provisioning'`, tenantID)
 		if err != nil {
 			return err
@@ -240,5 +240,5 @@ func (db *DB) RecordOperatorAction(ctx context.Context, a OperatorAction) error 
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO operator_audit (actor, source, action, tenant_slug, outcome, details)
 		VALUES ($1, $2, $3, $4, $5, $6)`, a.Actor, a.Source, a.Action, slug, outcome, a.Details)
-	return translate(err, "record operator action", "")
+	return db.translate(err, "record operator action", "")
 }
