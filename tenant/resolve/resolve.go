@@ -6,6 +6,12 @@
 // The base domain comes from the catalog (its platform_settings), not from
 // the caller's configuration, and a host under it is only ever resolved as
 // <slug>.<base>: a custom domain can never take a tenant's subdomain.
+//
+// Notices are trusted only from the catalog's own role (or a superuser):
+// any other role that can connect to the catalog database could NOTIFY
+// fake changes, and each would cost catalog reads. Those are dropped and
+// counted (Stats.IgnoredNotices). A sender that exited before it could be
+// looked up is trusted: that is the normal CLI run (see catalog.Listen).
 package resolve
 
 import (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -424,23 +425,8 @@ func TestForeignNoticesIgnored(t *testing.T) {
 	waitListeners(t, cat, 1)
 
 	// A real login role, as a tenant role would be, on the catalog database.
-	admin := platformtest.Admin(t)
-	role, password := "pt_intruder_"+platformtest.Rand(8), platformtest.Rand(24)
-	err := admin.In(ctx, "postgres", "", func(c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "CREATE ROLE "+pgadmin.Ident(role)+" LOGIN PASSWORD '"+password+"'")
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.In(context.Background(), "postgres", "", func(c *pgx.Conn) error {
-			_, err := c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgadmin.Ident(role))
-			return err
-		})
-	})
-	cc := cat.Pool().Config().ConnConfig.Copy()
-	cc.User, cc.Password = role, password
+	cc := loginRole(t, cat, "pt_intruder_")
+	role := cc.User
 	intruder, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		t.Fatalf("connect as the intruder: %v", err)
@@ -474,4 +460,111 @@ func TestForeignNoticesIgnored(t *testing.T) {
 		tn := r.Lookup("acme.localhost")
 		return tn != nil && tn.Status == tenant.StatusSuspended
 	})
+}
+
+// loginRole makes a login role with a password for the test and returns a
+// connection config to the catalog database as it; privileges granted on
+// that database are dropped with the role when the test ends.
+func loginRole(t *testing.T, cat *catalog.DB, prefix string, grants ...string) *pgx.ConnConfig {
+	t.Helper()
+	ctx := platformtest.Context(t)
+	admin := platformtest.Admin(t)
+	role, password := prefix+platformtest.Rand(8), platformtest.Rand(24)
+	var db string
+	if err := cat.Pool().QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	err := admin.In(ctx, "postgres", "", func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "CREATE ROLE "+pgadmin.Ident(role)+" LOGIN PASSWORD '"+password+"'")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		err := admin.In(ctx, db, "", func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "DROP OWNED BY "+pgadmin.Ident(role))
+			return err
+		})
+		if err == nil {
+			err = admin.In(ctx, "postgres", "", func(c *pgx.Conn) error {
+				_, err := c.Exec(ctx, "DROP ROLE "+pgadmin.Ident(role))
+				return err
+			})
+		}
+		if err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	for _, g := range grants {
+		err := admin.In(ctx, db, "", func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, strings.ReplaceAll(g, "ROLE", pgadmin.Ident(role)))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cc := cat.Pool().Config().ConnConfig.Copy()
+	cc.User, cc.Password = role, password
+	return cc
+}
+
+// TestNoticesFromANonSuperuserCatalogRole: with a catalog role that is not
+// a superuser (as in production), its own changes still arrive, and so do
+// a superuser's; another role's notices are ignored.
+func TestNoticesFromANonSuperuserCatalogRole(t *testing.T) {
+	owner, _ := testCatalog(t)
+	ctx, cancel := context.WithCancel(platformtest.Context(t))
+	defer cancel()
+	acme := addTenant(t, owner, "acme", tenant.StatusActive)
+	cc := loginRole(t, owner, "pt_catalog_",
+		"GRANT USAGE ON SCHEMA public TO ROLE",
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ROLE",
+		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ROLE")
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(cc.User, cc.Password), Host: fmt.Sprintf("%s:%d", cc.Host, cc.Port),
+		Path: "/" + cc.Database, RawQuery: "sslmode=disable"}
+	cat, err := catalog.Open(ctx, u.String())
+	if err != nil {
+		t.Fatalf("open the catalog as its own role: %v", err)
+	}
+	defer cat.Close()
+	var super bool
+	if err := cat.Pool().QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil || super {
+		t.Fatalf("catalog role is a superuser (%v) or unreadable: %v", super, err)
+	}
+	r := New(cat, Options{})
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitListeners(t, owner, 1)
+	intruder, err := pgx.ConnectConfig(ctx, loginRole(t, owner, "pt_intruder_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer intruder.Close(context.Background())
+	if _, err := intruder.Exec(ctx, `SELECT pg_notify($1, $2)`, TenantChannel, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the intruder's notice ignored", func() bool { return r.Stats().IgnoredNotices == 1 })
+	// The catalog's own role.
+	if err := cat.SetStatus(ctx, "acme", tenant.StatusSuspended, tenant.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the catalog role's change", func() bool {
+		tn := r.Lookup("acme.localhost")
+		return tn != nil && tn.Status == tenant.StatusSuspended
+	})
+	// A superuser (the test's admin owns the catalog database).
+	if err := owner.SetStatus(ctx, "acme", tenant.StatusActive, tenant.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the superuser's change", func() bool {
+		tn := r.Lookup("acme.localhost")
+		return tn != nil && tn.Status == tenant.StatusActive
+	})
+	if s := r.Stats(); s.IgnoredNotices != 1 || s.Patches != 2 {
+		t.Errorf("stats %+v, want 1 ignored and 2 patches", s)
+	}
 }
