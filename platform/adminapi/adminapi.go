@@ -180,8 +180,11 @@ func jsonProblem(err error) string {
 		}
 		return fmt.Sprintf("field %q has the wrong type", safeName(typ.Field))
 	}
-	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		return fmt.Sprintf("unknown field %q", safeName(strings.TrimSuffix(name, `"`)))
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field `); ok {
+		if u, err := strconv.Unquote(name); err == nil {
+			name = u
+		}
+		return fmt.Sprintf("unknown field %q", safeName(name))
 	}
 	return "invalid JSON"
 }
