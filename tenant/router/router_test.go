@@ -32,7 +32,9 @@ var (
 // poolsFunc is a stand-in for pool.Manager.
 type poolsFunc func(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error)
 
-func (f poolsFunc) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error) { return f(ctx, t) }
+func (f poolsFunc) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error) {
+	return f(ctx, t)
+}
 
 // logSink collects JSON log lines, safe for concurrent use.
 type logSink struct {
