@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenancy/platform/tenant"
 )
@@ -87,7 +88,7 @@ const (
 // there.
 //
 // Any role that can connect to the catalog database can NOTIFY on its
-// channels, so each notice's sender is looked up (sender below): foreign
+// channels, so each notice's sender is looked up (senders below): foreign
 // is "" for a notice sent by the catalog's own role or a superuser, and
 // otherwise describes the sending backend, for the caller to ignore and
 // report.
@@ -130,47 +131,79 @@ func (db *DB) listenOnce(ctx context.Context, onConnect func(context.Context) er
 	if err := onConnect(ctx); err != nil {
 		return false, err
 	}
+	// An already-ended context makes WaitForNotification return only
+	// notifications already read (during the previous lookup): a burst is
+	// looked up with one query.
+	drained, cancel := context.WithCancel(ctx)
+	cancel()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return true, err
 		}
-		foreign, err := sender(ctx, conn, n.PID)
+		batch := []*pgconn.Notification{n}
+		for len(batch) < maxNoticeBatch {
+			n, err := conn.WaitForNotification(drained)
+			if err != nil || n == nil {
+				break
+			}
+			batch = append(batch, n)
+		}
+		foreign, err := senders(ctx, conn, batch)
 		if err != nil {
 			return true, err
 		}
-		onNotice(n.Channel, n.Payload, foreign)
+		for _, n := range batch {
+			onNotice(n.Channel, n.Payload, foreign[n.PID])
+		}
 	}
 }
 
-// sender looks up the backend that sent a notification, on the listening
+// maxNoticeBatch bounds the notices looked up at once.
+const maxNoticeBatch = 1000
+
+// senders looks up the backends that sent notifications, on the listening
 // connection itself (pg_stat_activity is shared memory: no catalog table
-// is read, no pool connection taken). It returns "" when the sender is the
-// catalog's own role (the one listening) or a superuser, and a
-// description of the sender otherwise.
+// is read, no pool connection taken). It returns, for each sender that is
+// neither the catalog's own role (the one listening) nor a superuser, a
+// description of it; trusted senders are absent.
 //
-// A sender that has already exited cannot be looked up, and is accepted:
-// the normal sender is a short-lived CLI run that commits and exits. What
+// A sender that has already exited cannot be looked up, and is trusted:
+// the normal sender is a short-lived CLI run that commits and exits, and a
+// fake notice costs only a re-read of what the catalog really holds. What
 // keeps other roles from sending at all is that they cannot connect to the
 // catalog database (CONNECT is revoked from PUBLIC there); this check is
 // the second line, for a catalog still open to them.
-func sender(ctx context.Context, conn *pgx.Conn, pid uint32) (foreign string, err error) {
-	var role string
-	var trusted bool
-	var started *time.Time // null for another role's session without pg_read_all_stats
-	err = conn.QueryRow(ctx, `
-		SELECT coalesce(a.usename, ''), coalesce(a.usename = current_user OR r.rolsuper, false), a.backend_start
+func senders(ctx context.Context, conn *pgx.Conn, batch []*pgconn.Notification) (map[uint32]string, error) {
+	pids := make([]int64, 0, len(batch))
+	seen := map[uint32]bool{}
+	for _, n := range batch {
+		if !seen[n.PID] {
+			seen[n.PID] = true
+			pids = append(pids, int64(n.PID))
+		}
+	}
+	rows, err := conn.Query(ctx, `
+		SELECT a.pid, coalesce(a.usename, ''), a.backend_start
 		FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
-		WHERE a.pid = $1`, int64(pid)).Scan(&role, &trusted, &started)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		WHERE a.pid = ANY($1) AND NOT coalesce(a.usename = current_user OR r.rolsuper, false)`, pids)
+	if err != nil {
+		return nil, err
 	}
-	if err != nil || trusted {
-		return "", err
+	defer rows.Close()
+	foreign := map[uint32]string{}
+	for rows.Next() {
+		var pid int64
+		var role string
+		var started *time.Time // null for another role's session without pg_read_all_stats
+		if err := rows.Scan(&pid, &role, &started); err != nil {
+			return nil, err
+		}
+		desc := fmt.Sprintf("role %q, pid %d", role, pid)
+		if started != nil {
+			desc += ", connected " + started.UTC().Format(time.RFC3339Nano)
+		}
+		foreign[uint32(pid)] = desc
 	}
-	desc := fmt.Sprintf("role %q, pid %d", role, pid)
-	if started != nil {
-		desc += ", connected " + started.UTC().Format(time.RFC3339Nano)
-	}
-	return desc, nil
+	return foreign, rows.Err()
 }
