@@ -16,7 +16,8 @@ import (
 
 // TestCreateResumesAfterKill9 kills `platform tenant create` with SIGKILL
 // at several moments of its run; running the same command again must
-// finish the tenant (or find it finished), with a working admin password.
+// finish the tenant (or find it finished), with an admin password that
+// matches the bcrypt hash in the tenant's database.
 func TestCreateResumesAfterKill9(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -48,17 +49,30 @@ func TestCreateResumesAfterKill9(t *testing.T) {
 		var out, stderr bytes.Buffer
 		again.Stdout, again.Stderr = &out, &stderr
 		err := again.Run()
+		var password string
 		switch {
 		case err == nil:
 			var res map[string]any
 			if json.Unmarshal(out.Bytes(), &res) != nil || res["status"] != "active" || res["admin_password"] == "" {
 				t.Errorf("kill at %dms: re-run printed %s", delay, out.String())
+				continue
 			}
+			password, _ = res["admin_password"].(string)
 		case strings.Contains(stderr.String(), "already exists (active)"):
-			// The killed run had finished; only its output was lost.
+			// The killed run had finished; only its output (the password)
+			// was lost: reset-admin is the way back.
+			var res map[string]string
+			if err := json.Unmarshal([]byte(c.ok("tenant", "reset-admin", slug, "--yes", "-o", "json")), &res); err != nil {
+				t.Fatal(err)
+			}
+			password = res["admin_password"]
 		default:
 			t.Errorf("kill at %dms: re-run failed: %v: %s", delay, err, stderr.String())
 			continue
+		}
+		// The password it calls working logs the admin in.
+		if !c.passwordWorks(t, slug, password) {
+			t.Errorf("kill at %dms: the admin password printed does not match the tenant's admin", delay)
 		}
 		show := c.ok("tenant", "show", slug, "-o", "json")
 		if !strings.Contains(show, `"status": "active"`) {

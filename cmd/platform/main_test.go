@@ -7,26 +7,36 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenancy/platform/platform/adminapi"
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
 )
 
 // cli runs the platform command against a catalog and templates of the
 // test's own.
 type cli struct {
-	t   *testing.T
-	env map[string]string
+	t     *testing.T
+	env   map[string]string
+	cat   *catalog.DB     // the test's catalog, for checks
+	admin *pgadmin.Server // the test server's admin handle, for checks
 }
 
 func newCLI(t *testing.T) *cli {
 	admin := platformtest.Admin(t)
 	prefix := platformtest.TemplatePrefix(t, admin)
-	_, catURL := platformtest.Catalog(t)
-	c := &cli{t: t, env: map[string]string{
+	cat, catURL := platformtest.Catalog(t)
+	c := &cli{t: t, cat: cat, admin: admin, env: map[string]string{
 		"PLATFORM_DATABASE_URL":    catURL,
 		"PLATFORM_DB_ADMIN_URL":    platformtest.AdminURL(t),
 		"VAULT_ADDR":               platformtest.Getenv(t, "VAULT_ADDR"),
@@ -59,6 +69,22 @@ func (c *cli) ok(args ...string) string {
 		c.t.Fatalf("platform %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	return out
+}
+
+// passwordWorks reports whether password logs in as slug's first
+// administrator: it checks it against the bcrypt hash in the tenant's
+// database, as the login does.
+func (c *cli) passwordWorks(t *testing.T, slug, password string) bool {
+	t.Helper()
+	var hash string
+	ctx := context.Background()
+	err := c.admin.In(ctx, tenant.DatabaseName(slug), tenant.OwnerRole(slug), func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT password_hash FROM users WHERE username = $1`, auth.AdminUsername).Scan(&hash)
+	})
+	if err != nil {
+		t.Fatalf("read the admin hash of %s: %v", slug, err)
+	}
+	return password != "" && auth.CheckPassword(hash, password)
 }
 
 func TestCLITenantLifecycle(t *testing.T) {
@@ -283,4 +309,189 @@ func TestCLIWithAppRole(t *testing.T) {
 		t.Errorf("wrong secret id: %v", err)
 	}
 	c.env["VAULT_TOKEN"] = platformtest.Getenv(t, "VAULT_TOKEN") // for the cleanup's purges
+}
+
+// TestCLIConcurrentCreates is B3 through the CLI: creates of one slug run
+// at once. Exactly one exits 0 and the password it prints logs the admin
+// in; the others fail with one clear conflict line (never a raw "tuple
+// concurrently updated").
+func TestCLIConcurrentCreates(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	c.ok("tenant", "create", platformtest.Slug("warm"), "--kind", "restaurant", "--name", "Warm")
+	slug := platformtest.Slug("race")
+	type result struct {
+		out string
+		err error
+	}
+	results := make([]result, 3)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			out, _, err := c.run("tenant", "create", slug, "--kind", "restaurant", "--name", "Race", "-o", "json")
+			results[i] = result{out, err}
+		})
+	}
+	wg.Wait()
+	var passwords []string
+	for _, r := range results {
+		if r.err != nil {
+			if line := errorLine(r.err); !strings.Contains(line, "already exists (active)") {
+				t.Errorf("a losing create printed %q, want the conflict line", line)
+			}
+			continue
+		}
+		var res map[string]any
+		if err := json.Unmarshal([]byte(r.out), &res); err != nil {
+			t.Fatalf("create -o json: %v\n%s", err, r.out)
+		}
+		pw, _ := res["admin_password"].(string)
+		passwords = append(passwords, pw)
+	}
+	if len(passwords) != 1 {
+		t.Fatalf("%d creates succeeded, want exactly one", len(passwords))
+	}
+	if !c.passwordWorks(t, slug, passwords[0]) {
+		t.Error("the create that exited 0 printed an admin password that does not work")
+	}
+}
+
+// TestAuditSameActionsFromCLIAndAPI is item 8: the service records the
+// operator audit, so the CLI and the API record the same action names for
+// the same operations (failures included), each with its own actor.
+func TestAuditSameActionsFromCLIAndAPI(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	ts := c.serve(t, nil)
+	tok := testOperatorToken
+	viaCLI, viaAPI := platformtest.Slug("acli"), platformtest.Slug("aapi")
+
+	c.ok("tenant", "create", "  "+viaCLI+" ", "--kind", "restaurant", "--name", "Via CLI")
+	c.ok("tenant", "show", viaCLI) // reads are not operator actions
+	c.ok("tenant", "suspend", viaCLI)
+	c.ok("tenant", "resume", viaCLI)
+	c.ok("migrate", "up", "--tenant", viaCLI)
+	if _, _, err := c.run("tenant", "suspend", "nope-nope"); err == nil {
+		t.Error("suspend of an unknown tenant succeeded")
+	}
+	if _, _, err := c.run("tenant", "create", platformtest.Slug("bad"), "--kind", "restaurant", "--name", "x", "--domain", "10.0.0.1"); tenant.ErrorCode(err) != tenant.EInvalid {
+		t.Errorf("an IP address as a domain: %v, want invalid_input", err)
+	}
+	c.ok("tenant", "delete", viaCLI, "--yes")
+	c.ok("tenant", "delete", viaCLI, "--yes", "--purge")
+
+	api := func(method, path, body string, want int) {
+		t.Helper()
+		if code, res := ts.api(t, method, path, tok, body); code != want {
+			t.Errorf("%s %s: %d %v, want %d", method, path, code, res, want)
+		}
+	}
+	api("POST", "/v1/tenants", `{"slug":"  `+viaAPI+` ","kind":"restaurant","name":"Via API"}`, 201)
+	api("GET", "/v1/tenants/"+viaAPI, "", 200)
+	api("POST", "/v1/tenants/"+viaAPI+"/suspend", "", 200)
+	api("POST", "/v1/tenants/"+viaAPI+"/resume", "", 200)
+	api("POST", "/v1/tenants/"+viaAPI+"/migrate", "", 200)
+	api("POST", "/v1/tenants/nope-nope/suspend", "", 404)
+	api("POST", "/v1/tenants", `{"slug":"`+platformtest.Slug("bad")+`","kind":"restaurant","name":"x","domains":["10.0.0.1"]}`, 400)
+	api("DELETE", "/v1/tenants/"+viaAPI, "", 200)
+	api("DELETE", "/v1/tenants/"+viaAPI+"?purge=true", "", 200)
+
+	rows, err := c.cat.Pool().Query(context.Background(), `
+		SELECT source, actor, action, outcome, coalesce(tenant_slug, ''), details ? 'ip'
+		FROM operator_audit WHERE action <> 'auth' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		source, actor, action, outcome, slug string
+		ip                                   bool
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.source, &x.actor, &x.action, &x.outcome, &x.slug, &x.ip)
+		return x, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := map[string][]string{}
+	for _, r := range got {
+		name := r.slug
+		switch {
+		case r.slug == viaCLI, r.slug == viaAPI:
+			name = "T"
+		case strings.HasPrefix(r.slug, "bad-"):
+			name = "B"
+		}
+		seq[r.source] = append(seq[r.source], r.action+" "+r.outcome+" "+name)
+		switch {
+		case r.source == "cli" && !strings.HasPrefix(r.actor, "cli"):
+			t.Errorf("cli row with actor %q", r.actor)
+		case r.source == "api" && (!strings.HasPrefix(r.actor, "api:") || !r.ip):
+			t.Errorf("api row with actor %q (ip recorded: %v)", r.actor, r.ip)
+		}
+	}
+	want := []string{
+		"tenant.create succeeded T", "tenant.suspend succeeded T", "tenant.resume succeeded T",
+		"migrate.up succeeded T", "tenant.suspend failed nope-nope", "tenant.create failed B",
+		"tenant.delete succeeded T", "tenant.purge succeeded T",
+	}
+	for _, src := range []string{"cli", "api"} {
+		if !slices.Equal(seq[src], want) {
+			t.Errorf("%s recorded\n  %q\nwant\n  %q", src, seq[src], want)
+		}
+	}
+}
+
+// TestCLIMigrateSkipsMaintenance: the table and the JSON say which
+// tenants were skipped (in maintenance: a restore in progress).
+func TestCLIMigrateSkipsMaintenance(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	slug := platformtest.Slug("maint")
+	c.ok("tenant", "create", slug, "--kind", "institution", "--name", "Busy")
+	if err := c.cat.SetStatus(context.Background(), slug, tenant.StatusMaintenance, tenant.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("migrate", "up", "--all"); !strings.Contains(out, "skipped (maintenance)") {
+		t.Errorf("up --all table:\n%s", out)
+	}
+	var ms []adminapi.Migration
+	if err := json.Unmarshal([]byte(c.ok("migrate", "up", "--tenant", slug, "-o", "json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || !ms[0].Skipped || ms[0].Error != "" {
+		t.Errorf("up --tenant -o json: %+v, want skipped", ms)
+	}
+	if err := c.cat.SetStatus(context.Background(), slug, tenant.StatusActive, tenant.StatusMaintenance); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestControlCharactersRefused is B6/B7: a NUL in a name sent to the API
+// was a 500, and newlines injected lines into `tenant env` and broke
+// `tenant list`. Both are invalid input now, and nothing is written.
+func TestControlCharactersRefused(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, nil)
+	for _, name := range []string{"a\nDB_PASSWORD=x", "a\rb", "a\tb", "a\u2028b", "\x1b[2J"} {
+		slug := platformtest.Slug("ctl")
+		_, _, err := c.run("tenant", "create", slug, "--kind", "restaurant", "--name", name)
+		if tenant.ErrorCode(err) != tenant.EInvalid || strings.ContainsAny(errorLine(err), "\n\r\x1b") {
+			t.Errorf("CLI name %q: %q (code %s), want one clean invalid_input line", name, errorLine(err), tenant.ErrorCode(err))
+		}
+	}
+	for _, name := range []string{`a\u0000b`, `a\nb`, `a\u2029b`} {
+		body := `{"slug":"` + platformtest.Slug("ctl") + `","kind":"restaurant","name":"` + name + `"}`
+		if code, res := ts.api(t, "POST", "/v1/tenants", testOperatorToken, body); code != 400 || errCode(res) != tenant.EInvalid {
+			t.Errorf("API name %s: %d %v, want 400 invalid_input", name, code, res)
+		}
+	}
+	if out := c.ok("tenant", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("refused creations wrote tenants: %s", out)
+	}
 }
