@@ -151,6 +151,13 @@ func unavailable(c *fiber.Ctx, log *slog.Logger, what string, err error) error {
 	if tenant.ErrorCode(err) == tenant.ECapacity {
 		return err
 	}
-	tenant.Logger(c.UserContext(), log).WarnContext(c.UserContext(), "tenant unavailable: "+what, "err", err)
+	// pool.Manager hands back tenant_unavailable after logging the cause
+	// once per state change: a WARN per request would flood the log during
+	// an outage (TestServeOutageLogsStateChanges).
+	level := slog.LevelWarn
+	if tenant.ErrorCode(err) == tenant.ETenantUnavailable {
+		level = slog.LevelDebug
+	}
+	tenant.Logger(c.UserContext(), log).Log(c.UserContext(), level, "tenant unavailable: "+what, "err", err)
 	return tenant.Errorf(tenant.ETenantUnavailable, "this account is temporarily unavailable; try again shortly")
 }
