@@ -38,6 +38,7 @@ func TestOwnConnectionsWaitIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	_, err, took := acquireWithin(t, m, tn, 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
 		t.Fatalf("second Acquire with the tenant's only connection in use: %v after %v, want capacity_exhausted", err, took)
@@ -65,6 +66,7 @@ func TestOwnWaiterServedOnRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	done := make(chan error, 1)
 	go func() {
 		c, err, _ := acquireWithin(t, m, tn, 30*time.Second)
@@ -236,10 +238,12 @@ func TestSetBudgetShrink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	b, err := m.Acquire(ctx, ts[1])
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Release()
 	m.SetBudget("default", 1)
 	for _, c := range []*pgxpool.Conn{a, b} {
 		if _, err := c.Exec(ctx, `SELECT 1`); err != nil {
@@ -288,6 +292,7 @@ func TestEvictServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	for _, tn := range ts[1:] {
 		if err := query(ctx, m, tn); err != nil {
 			t.Fatal(err)

@@ -110,6 +110,7 @@ func TestCapacityExhaustedThenReclaimed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	start := time.Now()
 	_, err = m.Acquire(ctx, ts[1])
 	if tenant.ErrorCode(err) != tenant.ECapacity {
@@ -189,6 +190,7 @@ func TestBusyTenantWaitsForItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Release()                     // before m.Close, which waits for it (Release twice is a no-op)
 	if err := query(ctx, m, b); err != nil { // b keeps one idle connection
 		t.Fatal(err)
 	}
