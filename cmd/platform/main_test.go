@@ -494,4 +494,14 @@ func TestControlCharactersRefused(t *testing.T) {
 	if out := c.ok("tenant", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("refused creations wrote tenants: %s", out)
 	}
+
+	// A name stored before names were validated does not break the table.
+	slug := platformtest.Slug("old")
+	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "Old")
+	if _, err := c.cat.Pool().Exec(context.Background(), `UPDATE tenants SET name = $2 WHERE slug = $1`, slug, "Old\nfake-row\tx"); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("tenant", "list"); strings.Count(out, "\n") != 2 || strings.Contains(out, "\nfake-row") {
+		t.Errorf("tenant list with an old name:\n%s", out)
+	}
 }

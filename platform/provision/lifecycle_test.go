@@ -565,3 +565,24 @@ func TestFreeTextAndDomains(t *testing.T) {
 		t.Errorf("audited slugs %q: want %q as created, never as typed", slugs, slug)
 	}
 }
+
+// TestEnvOfANameStoredBeforeValidation: a name with a line break already
+// in the catalog (stored before names were validated) injects no line
+// into the env file.
+func TestEnvOfANameStoredBeforeValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tn := e.create(t, tenant.Restaurant).Tenant
+	if _, err := e.cat.Pool().Exec(e.ctx, `UPDATE tenants SET name = $2 WHERE slug = $1`, tn.Slug, "Acme\nDB_PASSWORD=stolen\r\u2028X"); err != nil {
+		t.Fatal(err)
+	}
+	env, err := e.svc.Env(e.ctx, tn.Slug, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(env), "\n") {
+		if strings.HasPrefix(line, "DB_PASSWORD=stolen") || strings.ContainsAny(line, "\r\u2028") {
+			t.Errorf("env file line %q comes from the name", line)
+		}
+	}
+}
