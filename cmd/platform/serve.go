@@ -288,6 +288,10 @@ var degradedImpact = map[string]string{
 	"redis": "nothing depends on Redis yet (sessions and rate limits will); every request is served",
 }
 
+// degradedCheckTimeout bounds the checks of dependencies whose loss only
+// degrades the replica.
+const degradedCheckTimeout = 500 * time.Millisecond
+
 // readyz checks the catalog, Redis and Vault. Only the catalog down is
 // 503: Vault or Redis alone down is "degraded" with 200 and says what it
 // affects; taking every replica out of rotation would turn a partial
@@ -306,6 +310,15 @@ func (s *server) readyz(detail bool) fiber.Handler {
 		var wg sync.WaitGroup
 		for name, check := range checks {
 			wg.Go(func() {
+				ctx := ctx
+				if _, ok := degradedImpact[name]; ok {
+					// Their clients retry a refused dial for seconds; a probe
+					// that slow would fail its own timeout and take the
+					// replica out of rotation after all.
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, degradedCheckTimeout)
+					defer cancel()
+				}
 				res := "ok"
 				if err := check(ctx); err != nil {
 					res = "unreachable"
