@@ -98,6 +98,17 @@ func waitListeners(t *testing.T, cat *catalog.DB, n int) []int {
 	return pids
 }
 
+// start starts r and waits until its listener is in place: the reload
+// that follows LISTEN is the second load.
+func start(t *testing.T, ctx context.Context, r *Resolver) {
+	t.Helper()
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := r.Stats().LoadedAt
+	platformtest.Eventually(t, 5*time.Second, "the resolver listening", func() bool { return r.Stats().LoadedAt.After(first) })
+}
+
 func TestChannelsAgreeWithCatalog(t *testing.T) {
 	if TenantChannel != catalog.ChangesChannel || ServerChannel != catalog.ServerChangesChannel || SettingsChannel != catalog.SettingsChangesChannel {
 		t.Error("resolve's channel names differ from the catalog's")
@@ -223,13 +234,10 @@ func TestSubdomainWinsOverCustomDomain(t *testing.T) {
 	}
 	insert("victim.localhost")
 	r := New(cat, Options{})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	start(t, ctx, r)
 	if tn := r.Lookup("victim.localhost"); tn == nil || tn.ID != victim.ID {
 		t.Errorf("victim.localhost after a load = %v, want victim", tn)
 	}
-	waitListeners(t, cat, 1)
 	// And through a patch: the insert notifies thief's id.
 	insert("ghost.localhost")
 	platformtest.Eventually(t, 5*time.Second, "the patch for thief", func() bool { return r.Stats().Patches >= 1 })
@@ -258,9 +266,7 @@ func TestNotifyPatchesEveryReplica(t *testing.T) {
 		New(other, Options{}),
 	}
 	for _, r := range replicas {
-		if err := r.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		start(t, ctx, r) // both listening before anything changes
 	}
 	status := func(host string) tenant.Status {
 		var s tenant.Status = "none"
@@ -277,8 +283,6 @@ func TestNotifyPatchesEveryReplica(t *testing.T) {
 		}
 		return s
 	}
-	// Both listeners connected before anything changes.
-	waitListeners(t, cat, 2)
 	within := func(what string, cond func() bool) {
 		t.Helper()
 		platformtest.Eventually(t, time.Second, what+" on every replica within 1 s", cond)
@@ -322,9 +326,7 @@ func TestReloadAfterListenerDrops(t *testing.T) {
 	defer cancel()
 	addTenant(t, cat, "acme", tenant.StatusActive)
 	r := New(cat, Options{})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	start(t, ctx, r)
 	pid := waitListeners(t, cat, 1)[0]
 	before := r.Stats().LoadedAt
 	// Kill the listener, then change the tenant at once: the reconnect
@@ -375,10 +377,7 @@ func TestServerChangesReachTheResolver(t *testing.T) {
 		changes = append(changes, change{old, updated})
 		mu.Unlock()
 	}})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitListeners(t, cat, 1)
+	start(t, ctx, r)
 	budget := 7
 	if _, _, err := cat.UpdateDBServer(ctx, "default", catalog.DBServerChange{Budget: &budget}); err != nil {
 		t.Fatal(err)
@@ -419,10 +418,7 @@ func TestForeignNoticesIgnored(t *testing.T) {
 	victim := addTenant(t, cat, "acme", tenant.StatusActive)
 	var logs logBuffer
 	r := New(cat, Options{Logger: logs.logger()})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitListeners(t, cat, 1)
+	start(t, ctx, r)
 
 	// A real login role, as a tenant role would be, on the catalog database.
 	cc := loginRole(t, cat, "pt_intruder_")
@@ -535,10 +531,7 @@ func TestNoticesFromANonSuperuserCatalogRole(t *testing.T) {
 		t.Fatalf("catalog role is a superuser (%v) or unreadable: %v", super, err)
 	}
 	r := New(cat, Options{})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitListeners(t, owner, 1)
+	start(t, ctx, r)
 	intruder, err := pgx.ConnectConfig(ctx, loginRole(t, owner, "pt_intruder_"))
 	if err != nil {
 		t.Fatal(err)
