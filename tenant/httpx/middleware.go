@@ -94,14 +94,19 @@ func Middleware(log *slog.Logger, p Proxies) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		if base.Enabled(c.UserContext(), slog.LevelInfo) {
-			log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
+		if ctx := c.UserContext(); base.Enabled(ctx, slog.LevelInfo) {
+			// A record of our own: Logger.LogAttrs would walk the stack for
+			// a source position no one asked for.
+			end := time.Now()
+			r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			r.AddAttrs(
 				slog.String("method", c.Method()),
 				slog.String("route", routeOf(c)),
 				slog.Int("status", c.Response().StatusCode()),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
 				slog.String("tenant", info.tenant),
 				slog.String("request_id", info.id))
+			_ = base.Handle(ctx, r)
 		}
 		return nil
 	}
