@@ -394,10 +394,6 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	log := newLogger(getenv, stderr)
-	// go-redis has one logger for the whole process (SetLogger is safe for
-	// concurrent use): set here, where the process's one server starts, not
-	// in newServer, which tests call many times in one process.
-	redis.SetLogger(redisLogger{log})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := newServer(ctx, getenv, args, log)
@@ -415,5 +411,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		s.close()
 		return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.AdminAddr, errors.Unwrap(err))
 	}
+	// go-redis has one logger for the whole process (SetLogger is safe for
+	// concurrent use): set here, once the process's one server is sure to
+	// run, not in newServer, which tests call many times in one process.
+	redis.SetLogger(redisLogger{log})
 	return s.serve(ctx, tl, al)
 }
