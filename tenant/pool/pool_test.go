@@ -18,7 +18,7 @@ import (
 // testDB makes a database and a login role for the pools to connect to;
 // "tenants" in these tests share it, since budgets count connections, not
 // databases.
-func testDB(t *testing.T) (Target, func(context.Context) int) {
+func testDB(t testing.TB) (Target, func(context.Context) int) {
 	t.Helper()
 	ctx := platformtest.Context(t)
 	admin := platformtest.Admin(t)
