@@ -16,7 +16,7 @@ import (
 )
 
 // TestServeIdleAndSlowClients holds 500 idle keep-alive connections and
-// 100 that trickle their headers a byte at a time: a normal request is
+// 100 that trickle their headers or their body a byte at a time: a normal request is
 // still served meanwhile, and each trickling client is cut off by the
 // read timeout (PLATFORM_HTTP_READ_TIMEOUT) instead of holding its
 // connection for as long as it likes. The figures for thousands of
@@ -67,7 +67,8 @@ func TestServeIdleAndSlowClients(t *testing.T) {
 		}
 	}
 
-	// Slow clients: a request line, then a header that never ends.
+	// Slow clients: a request line, then a header that never ends; or
+	// whole headers, then a body that never ends.
 	type cut struct {
 		after time.Duration
 		err   error
@@ -76,10 +77,14 @@ func TestServeIdleAndSlowClients(t *testing.T) {
 	var wg sync.WaitGroup
 	stopTrickle := make(chan struct{})
 	defer func() { close(stopTrickle); wg.Wait() }()
-	for range slowN {
+	for i := range slowN {
 		conn := dial()
 		start := time.Now()
-		if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "); err != nil {
+		head := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+		if i%2 == 1 {
+			head = "POST /api/tenant HTTP/1.1\r\nHost: " + tn.Slug + ".localhost\r\nContent-Length: 100000\r\n\r\n"
+		}
+		if _, err := io.WriteString(conn, head); err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() { // a byte every 100 ms until the server hangs up
