@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/migrations"
@@ -73,11 +74,13 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // that replicas and concurrent commands serialise on it (template
 // migration against template cloning, for example).
 func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
-	conn, err := db.pool.Acquire(ctx)
+	// A connection of its own, not the pool's: fn needs pool connections,
+	// and as many holders (or waiters) as the pool has would starve it.
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return db.translate(err, "lock "+key, "")
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx))
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	id := int32(h.Sum32())

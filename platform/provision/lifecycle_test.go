@@ -586,3 +586,29 @@ func TestEnvOfANameStoredBeforeValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentCreatesOfManySlugs: the per-slug lock must not starve the
+// catalog's pool. Each holder used to keep a pool connection for the whole
+// creation, so as many creations at once as the pool has connections
+// (four here, as in serve) waited for one forever.
+func TestConcurrentCreatesOfManySlugs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create(t, tenant.Restaurant) // the template exists: the runs below are quick
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	n := int(e.cat.Pool().Config().MaxConns) + 2
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = e.svc.Create(ctx, CreateRequest{Slug: platformtest.Slug("many"), Kind: "restaurant", Name: "Many"})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("creation %d of %d at once: %v", i+1, n, err)
+		}
+	}
+}
