@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,20 +326,32 @@ func TestReloadAfterListenerDrops(t *testing.T) {
 	ctx, cancel := context.WithCancel(platformtest.Context(t))
 	defer cancel()
 	addTenant(t, cat, "acme", tenant.StatusActive)
-	r := New(cat, Options{})
+	var tenantChanges, serverChanges atomic.Int64
+	r := New(cat, Options{
+		OnChange:       func(*tenant.Tenant) { tenantChanges.Add(1) },
+		OnServerChange: func(old, updated tenant.DBServer) { serverChanges.Add(1) },
+	})
 	start(t, ctx, r)
 	pid := waitListeners(t, cat, 1)[0]
 	before := r.Stats().LoadedAt
-	// Kill the listener, then change the tenant at once: the reconnect
-	// waits 100 ms, so the NOTIFY is sent while nobody listens.
+	// Kill the listener, then change the tenant and its server at once:
+	// the reconnect waits 100 ms, so the NOTIFYs are sent while nobody
+	// listens.
 	terminate(t, pid)
 	if err := cat.SetStatus(ctx, "acme", tenant.StatusSuspended, tenant.StatusActive); err != nil {
 		t.Fatal(err)
 	}
-	platformtest.Eventually(t, 5*time.Second, "the change made while the listener was down", func() bool {
+	budget := 9
+	if _, _, err := cat.UpdateDBServer(ctx, "default", catalog.DBServerChange{Budget: &budget}); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the changes made while the listener was down", func() bool {
 		tn := r.Lookup("acme.localhost")
-		return tn != nil && tn.Status == tenant.StatusSuspended && r.Stats().LoadedAt.After(before)
+		srv, _ := r.Server("default")
+		return tn != nil && tn.Status == tenant.StatusSuspended && srv.ConnectionBudget == 9 && r.Stats().LoadedAt.After(before)
 	})
+	// Whether a notice or the reload brought them, each is reported once.
+	platformtest.Eventually(t, 5*time.Second, "the callbacks", func() bool { return tenantChanges.Load() == 1 && serverChanges.Load() == 1 })
 }
 
 // terminate ends one backend from an admin connection.
