@@ -21,9 +21,9 @@ const msgUnavailable = "the catalog database is unavailable; try again shortly"
 // translate is the one place where the catalog's PostgreSQL and connection
 // errors become platform errors. what names the operation for the log;
 // conflict, if not empty, is the caller-safe message of a unique
-// violation. Errors that are already *tenant.Error pass unchanged, and so
-// does pgx.ErrNoRows (callers turn it into their own ENotFound). Anything
-// unrecognised is internal, wrapped with what.
+// violation. Errors that are already *tenant.Error pass unchanged;
+// anything unrecognised is internal, wrapped with what (pgx.ErrNoRows
+// stays visible to errors.Is, but callers turn it into ENotFound first).
 func translate(err error, what, conflict string) error {
 	if err == nil {
 		return nil
@@ -56,7 +56,7 @@ func translate(err error, what, conflict string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// translate is translate (below), and also drops every pooled connection
+// translate is the function translate (above), and also drops every pooled connection
 // when err says the server cut them (a restart, pg_terminate_backend):
 // otherwise each dead idle connection would fail one more caller before
 // the pool notices.
