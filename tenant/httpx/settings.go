@@ -40,8 +40,9 @@ const (
 // is, with only the configured proxies trusted (our own code reads hosts
 // and client addresses through Host and ClientIP anyway). No ProxyHeader:
 // Fiber would take the leftmost X-Forwarded-For address, which the client
-// writes. Idle connections release their buffers (ReduceMemoryUsage), so
-// thousands of them cost little memory.
+// writes. Not ReduceMemoryUsage: with it fasthttp reads a connection's
+// first byte with no deadline at all, so a client that connects and sends
+// nothing would hold its connection forever.
 func Settings(log *slog.Logger, trusted []string, l Limits) fiber.Config {
 	if l.ReadTimeout <= 0 {
 		l.ReadTimeout = defaultReadTimeout
@@ -63,7 +64,6 @@ func Settings(log *slog.Logger, trusted []string, l Limits) fiber.Config {
 		WriteTimeout:            l.WriteTimeout,
 		IdleTimeout:             l.IdleTimeout,
 		Concurrency:             l.Concurrency,
-		ReduceMemoryUsage:       true,
 	}
 }
 

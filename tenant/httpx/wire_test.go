@@ -41,6 +41,8 @@ func TestWireErrorsKeepTheir4xx(t *testing.T) {
 		{"wrong method", "DELETE /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, EMethodNotAllowed},
 		// Headers never finished: cut off by the read timeout.
 		{"timeout", "GET /ok HTTP/1.1\r\nHost: x\r\nX-" + marker + ": 1\r\n", 408, ERequestTimeout},
+		// A connection that never sends anything (B4: 500 before).
+		{"idle connection", "", 408, ERequestTimeout},
 	}
 	for _, tt := range tests {
 		r := raw(t, addr, tt.req)
