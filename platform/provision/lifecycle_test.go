@@ -171,6 +171,12 @@ func TestUpgradeRenamesLegacyLoginRoles(t *testing.T) {
 	b := e.create(t, tenant.Institution).Tenant
 	legacyOf(t, a.Slug)
 	legacyOf(t, b.Slug)
+	// Until the upgrade, a's legacy login role is the owner role "a-app"
+	// would get: that creation is refused, saying what to run.
+	_, err := e.svc.Create(e.ctx, CreateRequest{Slug: a.Slug + "-app", Kind: "restaurant", Name: "x"})
+	if tenant.ErrorCode(err) != tenant.EConflict || !strings.Contains(err.Error(), "migrate up") {
+		t.Errorf("create %s-app before the upgrade: %v, want a conflict naming migrate up", a.Slug, err)
+	}
 	rs, err := e.svc.MigrateUp(e.ctx, MigrateOptions{Tenant: a.Slug})
 	if err != nil || len(rs) != 1 || rs[0].Err != nil {
 		t.Fatalf("migrate up --tenant: %+v, %v", rs, err)
