@@ -25,6 +25,7 @@ type reqInfo struct {
 	host    string       // see Host; valid during the request only
 	own     *fiber.Route // the middleware's own route: nothing else matched yet
 	noRoute bool         // Fiber found no route (404, 405)
+	cause   error        // see SetCause
 	h       reqHandler
 	logger  slog.Logger
 }
@@ -53,14 +54,28 @@ func SetTenant(c *fiber.Ctx, slug string) {
 	}
 }
 
+// SetCause records the internal cause behind a caller-safe error (say
+// tenant_unavailable): the request's access-log line carries it as
+// "cause", so that it is in the log with tenant and request id once per
+// request, at INFO. Loud lines are for state changes, logged by whoever
+// sees them (the pool): an outage must not make one WARN per request.
+func SetCause(c *fiber.Ctx, err error) {
+	if i := infoOf(c); i != nil {
+		i.cause = err
+		return
+	}
+	tenant.Logger(c.UserContext(), nil).InfoContext(c.UserContext(), "request failed", "cause", err)
+}
+
 // Middleware comes first on both apps. It refuses a request whose host is
 // malformed (see Host), gives each request an id (the X-Request-Id
 // header; a trusted proxy's own id is kept when it is a plain token), puts a logger carrying request_id (and tenant, once
 // SetTenant ran) on the user context (tenant.WithLogger), turns a panic
 // into 500 internal with its stack in the log, answers errors with the
 // error contract, and writes one access-log line (INFO "request":
-// method, route template, status, duration_ms, tenant, request_id). It
-// never logs a header, the query or the raw path.
+// method, route template, status, duration_ms, tenant, request_id, and
+// cause if SetCause gave one). It never logs a header, the query or the
+// raw path.
 func Middleware(log *slog.Logger, p Proxies) fiber.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -106,6 +121,9 @@ func Middleware(log *slog.Logger, p Proxies) fiber.Handler {
 				slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
 				slog.String("tenant", info.tenant),
 				slog.String("request_id", info.id))
+			if info.cause != nil {
+				r.AddAttrs(slog.String("cause", info.cause.Error()))
+			}
 			_ = base.Handle(ctx, r)
 		}
 		return nil

@@ -5,6 +5,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -130,14 +131,14 @@ func (h *handlers) tenantDB(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	conn, err := h.cfg.Pools.Acquire(ctx, t)
 	if err != nil {
-		return unavailable(c, h.cfg.Logger, "acquire a tenant connection", err)
+		return unavailable(c, "acquire a tenant connection", err)
 	}
 	defer conn.Release()
 	var db string
 	var version int64
 	err = conn.QueryRow(ctx, `SELECT current_database(), coalesce((SELECT version FROM schema_migrations LIMIT 1), 0)`).Scan(&db, &version)
 	if err != nil {
-		return unavailable(c, h.cfg.Logger, "query the tenant database", err)
+		return unavailable(c, "query the tenant database", err)
 	}
 	return c.JSON(fiber.Map{"database": db, "schema_version": version})
 }
@@ -145,19 +146,15 @@ func (h *handlers) tenantDB(c *fiber.Ctx) error {
 // unavailable is what a tenant user sees of a failure to reach the
 // tenant's database: 503 tenant_unavailable (Retry-After), whatever the
 // cause (missing secrets, Vault down, unknown server, dial or query
-// error), which goes to the log with tenant and request id. Only
+// error). The cause goes to the request's access-log line with tenant and
+// request id (httpx.SetCause): once per request, at INFO. The pool logs
+// the state change loudly, once; a WARN per request would flood the log
+// during an outage (TestServeOutageLogsStateChanges). Only
 // capacity_exhausted is told as such: waiting helps then, and it says so.
-func unavailable(c *fiber.Ctx, log *slog.Logger, what string, err error) error {
+func unavailable(c *fiber.Ctx, what string, err error) error {
 	if tenant.ErrorCode(err) == tenant.ECapacity {
 		return err
 	}
-	// pool.Manager hands back tenant_unavailable after logging the cause
-	// once per state change: a WARN per request would flood the log during
-	// an outage (TestServeOutageLogsStateChanges).
-	level := slog.LevelWarn
-	if tenant.ErrorCode(err) == tenant.ETenantUnavailable {
-		level = slog.LevelDebug
-	}
-	tenant.Logger(c.UserContext(), log).Log(c.UserContext(), level, "tenant unavailable: "+what, "err", err)
+	httpx.SetCause(c, fmt.Errorf("%s: %w", what, err))
 	return tenant.Errorf(tenant.ETenantUnavailable, "this account is temporarily unavailable; try again shortly")
 }
