@@ -39,8 +39,11 @@ func TestOwnConnectionsWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
-	_, err, took := acquireWithin(t, m, tn, 10*time.Second)
+	c, err, took := acquireWithin(t, m, tn, 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
+		if c != nil {
+			c.Release()
+		}
 		t.Fatalf("second Acquire with the tenant's only connection in use: %v after %v, want capacity_exhausted", err, took)
 	}
 	if took < wait || took > wait+2*time.Second {
@@ -48,7 +51,7 @@ func TestOwnConnectionsWaitIsBounded(t *testing.T) {
 	}
 	// The slot comes back with the connection: the next Acquire is served.
 	held.Release()
-	c, err, _ := acquireWithin(t, m, tn, 10*time.Second)
+	c, err, _ = acquireWithin(t, m, tn, 10*time.Second)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -103,8 +106,11 @@ func TestOwnBusyWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release()
-	_, err, took := acquireWithin(t, m, tn, 10*time.Second)
+	c, err, took := acquireWithin(t, m, tn, 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
+		if c != nil {
+			c.Release()
+		}
 		t.Fatalf("Acquire with the budget full of the tenant's own: %v after %v, want capacity_exhausted", err, took)
 	}
 	if took < wait || took > wait+2*time.Second {
@@ -112,6 +118,33 @@ func TestOwnBusyWaitIsBounded(t *testing.T) {
 	}
 	if r := entryOf(m, tn).ownRounds.Load(); r == 0 {
 		t.Error("the wait did not go through the wait for own connections")
+	}
+}
+
+// TestBudgetWaitCutByConnectTimeout: a dial waiting for the budget longer
+// than ConnectTimeout (which bounds the whole connect) is cut by it; that
+// is still capacity_exhausted, not tenant_unavailable.
+func TestBudgetWaitCutByConnectTimeout(t *testing.T) {
+	target, _ := testDB(t)
+	var sink logSink
+	m := New(Config{Budget: 1, BudgetWait: time.Minute, ConnectTimeout: 300 * time.Millisecond, Logger: sink.logger()},
+		func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	defer m.Close()
+	ts := tenants(2)
+	held, err := m.Acquire(platformtest.Context(t), ts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
+	c, err, took := acquireWithin(t, m, ts[1], 10*time.Second)
+	if tenant.ErrorCode(err) != tenant.ECapacity {
+		if c != nil {
+			c.Release()
+		}
+		t.Fatalf("dial waiting past ConnectTimeout: %v after %v, want capacity_exhausted", err, took)
+	}
+	if recs := sink.records(t); len(recs) != 0 {
+		t.Errorf("capacity logged as a tenant failure: %v", recs)
 	}
 }
 
@@ -194,7 +227,7 @@ func TestEvictWhileOpening(t *testing.T) {
 // soon as the budget grows.
 func TestSetBudgetGrowFreesWaiters(t *testing.T) {
 	target, _ := testDB(t)
-	m := New(Config{Budget: 1, BudgetWait: time.Minute}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
+	m := New(Config{Budget: 1, BudgetWait: 20 * time.Second, ConnectTimeout: 25 * time.Second}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
 	defer m.Close()
 	ts := tenants(2)
 	held, err := m.Acquire(platformtest.Context(t), ts[0])
@@ -250,8 +283,11 @@ func TestSetBudgetShrink(t *testing.T) {
 			t.Errorf("a connection in use after the shrink: %v", err)
 		}
 	}
-	if _, err, _ := acquireWithin(t, m, ts[2], 10*time.Second); tenant.ErrorCode(err) != tenant.ECapacity {
-		t.Errorf("a third tenant with 2 open and a budget of 1: %v, want capacity_exhausted", err)
+	if c, err, _ := acquireWithin(t, m, ts[2], 10*time.Second); tenant.ErrorCode(err) != tenant.ECapacity {
+		if c != nil {
+			c.Release()
+		}
+		t.Fatalf("a third tenant with 2 open and a budget of 1: %v, want capacity_exhausted", err)
 	}
 	if s := m.Stats().Servers["default"]; s.InUse != 2 || s.Budget != 1 {
 		t.Errorf("stats %+v, want 2 in use of a budget of 1", s)

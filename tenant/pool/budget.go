@@ -89,6 +89,12 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 			if b.slots.cancel(w) {
 				b.release()
 			}
+			// The dial's context ends at ConnectTimeout: a wait cut by it
+			// found no slot, like one past BudgetWait. (The request's own
+			// end is told apart by Manager.Acquire.)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
+			}
 			return ctx.Err()
 		}
 	}

@@ -39,7 +39,7 @@ type Config struct {
 	IdleTimeout       time.Duration // a pool unused this long is closed; default 5 min
 	MaxPools          int           // LRU cap on open pools; default 1000
 	Budget            int           // connections per database server; default 80
-	BudgetWait        time.Duration // wait for a free slot before capacity_exhausted; default 3 s
+	BudgetWait        time.Duration // wait for a free slot before capacity_exhausted; default 3 s (a dial's wait ends at ConnectTimeout too)
 	ConnectTimeout    time.Duration // default 5 s
 	StatementTimeout  time.Duration // server-side limit of one statement; default 15 s
 	// Budgets overrides Budget per database server name.
