@@ -27,6 +27,7 @@ type config struct {
 	VaultAppRole   secrets.AppRole
 	VaultMount     string
 	BaseDomain     string
+	BaseDomainSet  bool // PLATFORM_BASE_DOMAIN given, not defaulted
 	TemplatePrefix string
 	BcryptCost     int
 }
@@ -58,6 +59,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.BcryptCost = n
 	}
+	c.BaseDomainSet = c.BaseDomain != ""
 	if c.BaseDomain == "" {
 		c.BaseDomain = "localhost"
 	}
@@ -103,6 +105,10 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.BaseDomain, err = baseDomain(ctx, cat, cfg); err != nil {
+		cat.Close()
+		return nil, err
+	}
 	admin, err := pgadmin.Open(ctx, cfg.AdminURL)
 	if err != nil {
 		cat.Close()
@@ -124,15 +130,21 @@ func (a *app) Close() {
 	a.cat.Close()
 }
 
-// audit records an operator action; the action's own error wins over a
-// failure to record it.
-func (a *app) audit(ctx context.Context, action, slug string, details map[string]any, err error) error {
-	aerr := a.cat.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
-		Actor: a.actor, Source: "cli", Action: action, Tenant: slug, Failed: err != nil, Details: details})
-	if err != nil {
-		return err
+// baseDomain is the catalog's base domain: every process checks custom
+// domains and routes subdomains against the same one (B5). A catalog
+// without one takes the configured value; PLATFORM_BASE_DOMAIN given and
+// different from the catalog's is refused; left unset, the catalog's holds.
+func baseDomain(ctx context.Context, cat *catalog.DB, cfg config) (string, error) {
+	if !cfg.BaseDomainSet {
+		stored, err := cat.BaseDomain(ctx)
+		if err == nil {
+			return stored, nil
+		}
+		if tenant.ErrorCode(err) != tenant.ENotFound {
+			return "", err
+		}
 	}
-	return aerr
+	return cat.EnsureBaseDomain(ctx, cfg.BaseDomain)
 }
 
 // parseFlags parses flags that may come before, between or after
