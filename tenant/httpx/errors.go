@@ -118,14 +118,14 @@ func write(c *fiber.Ctx, log *slog.Logger, err error, logInternal bool) error {
 	}
 	status := Status(code)
 	switch {
-	case info != nil && code == tenant.EInternal && logInternal:
+	case code == tenant.EInternal && !logInternal:
+	case code == tenant.EInternal && info != nil:
 		info.logger.ErrorContext(c.UserContext(), "internal error", "err", err, "route", routeOf(c))
+	case code == tenant.EInternal && log != nil: // an app without Middleware
+		log.ErrorContext(c.UserContext(), "internal error", "err", err, "request_id", id)
 	case info == nil && log != nil:
-		lvl := slog.LevelDebug
-		if code == tenant.EInternal {
-			lvl = slog.LevelError
-		}
-		log.Log(c.UserContext(), lvl, "request refused", "code", code, "status", status, "request_id", id)
+		// A Fiber or fasthttp refusal: its text may quote the request.
+		log.DebugContext(c.UserContext(), "request refused", "code", code, "status", status, "request_id", id)
 	}
 	var b Body
 	b.Error.Code, b.Error.Message, b.Error.RequestID = code, msg, id

@@ -154,3 +154,20 @@ func TestRequestLoggerGroups(t *testing.T) {
 		t.Errorf("group: %v", g[0])
 	}
 }
+
+// Handler alone (an app without Middleware) still answers with an id and
+// logs the cause of an internal error.
+func TestHandlerWithoutMiddleware(t *testing.T) {
+	t.Parallel()
+	log, sink := newLog(slog.LevelInfo)
+	app := fiber.New(Settings(log, nil, Limits{}))
+	app.Get("/fail", func(c *fiber.Ctx) error { return errors.New("the cause") })
+	r := get(t, serve(t, app), "x", "/fail")
+	if r.status != 500 || r.code != tenant.EInternal || r.reqID == "" || r.header.Get(HeaderRequestID) != r.reqID {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	l := sink.lines(t, "internal error")
+	if len(l) != 1 || l[0]["err"] != "the cause" || l[0]["request_id"] != r.reqID || l[0]["level"] != "ERROR" {
+		t.Errorf("log: %v", l)
+	}
+}
