@@ -281,9 +281,11 @@ func TestFailuresLogStateChanges(t *testing.T) {
 
 	// Past the period, the next failure writes one summary with the count.
 	m.health.mu.Lock()
-	for _, f := range m.health.byTenant {
+	m.health.byTenant.Range(func(_, v any) bool {
+		f := v.(*failure)
 		f.logged = f.logged.Add(-failLogEvery)
-	}
+		return true
+	})
 	m.health.mu.Unlock()
 	for range 3 {
 		if _, err := m.Acquire(requestContext(t, log, ts[0], "req-late"), ts[0]); err == nil {
@@ -354,5 +356,27 @@ func TestCancelledRequest(t *testing.T) {
 	}
 	if recs := sink.records(t); len(recs) != 0 {
 		t.Errorf("cancelled requests logged %v", recs)
+	}
+}
+
+// TestFailingTenantsBounded: the memory of failing tenants is bounded;
+// the one logged longest ago is forgotten first.
+func TestFailingTenantsBounded(t *testing.T) {
+	m := New(Config{}, func(context.Context, *tenant.Tenant) (Target, error) {
+		return Target{}, errors.New("down")
+	})
+	defer m.Close()
+	ctx := platformtest.Context(t)
+	for i := range maxFailing + 5 {
+		tn := &tenant.Tenant{ID: "id-" + strconv.Itoa(i), Slug: "t-" + strconv.Itoa(i)}
+		if _, err := m.Acquire(ctx, tn); tenant.ErrorCode(err) != tenant.ETenantUnavailable {
+			t.Fatal(err)
+		}
+	}
+	if n := m.health.failing.Load(); n != maxFailing {
+		t.Errorf("%d failing tenants remembered, want the cap of %d", n, maxFailing)
+	}
+	if _, ok := m.health.byTenant.Load("id-" + strconv.Itoa(maxFailing+4)); !ok {
+		t.Error("the latest failing tenant was forgotten")
 	}
 }

@@ -15,13 +15,13 @@ import (
 
 // acquireWithin runs Acquire with a context that ends after limit, so that
 // a wait that is not bounded fails the test instead of hanging it.
-func acquireWithin(t *testing.T, m *Manager, tn *tenant.Tenant, limit time.Duration) (*pgxpool.Conn, error, time.Duration) {
+func acquireWithin(t *testing.T, m *Manager, tn *tenant.Tenant, limit time.Duration) (*pgxpool.Conn, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(platformtest.Context(t), limit)
 	defer cancel()
 	start := time.Now()
 	c, err := m.Acquire(ctx, tn)
-	return c, err, time.Since(start)
+	return c, time.Since(start), err
 }
 
 // TestOwnConnectionsWaitIsBounded: a tenant at MaxConnsPerTenant with all
@@ -39,7 +39,7 @@ func TestOwnConnectionsWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
-	c, err, took := acquireWithin(t, m, tn, 10*time.Second)
+	c, took, err := acquireWithin(t, m, tn, 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
 		if c != nil {
 			c.Release()
@@ -51,7 +51,7 @@ func TestOwnConnectionsWaitIsBounded(t *testing.T) {
 	}
 	// The slot comes back with the connection: the next Acquire is served.
 	held.Release()
-	c, err, _ = acquireWithin(t, m, tn, 10*time.Second)
+	c, _, err = acquireWithin(t, m, tn, 10*time.Second)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestOwnWaiterServedOnRelease(t *testing.T) {
 	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
 	done := make(chan error, 1)
 	go func() {
-		c, err, _ := acquireWithin(t, m, tn, 30*time.Second)
+		c, _, err := acquireWithin(t, m, tn, 30*time.Second)
 		if err == nil {
 			c.Release()
 		}
@@ -106,7 +106,7 @@ func TestOwnBusyWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release()
-	c, err, took := acquireWithin(t, m, tn, 10*time.Second)
+	c, took, err := acquireWithin(t, m, tn, 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
 		if c != nil {
 			c.Release()
@@ -136,7 +136,7 @@ func TestBudgetWaitCutByConnectTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
-	c, err, took := acquireWithin(t, m, ts[1], 10*time.Second)
+	c, took, err := acquireWithin(t, m, ts[1], 10*time.Second)
 	if tenant.ErrorCode(err) != tenant.ECapacity {
 		if c != nil {
 			c.Release()
@@ -237,7 +237,7 @@ func TestSetBudgetGrowFreesWaiters(t *testing.T) {
 	defer held.Release()
 	done := make(chan error, 1)
 	go func() {
-		c, err, _ := acquireWithin(t, m, ts[1], 30*time.Second)
+		c, _, err := acquireWithin(t, m, ts[1], 30*time.Second)
 		if err == nil {
 			c.Release()
 		}
@@ -283,7 +283,7 @@ func TestSetBudgetShrink(t *testing.T) {
 			t.Errorf("a connection in use after the shrink: %v", err)
 		}
 	}
-	if c, err, _ := acquireWithin(t, m, ts[2], 10*time.Second); tenant.ErrorCode(err) != tenant.ECapacity {
+	if c, _, err := acquireWithin(t, m, ts[2], 10*time.Second); tenant.ErrorCode(err) != tenant.ECapacity {
 		if c != nil {
 			c.Release()
 		}

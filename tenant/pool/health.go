@@ -24,12 +24,13 @@ const (
 
 type health struct {
 	every time.Duration
-	// failing is len(byTenant), so that a success takes no lock while no
-	// tenant fails.
-	failing atomic.Int32
+	// failing counts the tenants in byTenant, so that a success costs one
+	// atomic load while no tenant fails, and a lock-free map read while
+	// some do (a tenant with no secrets may fail for days).
+	failing  atomic.Int32
+	byTenant sync.Map // tenant id → *failure
 
-	mu       sync.Mutex
-	byTenant map[string]*failure // by tenant id
+	mu sync.Mutex // adds and removes tenants; guards the failures' fields
 }
 
 type failure struct {
@@ -58,14 +59,17 @@ func (m *Manager) failed(ctx context.Context, t *tenant.Tenant, cause error) {
 	h := &m.health
 	now := time.Now()
 	h.mu.Lock()
-	f, known := h.byTenant[t.ID]
-	if !known {
-		if len(h.byTenant) >= maxFailing {
+	var f *failure
+	v, known := h.byTenant.Load(t.ID)
+	if known {
+		f = v.(*failure)
+	} else {
+		if h.failing.Load() >= maxFailing {
 			h.forgetOldestLocked()
 		}
 		f = &failure{since: now, logged: now}
-		h.byTenant[t.ID] = f
-		h.failing.Store(int32(len(h.byTenant)))
+		h.byTenant.Store(t.ID, f)
+		h.failing.Add(1)
 	}
 	f.total++
 	f.count++
@@ -84,29 +88,43 @@ func (m *Manager) failed(ctx context.Context, t *tenant.Tenant, cause error) {
 	}
 }
 
-// recovered logs the first success of a failing tenant.
-func (m *Manager) recovered(ctx context.Context, t *tenant.Tenant) {
+// succeeded logs the first success of a failing tenant, once.
+func (m *Manager) succeeded(ctx context.Context, t *tenant.Tenant) {
 	h := &m.health
+	if h.failing.Load() == 0 {
+		return
+	}
+	if _, ok := h.byTenant.Load(t.ID); !ok {
+		return
+	}
 	h.mu.Lock()
-	f, ok := h.byTenant[t.ID]
+	v, ok := h.byTenant.LoadAndDelete(t.ID)
 	if ok {
-		delete(h.byTenant, t.ID)
-		h.failing.Store(int32(len(h.byTenant)))
+		h.failing.Add(-1)
+	}
+	var total int
+	var since time.Time
+	if ok {
+		f := v.(*failure)
+		total, since = f.total, f.since
 	}
 	h.mu.Unlock()
 	if ok {
 		m.logger(ctx, t).InfoContext(ctx, "tenant database available again",
-			"failures", f.total, "down_for", time.Since(f.since).Round(time.Millisecond).String())
+			"failures", total, "down_for", time.Since(since).Round(time.Millisecond).String())
 	}
 }
 
 func (h *health) forgetOldestLocked() {
-	var oldest string
+	var oldest any
 	var at time.Time
-	for id, f := range h.byTenant {
-		if oldest == "" || f.logged.Before(at) {
+	h.byTenant.Range(func(id, v any) bool {
+		if f := v.(*failure); oldest == nil || f.logged.Before(at) {
 			oldest, at = id, f.logged
 		}
+		return true
+	})
+	if _, ok := h.byTenant.LoadAndDelete(oldest); ok {
+		h.failing.Add(-1)
 	}
-	delete(h.byTenant, oldest)
 }

@@ -2,6 +2,16 @@
 // tenant's own login role, closed when idle, least-recently-used pools
 // evicted beyond a cap, and every pool of a database server sharing that
 // server's connection budget.
+//
+// What a caller of Manager.Acquire can get: a connection; capacity_exhausted
+// after at most BudgetWait (the server's budget is full, or the tenant's
+// own connections are all in use); ctx.Err() when the request ends first;
+// or tenant_unavailable with a fixed message for any other cause, which
+// goes to the log by change of state (health.go), never to the caller.
+//
+// Changes at run time: Evict (a tenant changed: a pool being opened is
+// not used either), EvictServer (a server's address changed) and
+// SetBudget (a server's budget changed).
 package pool
 
 import (
@@ -143,7 +153,7 @@ func New(cfg Config, resolve Resolve) *Manager {
 	if m.limits == nil {
 		m.limits = map[string]int{}
 	}
-	m.health.every, m.health.byTenant = failLogEvery, map[string]*failure{}
+	m.health.every = failLogEvery
 	go m.sweep()
 	return m
 }
@@ -211,9 +221,7 @@ func (m *Manager) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn,
 		m.failed(ctx, t, err)
 		return nil, tenant.Errorf(tenant.ETenantUnavailable, "this account is temporarily unavailable; try again shortly")
 	}
-	if m.health.failing.Load() > 0 {
-		m.recovered(ctx, t)
-	}
+	m.succeeded(ctx, t)
 	return c, nil
 }
 
