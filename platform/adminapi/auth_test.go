@@ -147,10 +147,20 @@ func TestPanicInOperatorAPI(t *testing.T) {
 	// No Service: the handler dereferences nil, a real bug's panic.
 	app := New(Config{Catalog: cat, Token: testToken, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		Health: func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }})
-	code, body, _ := call(t, app, "GET", "/v1/tenants/some-slug", testToken)
+	req := httptest.NewRequest("GET", "/v1/tenants/some-slug", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
 	e, _ := body["error"].(map[string]any)
-	if code != 500 || errCode(body) != tenant.EInternal || e["request_id"] == "" || e["request_id"] == nil {
-		t.Fatalf("panic: %d %v", code, body)
+	if res.StatusCode != 500 || errCode(body) != tenant.EInternal || e["request_id"] == nil || e["request_id"] != res.Header.Get(httpx.HeaderRequestID) {
+		t.Fatalf("panic: %d %v (X-Request-Id %q)", res.StatusCode, body, res.Header.Get(httpx.HeaderRequestID))
 	}
 	if code, body, _ := call(t, app, "GET", "/healthz", ""); code != 200 || body["status"] != "ok" {
 		t.Fatalf("after a panic: %d %v", code, body)
