@@ -12,49 +12,57 @@ import (
 )
 
 // BenchmarkAcquireRelease is the fast path of a request: a warm pool, a
-// slot free. "direct" is pgxpool's own Acquire/Release on the same pool,
-// for the cost the manager adds (no timer is armed on this path).
+// slot free, no timer armed. "direct" is pgxpool's own Acquire/Release on
+// a plain pool of the same database, for the cost the manager adds; the
+// "query" variants run SELECT 1 in between (the release hook is a pgx
+// tracer, called around each query too).
 func BenchmarkAcquireRelease(b *testing.B) {
 	target, _ := testDB(b)
 	m := New(Config{}, func(context.Context, *tenant.Tenant) (Target, error) { return target, nil })
 	defer m.Close()
 	ctx := platformtest.Context(b)
 	tn := tenants(1)[0]
-	c, err := m.Acquire(ctx, tn)
+	if err := query(ctx, m, tn); err != nil { // warm
+		b.Fatal(err)
+	}
+	pc, err := pgxpool.ParseConfig(connString(target, time.Second, ""))
 	if err != nil {
 		b.Fatal(err)
 	}
-	c.Release()
-	b.Run("manager", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			c, err := m.Acquire(ctx, tn)
-			if err != nil {
-				b.Fatal(err)
+	direct, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	if err := direct.Ping(ctx); err != nil { // warm
+		b.Fatal(err)
+	}
+	acquire := map[string]func() (*pgxpool.Conn, error){
+		"manager": func() (*pgxpool.Conn, error) { return m.Acquire(ctx, tn) },
+		"direct":  func() (*pgxpool.Conn, error) { return direct.Acquire(ctx) },
+	}
+	for _, name := range []string{"manager", "direct"} {
+		for _, withQuery := range []bool{false, true} {
+			label := name
+			if withQuery {
+				label += "/query"
 			}
-			c.Release()
+			b.Run(label, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					c, err := acquire[name]()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if withQuery {
+						var one int
+						if err := c.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+							b.Fatal(err)
+						}
+					}
+					c.Release()
+				}
+			})
 		}
-	})
-	b.Run("direct", func(b *testing.B) {
-		pc, err := pgxpool.ParseConfig(connString(target, time.Second, ""))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := pgxpool.NewWithConfig(ctx, pc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Ping(ctx); err != nil { // warm, like the manager's
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			c, err := p.Acquire(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c.Release()
-		}
-	})
+	}
 }
