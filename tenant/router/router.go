@@ -40,13 +40,6 @@ type Config struct {
 	Routes func(r fiber.Router)
 }
 
-// Proxies and ParseProxies moved to tenant/httpx; these names stay for
-// existing callers.
-type Proxies = httpx.Proxies
-
-// ParseProxies reads addresses and CIDR prefixes (see httpx.ParseProxies).
-func ParseProxies(list []string) (Proxies, error) { return httpx.ParseProxies(list) }
-
 // New returns the Fiber app for tenant hosts (httpx.NewApp: its
 // middleware runs first on every request: request id, request logger,
 // panic recovery, access log).
