@@ -76,6 +76,26 @@ func (s *Server) In(ctx context.Context, database, role string, fn func(*pgx.Con
 	return fn(conn)
 }
 
+// Serves reports whether the database of conf (the catalog's, say) lives
+// on this server, whatever host name either uses: both report the same
+// postmaster start time only if they are one server. A database that
+// cannot be reached is not on this server.
+func (s *Server) Serves(ctx context.Context, conf *pgx.ConnConfig) (bool, error) {
+	var mine, theirs time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&mine); err != nil {
+		return false, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, conf.Copy())
+	if err != nil {
+		return false, nil
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&theirs); err != nil {
+		return false, err
+	}
+	return mine.Equal(theirs), nil
+}
+
 // RoleExists reports whether a role exists.
 func (s *Server) RoleExists(ctx context.Context, name string) (bool, error) {
 	var ok bool

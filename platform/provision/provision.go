@@ -499,7 +499,14 @@ func (s *Service) hardenServer(ctx context.Context, srv *pgadmin.Server) error {
 	}
 	dbs := []db{{name: "postgres"}, {name: "template1"}}
 	cc := s.cat.Pool().Config().ConnConfig
-	if cc.Host == srv.Host() && cc.Port == srv.Port() {
+	same := cc.Host == srv.Host() && cc.Port == srv.Port()
+	if !same { // another name for the same server ("localhost", a DNS alias)?
+		var err error
+		if same, err = srv.Serves(ctx, cc); err != nil {
+			return err
+		}
+	}
+	if same {
 		dbs = append(dbs, db{name: cc.Database, roles: []string{cc.User}})
 	}
 	for _, d := range dbs {
