@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/platformtest"
@@ -55,7 +54,7 @@ func TestServeServerChanges(t *testing.T) {
 	if _, _, err := ts.cat.UpdateDBServer(ctx, srv.Name, catalog.DBServerChange{Budget: &budget}); err != nil {
 		t.Fatal(err)
 	}
-	platformtest.Eventually(t, 5*time.Second, "readyz shows the new budget", func() bool {
+	platformtest.Eventually(t, notifyWait, "readyz shows the new budget", func() bool {
 		b, _ := readyBudget(t, ts, srv.Name)
 		return b == float64(budget)
 	})
@@ -82,12 +81,12 @@ func TestServeServerChanges(t *testing.T) {
 	// The open pool would have kept serving from the old address.
 	var code int
 	var body map[string]any
-	platformtest.Eventually(t, 5*time.Second, "requests go to the new (closed) address", func() bool {
+	platformtest.Eventually(t, notifyWait, "requests go to the new (closed) address", func() bool {
 		code, body = ts.get(t, tn.Slug+".localhost", "/api/tenant/db")
 		return code == 503 && errCode(body) == tenant.ETenantUnavailable
 	})
 	restore()
-	platformtest.Eventually(t, 5*time.Second, "requests go to the restored address", func() bool {
+	platformtest.Eventually(t, notifyWait, "requests go to the restored address", func() bool {
 		code, body = ts.get(t, tn.Slug+".localhost", "/api/tenant/db")
 		return code == 200
 	})
@@ -111,7 +110,7 @@ func TestServeServerChangesKeepEnvBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The change has been seen once the log says so.
-	platformtest.Eventually(t, 5*time.Second, "the server logs the change", func() bool {
+	platformtest.Eventually(t, notifyWait, "the server logs the change", func() bool {
 		for _, l := range ts.logs.lines(t) {
 			if l["msg"] == "database server changed" && l["connection_budget"] == float64(budget) {
 				return true

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
@@ -100,7 +99,7 @@ func TestServeTenantUnavailable(t *testing.T) {
 		{"dial error", ts, func(t *testing.T, tn *tenant.Tenant) func() {
 			addServer(t, ts, "closed", closedPort(t))
 			moveTenant(t, ts, tn, "closed")
-			platformtest.Eventually(t, 5*time.Second, "the resolver sees the move", func() bool {
+			platformtest.Eventually(t, notifyWait, "the resolver sees the move", func() bool {
 				got := ts.resolver.Lookup(tn.Slug + ".localhost")
 				return got != nil && got.DBServer == "closed"
 			})
@@ -124,7 +123,7 @@ func TestServeTenantUnavailable(t *testing.T) {
 				t.Fatal(err)
 			}
 			moveTenant(t, ts, tn, "lost")
-			platformtest.Eventually(t, 5*time.Second, "the resolver sees the move", func() bool {
+			platformtest.Eventually(t, notifyWait, "the resolver sees the move", func() bool {
 				got := ts.resolver.Lookup(tn.Slug + ".localhost")
 				return got != nil && got.DBServer == "lost"
 			})
@@ -198,7 +197,7 @@ func TestServeOutageLogsStateChanges(t *testing.T) {
 	}
 	addServer(t, ts, "closed", closedPort(t))
 	moveTenant(t, ts, tn, "closed")
-	platformtest.Eventually(t, 5*time.Second, "the resolver sees the move", func() bool {
+	platformtest.Eventually(t, notifyWait, "the resolver sees the move", func() bool {
 		got := ts.resolver.Lookup(tn.Slug + ".localhost")
 		return got != nil && got.DBServer == "closed"
 	})
