@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -223,6 +224,45 @@ func checkFailureLogged(t *testing.T, recs []map[string]any, tn *tenant.Tenant, 
 	}
 	if msg, _ := r["err"].(string); !strings.Contains(msg, cause) {
 		t.Errorf("logged err %q does not say %q", msg, cause)
+	}
+}
+
+// TestServerTooManyConnections: PostgreSQL's own "too many connections"
+// (here the login role's CONNECTION LIMIT) is capacity_exhausted, never
+// shown to the caller as such, and logged.
+func TestServerTooManyConnections(t *testing.T) {
+	target, _ := testDB(t)
+	admin := platformtest.Admin(t)
+	ctx := platformtest.Context(t)
+	role := "platformtest_pool_limit_" + platformtest.Rand(6)
+	if err := admin.EnsureLoginRole(ctx, role, "pw-"+role, 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.DropRole(context.Background(), role) })
+	limited := target
+	limited.User = role
+	var sink logSink
+	m := New(Config{Logger: sink.logger()}, func(context.Context, *tenant.Tenant) (Target, error) { return limited, nil })
+	defer m.Close()
+	tn := tenants(1)[0]
+	held, err := m.Acquire(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release() // before m.Close, which waits for it (Release twice is a no-op)
+	c, err := m.Acquire(ctx, tn)
+	if tenant.ErrorCode(err) != tenant.ECapacity {
+		if c != nil {
+			c.Release()
+		}
+		t.Fatalf("second connection past the role's limit: %v, want capacity_exhausted", err)
+	}
+	if strings.Contains(err.Error(), "too many") {
+		t.Errorf("PostgreSQL's text reaches the caller: %q", err)
+	}
+	recs := sink.records(t)
+	if len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "too many connections") {
+		t.Errorf("log %v, want one line with the cause", recs)
 	}
 }
 

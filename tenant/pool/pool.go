@@ -4,8 +4,10 @@
 // server's connection budget.
 //
 // What a caller of Manager.Acquire can get: a connection; capacity_exhausted
-// after at most BudgetWait (the server's budget is full, or the tenant's
-// own connections are all in use); ctx.Err() when the request ends first;
+// after about BudgetWait (the server's budget is full, or the tenant's own
+// connections are all in use; never more than twice BudgetWait, when a
+// wait for its own connections turns into a wait for the budget);
+// ctx.Err() when the request ends first;
 // or tenant_unavailable with a fixed message for any other cause, which
 // goes to the log by change of state (health.go), never to the caller.
 //
@@ -27,7 +29,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/tenant"
@@ -219,6 +223,13 @@ func (m *Manager) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn,
 			return nil, te
 		}
 		m.failed(ctx, t, err)
+		// PostgreSQL's own "too many connections" (the server's
+		// max_connections below the budget, or the role's CONNECTION
+		// LIMIT) is capacity too; it is logged, being a misconfiguration.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == pgerrcode.TooManyConnections {
+			return nil, errCapacity()
+		}
 		return nil, tenant.Errorf(tenant.ETenantUnavailable, "this account is temporarily unavailable; try again shortly")
 	}
 	m.succeeded(ctx, t)
