@@ -182,7 +182,7 @@ func TestServeTenantUnavailable(t *testing.T) {
 	}
 }
 
-// TestServeOutageLogsStateChanges: while a tenant's database is
+// TestServeOutageLogsStateChanges: while a tenant's database or Vault is
 // unreachable, 50 failed requests make a couple of WARN/ERROR lines, not
 // one each (a database outage made 8,746 in 6 s).
 func TestServeOutageLogsStateChanges(t *testing.T) {
@@ -190,47 +190,63 @@ func TestServeOutageLogsStateChanges(t *testing.T) {
 	c := newCLI(t)
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, nil)
-	tn := ts.create(t, "restaurant")
-	waitStatus(t, ts, tn.Slug, 200, "")
-	if code, body := ts.get(t, tn.Slug+".localhost", "/api/tenant/db"); code != 200 {
-		t.Fatalf("before the outage: %d %v", code, body)
+	vaultDown := c.serve(t, map[string]string{"VAULT_ADDR": "http://" + closedPort(t)})
+	tests := []struct {
+		name   string
+		via    *testServer
+		outage func(t *testing.T, tn *tenant.Tenant)
+	}{
+		{"database unreachable", ts, func(t *testing.T, tn *tenant.Tenant) {
+			if code, body := ts.get(t, tn.Slug+".localhost", "/api/tenant/db"); code != 200 {
+				t.Fatalf("before the outage: %d %v", code, body)
+			}
+			addServer(t, ts, "closed", closedPort(t))
+			moveTenant(t, ts, tn, "closed")
+			platformtest.Eventually(t, notifyWait, "the resolver sees the move", func() bool {
+				got := ts.resolver.Lookup(tn.Slug + ".localhost")
+				return got != nil && got.DBServer == "closed"
+			})
+		}},
+		{"Vault down", vaultDown, nil},
 	}
-	addServer(t, ts, "closed", closedPort(t))
-	moveTenant(t, ts, tn, "closed")
-	platformtest.Eventually(t, notifyWait, "the resolver sees the move", func() bool {
-		got := ts.resolver.Lookup(tn.Slug + ".localhost")
-		return got != nil && got.DBServer == "closed"
-	})
-	before := len(ts.logs.lines(t))
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	answers := map[string]int{}
-	for range 5 {
-		wg.Go(func() {
-			for range 10 {
-				code, body, err := ts.tryGet(tn.Slug+".localhost", "/api/tenant/db")
-				a := fmt.Sprintf("%d %s", code, errCode(body))
-				if err != nil {
-					a = err.Error()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tn := ts.create(t, "restaurant")
+			waitStatus(t, tt.via, tn.Slug, 200, "")
+			if tt.outage != nil {
+				tt.outage(t, tn)
+			}
+			before := len(tt.via.logs.lines(t))
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			answers := map[string]int{}
+			for range 5 {
+				wg.Go(func() {
+					for range 10 {
+						code, body, err := tt.via.tryGet(tn.Slug+".localhost", "/api/tenant/db")
+						a := fmt.Sprintf("%d %s", code, errCode(body))
+						if err != nil {
+							a = err.Error()
+						}
+						mu.Lock()
+						answers[a]++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if want := fmt.Sprintf("503 %s", tenant.ETenantUnavailable); answers[want] != 50 {
+				t.Errorf("answers %v, want 50 × %s", answers, want)
+			}
+			var loud []string
+			for _, l := range tt.via.logs.lines(t)[before:] {
+				if l["level"] == "WARN" || l["level"] == "ERROR" {
+					loud = append(loud, fmt.Sprint(l))
 				}
-				mu.Lock()
-				answers[a]++
-				mu.Unlock()
+			}
+			if len(loud) > 2 || len(loud) == 0 {
+				t.Errorf("%d WARN/ERROR lines for 50 failed requests, want 1 or 2:\n%s", len(loud), strings.Join(loud, "\n"))
 			}
 		})
-	}
-	wg.Wait()
-	if want := fmt.Sprintf("503 %s", tenant.ETenantUnavailable); answers[want] != 50 {
-		t.Errorf("answers %v, want 50 × %s", answers, want)
-	}
-	var loud []string
-	for _, l := range ts.logs.lines(t)[before:] {
-		if l["level"] == "WARN" || l["level"] == "ERROR" {
-			loud = append(loud, fmt.Sprint(l))
-		}
-	}
-	if len(loud) > 2 || len(loud) == 0 {
-		t.Errorf("%d WARN/ERROR lines for 50 failed requests, want 1 or 2:\n%s", len(loud), strings.Join(loud, "\n"))
 	}
 }

@@ -153,6 +153,7 @@ func (c *Cache) load(ctx context.Context, slug string) <-chan singleflight.Resul
 	return c.sf.DoChan(slug, func() (any, error) {
 		c.mu.Lock()
 		epoch := c.epoch
+		_, cached := c.entries[slug]
 		c.mu.Unlock()
 
 		rctx, cancel := context.WithTimeout(ctx, fetchTimeout)
@@ -161,7 +162,15 @@ func (c *Cache) load(ctx context.Context, slug string) <-chan singleflight.Resul
 		failed := err != nil && tenant.ErrorCode(err) != tenant.ENotFound
 		if failed {
 			// Vault's errors never echo secret values (platform/secrets).
-			c.cfg.Logger.WarnContext(ctx, "reading tenant secrets from Vault failed", "tenant", slug, "err", err)
+			// A failed refresh is WARN: the stale entry is served, so no
+			// one else sees it. A failed miss fails the caller, which logs
+			// it (pool.Manager, once per state change): DEBUG, or a Vault
+			// outage makes a WARN per request.
+			level := slog.LevelDebug
+			if cached {
+				level = slog.LevelWarn
+			}
+			c.cfg.Logger.Log(ctx, level, "reading tenant secrets from Vault failed", "tenant", slug, "err", err)
 		}
 
 		c.mu.Lock()
