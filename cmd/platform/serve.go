@@ -255,7 +255,11 @@ func (s *server) serverChanged(old, updated tenant.DBServer) {
 		s.pools.EvictServer(old.Name)
 		return
 	}
-	s.log.Info("database server changed", "server", name, "host", updated.Host, "port", updated.Port, "connection_budget", updated.ConnectionBudget)
+	msg := "database server changed"
+	if old.Name == "" {
+		msg = "database server added"
+	}
+	s.log.Info(msg, "server", name, "host", updated.Host, "port", updated.Port, "connection_budget", updated.ConnectionBudget)
 	if old.Name != "" && (old.Host != updated.Host || old.Port != updated.Port) {
 		s.pools.EvictServer(name)
 	}
