@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenancy/platform/tenant"
 )
 
 // Server is an administrative handle on one PostgreSQL server.
@@ -70,10 +74,10 @@ func (s *Server) ConnConfig(database, role string) *pgx.ConnConfig {
 func (s *Server) In(ctx context.Context, database, role string, fn func(*pgx.Conn) error) error {
 	conn, err := pgx.ConnectConfig(ctx, s.ConnConfig(database, role))
 	if err != nil {
-		return fmt.Errorf("connect to database %s: %w", database, err)
+		return fmt.Errorf("connect to database %s: %w", database, s.translate(err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return fn(conn)
+	return s.translate(fn(conn))
 }
 
 // Serves reports whether the database of conf (the catalog's, say) lives
@@ -82,7 +86,7 @@ func (s *Server) In(ctx context.Context, database, role string, fn func(*pgx.Con
 // cannot be reached is not on this server.
 func (s *Server) Serves(ctx context.Context, conf *pgx.ConnConfig) (bool, error) {
 	var mine, theirs time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&mine); err != nil {
+	if err := s.translate(s.pool.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&mine)); err != nil {
 		return false, err
 	}
 	conn, err := pgx.ConnectConfig(ctx, conf.Copy())
@@ -100,14 +104,14 @@ func (s *Server) Serves(ctx context.Context, conf *pgx.ConnConfig) (bool, error)
 func (s *Server) RoleExists(ctx context.Context, name string) (bool, error) {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, name).Scan(&ok)
-	return ok, err
+	return ok, s.translate(err)
 }
 
 // DatabaseExists reports whether a database exists.
 func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
-	return ok, err
+	return ok, s.translate(err)
 }
 
 // PublicCanConnect reports whether every role may connect to database
@@ -115,13 +119,13 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 func (s *Server) PublicCanConnect(ctx context.Context, database string) (bool, error) {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT has_database_privilege('public', oid, 'CONNECT') FROM pg_database WHERE datname = $1), false)`, database).Scan(&ok)
-	return ok, err
+	return ok, s.translate(err)
 }
 
 // EnsureRole creates a role that cannot log in, or does nothing if it
 // exists. Concurrent creators of one role both succeed.
 func (s *Server) EnsureRole(ctx context.Context, name string) error {
-	_, err := s.pool.Exec(ctx, "CREATE ROLE "+ident(name)+" NOLOGIN")
+	err := s.exec(ctx, "CREATE ROLE "+ident(name)+" NOLOGIN")
 	if isCode(err, pgerrcode.DuplicateObject, pgerrcode.UniqueViolation) { // or a race on pg_authid
 		return nil
 	}
@@ -137,9 +141,9 @@ func (s *Server) EnsureLoginRole(ctx context.Context, name, password string, con
 		return err
 	}
 	opts := fmt.Sprintf(" LOGIN NOINHERIT CONNECTION LIMIT %d PASSWORD %s", connLimit, literal(verifier))
-	_, err = s.pool.Exec(ctx, "CREATE ROLE "+ident(name)+opts)
+	err = s.exec(ctx, "CREATE ROLE "+ident(name)+opts)
 	if isCode(err, pgerrcode.DuplicateObject, pgerrcode.UniqueViolation) {
-		_, err = s.pool.Exec(ctx, "ALTER ROLE "+ident(name)+opts)
+		err = s.exec(ctx, "ALTER ROLE "+ident(name)+opts)
 	}
 	if err != nil {
 		return err
@@ -156,7 +160,7 @@ func (s *Server) EnsureLoginRole(ctx context.Context, name, password string, con
 // harmless.
 func (s *Server) GrantMembership(ctx context.Context, group, member string) error {
 	return retryConcurrent(ctx, func() error {
-		_, err := s.pool.Exec(ctx, "GRANT "+ident(group)+" TO "+ident(member))
+		err := s.exec(ctx, "GRANT "+ident(group)+" TO "+ident(member))
 		return err
 	})
 }
@@ -165,7 +169,7 @@ func (s *Server) GrantMembership(ctx context.Context, group, member string) erro
 // memberships follow it (they hang on its oid); an MD5 password would not.
 // ErrRoleExists: to is taken.
 func (s *Server) RenameRole(ctx context.Context, from, to string) error {
-	_, err := s.pool.Exec(ctx, "ALTER ROLE "+ident(from)+" RENAME TO "+ident(to))
+	err := s.exec(ctx, "ALTER ROLE "+ident(from)+" RENAME TO "+ident(to))
 	if isCode(err, pgerrcode.DuplicateObject) {
 		return ErrRoleExists
 	}
@@ -194,7 +198,7 @@ func (s *Server) RoleInfo(ctx context.Context, name string) (Role, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Role{}, nil
 	}
-	return r, err
+	return r, s.translate(err)
 }
 
 // SetLogin allows or forbids a role to log in.
@@ -203,7 +207,7 @@ func (s *Server) SetLogin(ctx context.Context, name string, login bool) error {
 	if login {
 		opt = " LOGIN"
 	}
-	_, err := s.pool.Exec(ctx, "ALTER ROLE "+ident(name)+opt)
+	err := s.exec(ctx, "ALTER ROLE "+ident(name)+opt)
 	if isCode(err, pgerrcode.UndefinedObject) { // nothing to forbid
 		return nil
 	}
@@ -212,7 +216,7 @@ func (s *Server) SetLogin(ctx context.Context, name string, login bool) error {
 
 // CreateDatabase creates an empty database owned by owner, unless it exists.
 func (s *Server) CreateDatabase(ctx context.Context, name, owner string) error {
-	_, err := s.pool.Exec(ctx, "CREATE DATABASE "+ident(name)+" OWNER "+ident(owner))
+	err := s.exec(ctx, "CREATE DATABASE "+ident(name)+" OWNER "+ident(owner))
 	if isCode(err, pgerrcode.DuplicateDatabase, pgerrcode.UniqueViolation) {
 		return nil
 	}
@@ -227,7 +231,7 @@ func (s *Server) CloneDatabase(ctx context.Context, name, template, owner string
 	// The default strategy, WAL_LOG: measured here it clones the ~8 MB
 	// template as fast as FILE_COPY (175 vs 185 ms) without forcing the
 	// checkpoints that FILE_COPY costs every other database on the server.
-	_, err := s.pool.Exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)+" OWNER "+ident(owner))
+	err := s.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)+" OWNER "+ident(owner))
 	if isCode(err, pgerrcode.DuplicateDatabase, pgerrcode.UniqueViolation) {
 		return nil
 	}
@@ -243,7 +247,7 @@ func (s *Server) RestrictConnect(ctx context.Context, database string, roles ...
 		q += "; GRANT CONNECT, TEMPORARY ON DATABASE " + ident(database) + " TO " + idents(roles)
 	}
 	return retryConcurrent(ctx, func() error {
-		_, err := s.pool.Exec(ctx, q)
+		err := s.exec(ctx, q)
 		return err
 	})
 }
@@ -291,14 +295,14 @@ func (s *Server) GrantCreateInPublic(ctx context.Context, database, role string)
 
 // DropDatabase drops a database, closing its sessions; a missing one is fine.
 func (s *Server) DropDatabase(ctx context.Context, name string) error {
-	_, err := s.pool.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)")
+	err := s.exec(ctx, "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)")
 	return err
 }
 
 // DropRole drops a role; a missing one is fine. The role must own nothing
 // and hold no privilege on anything left.
 func (s *Server) DropRole(ctx context.Context, name string) error {
-	_, err := s.pool.Exec(ctx, "DROP ROLE IF EXISTS "+ident(name))
+	err := s.exec(ctx, "DROP ROLE IF EXISTS "+ident(name))
 	return err
 }
 
@@ -309,7 +313,7 @@ func (s *Server) TerminateConnections(ctx context.Context, database string, role
 	if roles == nil {
 		roles = []string{}
 	}
-	_, err := s.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	err := s.exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE (datname = $1 OR usename = ANY($2)) AND pid <> pg_backend_pid()`, database, roles)
 	return err
 }
@@ -330,7 +334,51 @@ func Ident(name string) string { return ident(name) }
 // literal quotes a string constant for DDL, which takes no parameters.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// The one place this package reads PostgreSQL error codes.
+// The one place this package reads PostgreSQL error codes and turns
+// failures of the server into platform errors.
+
+// exec runs a statement on the pool; see translate for its errors.
+func (s *Server) exec(ctx context.Context, q string, args ...any) error {
+	_, err := s.pool.Exec(ctx, q, args...)
+	return s.translate(err)
+}
+
+// translate makes a failure of the server itself (down, restarting,
+// refusing or cutting connections, out of connections) an EUnavailable
+// error whose chain keeps the cause, so the codes below still match it;
+// any other error, the server's answer to a statement, passes unchanged.
+func (s *Server) translate(err error) error {
+	if err == nil || !serverUnavailable(err) {
+		return err
+	}
+	return &unavailableError{safe: tenant.Errorf(tenant.EUnavailable, "database server %s:%d is unavailable; try again shortly", s.conf.Host, s.conf.Port), cause: err}
+}
+
+func serverUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var te *tenant.Error
+	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if c := sqlState(err); c != "" {
+		return pgerrcode.IsConnectionException(c) || c == pgerrcode.AdminShutdown || c == pgerrcode.CrashShutdown ||
+			c == pgerrcode.CannotConnectNow || c == pgerrcode.TooManyConnections
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "conn closed")
+}
+
+type unavailableError struct {
+	safe  *tenant.Error
+	cause error
+}
+
+func (e *unavailableError) Error() string   { return e.safe.Message + " (" + e.cause.Error() + ")" }
+func (e *unavailableError) Unwrap() []error { return []error{e.safe, e.cause} }
 
 func sqlState(err error) string {
 	var pg *pgconn.PgError

@@ -2,9 +2,14 @@ package pgadmin
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenancy/platform/tenant"
 )
 
 // TestServes tells the server a database lives on by the server itself,
@@ -65,5 +70,42 @@ func TestHandOverWithoutTemplateRole(t *testing.T) {
 	})
 	if err != nil || can {
 		t.Errorf("PUBLIC may still create in schema public (%v)", err)
+	}
+}
+
+// TestServerDownIsUnavailable: a server that cannot be reached is
+// unavailable (503 at the operator API), not an internal error, from the
+// pool and from In alike; statements the server refuses are not.
+func TestServerDownIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	up, err := Open(ctx, adminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	pc, err := pgxpool.ParseConfig(adminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.ConnConfig.Port = 1
+	pool, err := pgxpool.NewWithConfig(ctx, pc) // connects lazily
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	down := &Server{pool: pool, conf: pc.ConnConfig}
+	for name, err := range map[string]error{
+		"pool": down.EnsureRole(ctx, "pgadmin_never_"+randHex()),
+		"In":   down.In(ctx, "postgres", "", func(*pgx.Conn) error { return nil }),
+		"scan": func() error { _, err := down.RoleExists(ctx, "x"); return err }(),
+	} {
+		if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(tenant.ErrorMessage(err), "unavailable") {
+			t.Errorf("%s: %v (code %s), want unavailable", name, err, tenant.ErrorCode(err))
+		}
+	}
+	// The server's answer to a statement stays what it is.
+	err = up.exec(ctx, "ALTER ROLE "+ident("pgadmin_no_such_"+randHex())+" LOGIN")
+	if tenant.ErrorCode(err) != tenant.EInternal || !isCode(err, pgerrcode.UndefinedObject) {
+		t.Errorf("undefined role: %v (code %s)", err, tenant.ErrorCode(err))
 	}
 }
