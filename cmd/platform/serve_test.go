@@ -466,7 +466,8 @@ func TestServeCommandErrors(t *testing.T) {
 	if _, _, err := c.run("serve"); err == nil || !strings.Contains(errorLine(err), "listen on "+busy.Addr().String()) {
 		t.Errorf("port in use: %v", err)
 	}
-	for env, val := range map[string]string{"PLATFORM_TRUSTED_PROXIES": "10.0.0.1,not-an-ip", "PLATFORM_DB_CONN_BUDGET": "zero", "PLATFORM_POOL_IDLE_TIMEOUT": "-1s", "REDIS_URL": "", "PLATFORM_TENANT_MAX_CONNS": "1000"} {
+	for env, val := range map[string]string{"PLATFORM_TRUSTED_PROXIES": "10.0.0.1,not-an-ip", "PLATFORM_DB_CONN_BUDGET": "zero", "PLATFORM_POOL_IDLE_TIMEOUT": "-1s", "REDIS_URL": "", "PLATFORM_TENANT_MAX_CONNS": "1000",
+		"PLATFORM_OPERATOR_TOKEN": "short", "PLATFORM_HTTP_READ_TIMEOUT": "soon"} {
 		saved := c.env[env]
 		c.env[env] = val
 		if _, _, err := c.run("serve"); err == nil || !strings.Contains(errorLine(err), env) {
