@@ -14,6 +14,7 @@ import (
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -215,5 +216,5 @@ func run(ctx context.Context, t Target, op func(*migrate.Migrate) error) (Status
 
 func isUndefinedTable(err error) bool {
 	var pg interface{ SQLState() string }
-	return errors.As(err, &pg) && pg.SQLState() == "42P01"
+	return errors.As(err, &pg) && pg.SQLState() == pgerrcode.UndefinedTable
 }
