@@ -201,6 +201,14 @@ func (s *Service) create(ctx context.Context, req CreateRequest, kind tenant.Kin
 	if err != nil {
 		return nil, err
 	}
+	// The stored address is what routers connect to; the admin URL is where
+	// the database would be made. They must agree, or a tenant would live
+	// on one server and be looked for on another. Servers change only by
+	// `platform db-server set`, never as a side effect of a create.
+	if dbServer.Host != srv.Host() || dbServer.Port != int(srv.Port()) {
+		return nil, tenant.Errorf(tenant.EConflict, "database server %q is registered at %s:%d but PLATFORM_DB_ADMIN_URL points at %s:%d: fix the URL, or move the server with `platform db-server set %s --host … --port …`",
+			dbServer.Name, dbServer.Host, dbServer.Port, srv.Host(), srv.Port(), dbServer.Name)
+	}
 
 	res := &Created{AdminUsername: auth.AdminUsername, StepDurations: map[string]time.Duration{}}
 	t, err := s.cat.TenantBySlug(ctx, req.Slug)
