@@ -240,6 +240,9 @@ func NormalizeHost(h string) string {
 			return ""
 		}
 	}
+	if labelLen == 0 {
+		return "" // "a.." keeps an empty last label after the one trailing dot goes
+	}
 	if upper {
 		h = strings.ToLower(h)
 	}
