@@ -30,9 +30,10 @@ lint: vet
 
 # Every test with the race detector, in random order (-shuffle=on prints
 # the seed: reproduce with -shuffle=SEED), the fuzz targets' seed corpora
-# included.
+# included; then the dev-services restart test on ports of its own.
 test: services vet
 	$(ENV) && $(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+	scripts/test-dev-restart
 
 # Each Fuzz* target for FUZZTIME (default 30s), one at a time.
 FUZZTIME ?= 30s
