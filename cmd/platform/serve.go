@@ -161,14 +161,6 @@ type server struct {
 	admin    *fiber.App
 }
 
-func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if getenv("PLATFORM_LOG_FORMAT") == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
 // newServer wires everything; ctx bounds the resolver's listener.
 func newServer(ctx context.Context, getenv func(string) string, args []string, log *slog.Logger) (*server, error) {
 	cfg, err := loadServeConfig(getenv, args)
@@ -397,7 +389,11 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	log := newLogger(getenv, stderr)
+	log, logs, err := newServeLogger(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := newServer(ctx, getenv, args, log)
