@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle clean
 
 all: build
 
@@ -49,6 +49,9 @@ bench-migrate: services build
 
 bench-router: services build
 	$(ENV) && scripts/bench/router
+
+bench-idle: services build
+	$(ENV) && scripts/bench/idle
 
 clean:
 	rm -rf bin
