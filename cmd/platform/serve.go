@@ -40,6 +40,7 @@ type serveConfig struct {
 	PoolIdle            time.Duration
 	SecretsTTL          time.Duration
 	BudgetWait          time.Duration
+	ConnectTimeout      time.Duration // one tenant connection's dial and authentication
 	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
 	// Warnings are logged loudly at start: settings that work but should not
 	// be used as they are in production.
@@ -118,6 +119,7 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 		env string
 		dst *time.Duration
 	}{{"PLATFORM_POOL_IDLE_TIMEOUT", &c.PoolIdle}, {"PLATFORM_SECRETS_TTL", &c.SecretsTTL}, {"PLATFORM_DB_BUDGET_WAIT", &c.BudgetWait},
+		{"PLATFORM_DB_CONNECT_TIMEOUT", &c.ConnectTimeout},
 		{"PLATFORM_HTTP_READ_TIMEOUT", &c.ReadTimeout}}
 	for _, d := range durs {
 		if v := getenv(d.env); v != "" {
@@ -213,7 +215,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		}
 	}
 	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle, MaxPools: cfg.MaxPools,
-		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, Logger: log}, s.target)
+		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, ConnectTimeout: cfg.ConnectTimeout, Logger: log}, s.target)
 	if err := s.resolver.Start(ctx); err != nil {
 		return nil, err
 	}

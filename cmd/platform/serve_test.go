@@ -287,7 +287,11 @@ func TestServeConnectionBudget(t *testing.T) {
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	// A long wait for a slot: the test asserts zero errors on a 2-core CI
 	// machine shared with other tests; 3 s (the default) is for production.
-	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "20", "PLATFORM_DB_BUDGET_WAIT": "30s"})
+	// Connections authenticate with scram-sha-256 (scripts/dev-services):
+	// 50 tenants churning through 20 slots make new ones all the time, and
+	// a PBKDF2 under -race on 2 busy cores can take longer than the 5 s
+	// default connect timeout.
+	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "20", "PLATFORM_DB_BUDGET_WAIT": "30s", "PLATFORM_DB_CONNECT_TIMEOUT": "30s"})
 	var slugs []string
 	for i := 0; i < 50; i++ {
 		slugs = append(slugs, ts.create(t, "restaurant").Slug)
