@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +10,8 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
-// syncBuffer is a bytes.Buffer safe for the flusher goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServeLoggerBuffersInfoNotWarn(t *testing.T) {
-	var out syncBuffer
+	var out platformtest.LogSink
 	log, buf, err := newServeLogger(func(string) string { return "" }, &out)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +35,7 @@ func TestServeLoggerBuffersInfoNotWarn(t *testing.T) {
 		t.Fatal("Close did not write the pending line")
 	}
 	// Many lines: written once 64 KiB are pending, before the timer.
-	var big syncBuffer
+	var big platformtest.LogSink
 	b := newLineBuffer(&big)
 	defer b.Close()
 	line := strings.Repeat("x", 1023) + "\n"

@@ -87,7 +87,7 @@ func TestServeWarnsOperatorAddr(t *testing.T) {
 	c := newCLI(t)
 	ts := c.serve(t, map[string]string{"PLATFORM_ADMIN_ADDR": "0.0.0.0:8081"})
 	var found bool
-	for _, l := range ts.logs.lines(t) {
+	for _, l := range ts.logs.Lines(t, "") {
 		if l["level"] == "WARN" && strings.Contains(l["msg"].(string), "PLATFORM_ADMIN_ADDR 0.0.0.0:8081") {
 			found = true
 		}
@@ -163,7 +163,7 @@ func TestServeRedisLogIsJSON(t *testing.T) {
 	}()
 	var addr string
 	platformtest.Eventually(t, 10*time.Second, "serve logs its address", func() bool {
-		for _, l := range stderr.lines(t) {
+		for _, l := range stderr.Lines(t, "") {
 			if l["msg"] == "platform serving" {
 				addr, _ = l["http"].(string)
 			}
@@ -176,7 +176,7 @@ func TestServeRedisLogIsJSON(t *testing.T) {
 	}
 	res.Body.Close()
 	platformtest.Eventually(t, 10*time.Second, "go-redis's dial failure in the JSON log", func() bool {
-		for _, l := range stderr.lines(t) { // fails on any line that is not JSON
+		for _, l := range stderr.Lines(t, "") { // fails on any line that is not JSON
 			if l["component"] == "redis" && l["level"] == "WARN" && strings.Contains(l["msg"].(string), "failed to dial") {
 				return true
 			}

@@ -111,7 +111,7 @@ func TestServeServerChangesKeepEnvBudget(t *testing.T) {
 	}
 	// The change has been seen once the log says so.
 	platformtest.Eventually(t, notifyWait, "the server logs the change", func() bool {
-		for _, l := range ts.logs.lines(t) {
+		for _, l := range ts.logs.Lines(t, "") {
 			if l["msg"] == "database server changed" && l["connection_budget"] == float64(budget) {
 				return true
 			}

@@ -165,7 +165,7 @@ func TestServeTenantUnavailable(t *testing.T) {
 			}
 			var logged bool
 			var mine []string
-			for _, l := range tt.via.logs.lines(t) {
+			for _, l := range tt.via.logs.Lines(t, "") {
 				if l["request_id"] != rid {
 					continue
 				}
@@ -216,7 +216,7 @@ func TestServeOutageLogsStateChanges(t *testing.T) {
 			if tt.outage != nil {
 				tt.outage(t, tn)
 			}
-			before := len(tt.via.logs.lines(t))
+			before := len(tt.via.logs.Lines(t, ""))
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			answers := map[string]int{}
@@ -239,7 +239,7 @@ func TestServeOutageLogsStateChanges(t *testing.T) {
 				t.Errorf("answers %v, want 50 × %s", answers, want)
 			}
 			var loud []string
-			for _, l := range tt.via.logs.lines(t)[before:] {
+			for _, l := range tt.via.logs.Lines(t, "")[before:] {
 				if l["level"] == "WARN" || l["level"] == "ERROR" {
 					loud = append(loud, fmt.Sprint(l))
 				}

@@ -1,14 +1,12 @@
 package adminapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +19,6 @@ import (
 )
 
 const testToken = "adminapi-test-token-0123456789abcdef"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func call(t *testing.T, app *fiber.App, method, path, token string) (int, map[string]any, string) {
 	t.Helper()
@@ -143,7 +124,7 @@ func TestFailedAuthCountsFlushed(t *testing.T) {
 func TestPanicInOperatorAPI(t *testing.T) {
 	t.Parallel()
 	cat, _ := platformtest.Catalog(t)
-	logs := &syncBuffer{}
+	logs := &platformtest.LogSink{}
 	// No Service: the handler dereferences nil, a real bug's panic.
 	app := New(Config{Catalog: cat, Token: testToken, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		Health: func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }})

@@ -2,59 +2,22 @@ package httpx
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/tenancy/platform/platform/platformtest"
 )
 
-// logSink collects JSON log lines, safe for concurrent use.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// lines returns the records whose msg is msg ("" for all).
-func (s *logSink) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if msg == "" || m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func newLog(level slog.Level) (*slog.Logger, *logSink) {
-	s := &logSink{}
+func newLog(level slog.Level) (*slog.Logger, *platformtest.LogSink) {
+	s := &platformtest.LogSink{}
 	return slog.New(slog.NewJSONHandler(s, &slog.HandlerOptions{Level: level})), s
 }
 

@@ -31,7 +31,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	if r := get(t, addr, "x", "/ok"); r.status != 200 || r.body != "fine" {
 		t.Fatalf("after a panic: %d %s", r.status, r.body)
 	}
-	panics := sink.lines(t, "panic serving a request")
+	panics := sink.Lines(t, "panic serving a request")
 	if len(panics) != 1 {
 		t.Fatalf("%d panic lines, want 1:\n%s", len(panics), sink)
 	}
@@ -65,7 +65,7 @@ func TestAccessLog(t *testing.T) {
 	if len(id) != 16 {
 		t.Fatalf("request id %q", id)
 	}
-	lines := sink.lines(t, "request")
+	lines := sink.Lines(t, "request")
 	if len(lines) != 1 {
 		t.Fatalf("%d access lines:\n%s", len(lines), sink)
 	}
@@ -78,7 +78,7 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("no duration_ms: %v", l)
 	}
 	// The request logger on the context carries tenant and request id.
-	inside := sink.lines(t, "inside")
+	inside := sink.Lines(t, "inside")
 	if len(inside) != 1 || inside[0]["tenant"] != "alpha" || inside[0]["request_id"] != id || inside[0]["k"] != "v" {
 		t.Errorf("request logger: %v", inside)
 	}
@@ -91,7 +91,7 @@ func TestAccessLog(t *testing.T) {
 	if r.status != 500 || r.code != tenant.EInternal || r.reqID != r.header.Get(HeaderRequestID) || strings.Contains(r.body, "hunter2") {
 		t.Fatalf("internal error: %d %s", r.status, r.body)
 	}
-	errs := sink.lines(t, "internal error")
+	errs := sink.Lines(t, "internal error")
 	if len(errs) != 1 || errs[0]["level"] != "ERROR" || errs[0]["request_id"] != r.reqID || !strings.Contains(errs[0]["err"].(string), "hunter2") {
 		t.Errorf("internal error line: %v", errs)
 	}
@@ -100,7 +100,7 @@ func TestAccessLog(t *testing.T) {
 	if r.status != 404 || r.code != ERouteNotFound {
 		t.Fatalf("unknown route: %d %s", r.status, r.body)
 	}
-	lines = sink.lines(t, "request")
+	lines = sink.Lines(t, "request")
 	if last := lines[len(lines)-1]; last["route"] != "" || last["status"] != float64(404) {
 		t.Errorf("access line of an unknown route: %v", last)
 	}
@@ -146,7 +146,7 @@ func TestRequestLoggerGroups(t *testing.T) {
 		})
 	})
 	r := get(t, addr, "x", "/")
-	g := sink.lines(t, "grouped")
+	g := sink.Lines(t, "grouped")
 	if len(g) != 1 || g[0]["tenant"] != "alpha" || g[0]["request_id"] != r.header.Get(HeaderRequestID) || g[0]["a"] != float64(1) {
 		t.Fatalf("grouped line: %v", g)
 	}
@@ -166,7 +166,7 @@ func TestHandlerWithoutMiddleware(t *testing.T) {
 	if r.status != 500 || r.code != tenant.EInternal || r.reqID == "" || r.header.Get(HeaderRequestID) != r.reqID {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	l := sink.lines(t, "internal error")
+	l := sink.Lines(t, "internal error")
 	if len(l) != 1 || l[0]["err"] != "the cause" || l[0]["request_id"] != r.reqID || l[0]["level"] != "ERROR" {
 		t.Errorf("log: %v", l)
 	}

@@ -57,12 +57,12 @@ func TestWireErrorsKeepTheir4xx(t *testing.T) {
 	if strings.Contains(out, marker) {
 		t.Errorf("the log echoes request bytes:\n%s", out)
 	}
-	for _, l := range sink.lines(t, "") {
+	for _, l := range sink.Lines(t, "") {
 		if l["level"] != "DEBUG" && l["msg"] != "request" {
 			t.Errorf("more than DEBUG for a client's mistake: %v", l)
 		}
 	}
-	if len(sink.lines(t, "request refused")) < 5 {
+	if len(sink.Lines(t, "request refused")) < 5 {
 		t.Errorf("refusals were not logged at DEBUG:\n%s", out)
 	}
 }

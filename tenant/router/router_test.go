@@ -2,7 +2,6 @@ package router
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,46 +34,10 @@ func (f poolsFunc) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn
 	return f(ctx, t)
 }
 
-// logSink collects JSON log lines, safe for concurrent use.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-func (s *logSink) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	text := s.buf.String()
-	s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // start serves a router on a real loopback listener.
-func start(t *testing.T, cfg Config) (addr string, sink *logSink) {
+func start(t *testing.T, cfg Config) (addr string, sink *platformtest.LogSink) {
 	t.Helper()
-	sink = &logSink{}
+	sink = &platformtest.LogSink{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(sink, nil))
 	if cfg.Resolver == nil {
 		cfg.Resolver = hosts
@@ -172,7 +134,7 @@ func TestPanicDoesNotHarmOtherTenants(t *testing.T) {
 	if a := get(t, addr, "alpha.localhost", "/api/tenant"); a.status != 200 || a.body["slug"] != "alpha" {
 		t.Fatalf("the same tenant after its panic: %d %v", a.status, a.body)
 	}
-	p := sink.lines(t, "panic serving a request")
+	p := sink.Lines(t, "panic serving a request")
 	if len(p) != 1 || p[0]["level"] != "ERROR" || p[0]["tenant"] != "alpha" || p[0]["request_id"] != r.reqID ||
 		!strings.Contains(p[0]["stack"].(string), "router_test.go") || !strings.Contains(p[0]["panic"].(string), "index out of range") {
 		t.Errorf("panic log: %v", p)
@@ -222,7 +184,7 @@ func TestTenantUnavailable(t *testing.T) {
 		}
 		// The cause is in the request's access-log line, at INFO: an
 		// outage must not make a WARN per request.
-		access := sink.lines(t, "request")
+		access := sink.Lines(t, "request")
 		if len(access) != 1 || access[0]["level"] != "INFO" || access[0]["route"] != "/api/tenant/db" || access[0]["status"] != float64(503) ||
 			access[0]["tenant"] != "alpha" || access[0]["request_id"] != r.reqID {
 			t.Errorf("%s: access log %v", cause.name, access)
@@ -295,7 +257,7 @@ func TestAccessLogRouteTemplate(t *testing.T) {
 	if r := get(t, addr, "nobody.localhost", "/items/42"); r.status != 404 || r.code != tenant.ETenantNotFound {
 		t.Fatalf("unknown tenant: %d %v", r.status, r.body)
 	}
-	l := sink.lines(t, "request")
+	l := sink.Lines(t, "request")
 	if len(l) != 3 {
 		t.Fatalf("%d access lines: %v", len(l), l)
 	}
