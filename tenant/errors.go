@@ -21,6 +21,15 @@ const (
 	// ETenantUnavailable is what a tenant user sees for any failure to reach
 	// the tenant's database or secrets; the cause goes to the log only.
 	ETenantUnavailable = "tenant_unavailable"
+
+	// Identity (tenant/auth).
+	EUnauthenticated        = "unauthorized"             // no valid session or token
+	EInvalidCredentials     = "invalid_credentials"      // unknown user or wrong password: one answer for both
+	EAccountLocked          = "account_locked"           // too many failures; an admin unlocks
+	EPasswordChangeRequired = "password_change_required" // only change-password, logout and /api/me until then
+	EForbidden              = "forbidden"                // authenticated, but the role does not allow it
+	EValidation             = "validation_failed"        // per-field messages in Error.Fields
+	ERateLimited            = "rate_limited"
 )
 
 // Error is an error meant to be shown to the caller: its Message is safe to
@@ -28,6 +37,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Fields holds per-field messages of a validation_failed error (field
+	// name as the API spells it → message).
+	Fields map[string]string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -61,4 +73,22 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// Invalid returns a validation_failed error with one message per field;
+// nil when fields is empty, so callers can collect and return.
+func Invalid(fields map[string]string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return &Error{Code: EValidation, Message: "some fields are not valid", Fields: fields}
+}
+
+// ErrorFields returns the per-field messages of err's first *Error.
+func ErrorFields(err error) map[string]string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
 }

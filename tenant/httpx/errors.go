@@ -12,7 +12,7 @@ import (
 
 // Extra codes of the HTTP layers.
 const (
-	EUnauthorized     = "unauthorized"
+	EUnauthorized     = tenant.EUnauthenticated
 	ERouteNotFound    = "route_not_found"
 	EMethodNotAllowed = "method_not_allowed"
 	EBodyTooLarge     = "body_too_large"
@@ -20,30 +20,35 @@ const (
 	EBadRequest       = "bad_request"      // the request itself is malformed (HTTP syntax, Host)
 	EHeadersTooLarge  = "headers_too_large"
 	ERequestTimeout   = "request_timeout" // the client did not send its request in time
-	ERateLimited      = "rate_limited"
+	ERateLimited      = tenant.ERateLimited
 )
 
 // statuses is the one table from error code to HTTP status.
 var statuses = map[string]int{
-	tenant.EInvalid:           http.StatusBadRequest,
-	tenant.ENotFound:          http.StatusNotFound,
-	tenant.EConflict:          http.StatusConflict,
-	tenant.EUnavailable:       http.StatusServiceUnavailable,
-	tenant.EInternal:          http.StatusInternalServerError,
-	tenant.ETenantNotFound:    http.StatusNotFound,
-	tenant.ETenantSuspended:   http.StatusForbidden,
-	tenant.ETenantMaintenance: http.StatusServiceUnavailable,
-	tenant.ECapacity:          http.StatusServiceUnavailable,
-	tenant.ETenantUnavailable: http.StatusServiceUnavailable,
-	EUnauthorized:             http.StatusUnauthorized,
-	ERouteNotFound:            http.StatusNotFound,
-	EMethodNotAllowed:         http.StatusMethodNotAllowed,
-	EBodyTooLarge:             http.StatusRequestEntityTooLarge,
-	EMigrationFailed:          http.StatusConflict,
-	EBadRequest:               http.StatusBadRequest,
-	EHeadersTooLarge:          http.StatusRequestHeaderFieldsTooLarge,
-	ERequestTimeout:           http.StatusRequestTimeout,
-	ERateLimited:              http.StatusTooManyRequests,
+	tenant.EInvalid:                http.StatusBadRequest,
+	tenant.ENotFound:               http.StatusNotFound,
+	tenant.EConflict:               http.StatusConflict,
+	tenant.EUnavailable:            http.StatusServiceUnavailable,
+	tenant.EInternal:               http.StatusInternalServerError,
+	tenant.ETenantNotFound:         http.StatusNotFound,
+	tenant.ETenantSuspended:        http.StatusForbidden,
+	tenant.ETenantMaintenance:      http.StatusServiceUnavailable,
+	tenant.ECapacity:               http.StatusServiceUnavailable,
+	tenant.ETenantUnavailable:      http.StatusServiceUnavailable,
+	EUnauthorized:                  http.StatusUnauthorized,
+	ERouteNotFound:                 http.StatusNotFound,
+	EMethodNotAllowed:              http.StatusMethodNotAllowed,
+	EBodyTooLarge:                  http.StatusRequestEntityTooLarge,
+	EMigrationFailed:               http.StatusConflict,
+	EBadRequest:                    http.StatusBadRequest,
+	EHeadersTooLarge:               http.StatusRequestHeaderFieldsTooLarge,
+	ERequestTimeout:                http.StatusRequestTimeout,
+	ERateLimited:                   http.StatusTooManyRequests,
+	tenant.EInvalidCredentials:     http.StatusUnauthorized,
+	tenant.EAccountLocked:          http.StatusLocked,
+	tenant.EPasswordChangeRequired: http.StatusForbidden,
+	tenant.EForbidden:              http.StatusForbidden,
+	tenant.EValidation:             http.StatusUnprocessableEntity,
 }
 
 // retryLater are the codes that tell the client to come back: they carry
@@ -65,9 +70,10 @@ func Status(code string) int {
 // request to support, who find its cause in the log.
 type Body struct {
 	Error struct {
-		Code      string `json:"code"`
-		Message   string `json:"message"`
-		RequestID string `json:"request_id,omitempty"`
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		RequestID string            `json:"request_id,omitempty"`
+		Fields    map[string]string `json:"fields,omitempty"`
 	} `json:"error"`
 }
 
@@ -129,6 +135,9 @@ func write(c *fiber.Ctx, log *slog.Logger, err error, logInternal bool) error {
 	}
 	var b Body
 	b.Error.Code, b.Error.Message, b.Error.RequestID = code, msg, id
+	if code == tenant.EValidation {
+		b.Error.Fields = tenant.ErrorFields(err)
+	}
 	if retryLater[code] && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}
