@@ -298,6 +298,7 @@ func TestCLIWithAppRole(t *testing.T) {
 	delete(c.env, "VAULT_TOKEN")
 	c.env["VAULT_ROLE_ID"], c.env["VAULT_SECRET_ID"] = roleID, secretID
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	slug := platformtest.Slug("role")
 	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "AppRole")
 	if out := c.ok("tenant", "env", slug, "--reveal"); !strings.Contains(out, "DB_PASSWORD=") || strings.Contains(out, "<redacted>") {
@@ -319,6 +320,7 @@ func TestCLIConcurrentCreates(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	c.ok("tenant", "create", platformtest.Slug("warm"), "--kind", "restaurant", "--name", "Warm")
 	slug := platformtest.Slug("race")
 	type result struct {
@@ -364,6 +366,7 @@ func TestAuditSameActionsFromCLIAndAPI(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	tok := testOperatorToken
 	viaCLI, viaAPI := platformtest.Slug("acli"), platformtest.Slug("aapi")
@@ -451,6 +454,7 @@ func TestCLIMigrateSkipsMaintenance(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	c.env["PLATFORM_BCRYPT_COST"] = "4"
+	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	slug := platformtest.Slug("maint")
 	c.ok("tenant", "create", slug, "--kind", "institution", "--name", "Busy")
 	if err := c.cat.SetStatus(context.Background(), slug, tenant.StatusMaintenance, tenant.StatusActive); err != nil {

@@ -30,7 +30,14 @@ type config struct {
 	BaseDomainSet  bool // PLATFORM_BASE_DOMAIN given, not defaulted
 	TemplatePrefix string
 	BcryptCost     int
+	// WeakBcrypt lets BcryptCost go below 10: for tests only
+	// (PLATFORM_ALLOW_WEAK_BCRYPT=1); serve warns loudly when it is set.
+	WeakBcrypt bool
 }
+
+// minBcryptCost is the lowest cost accepted outside tests: 2^10 rounds
+// (about 60 ms here) keeps an offline guess of a leaked hash expensive.
+const minBcryptCost = 10
 
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
@@ -52,10 +59,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.VaultToken == "" && (c.VaultAppRole.RoleID == "" || c.VaultAppRole.SecretID == "") {
 		return c, tenant.Errorf(tenant.EInvalid, "VAULT_TOKEN is not set, nor VAULT_ROLE_ID and VAULT_SECRET_ID for an AppRole login")
 	}
+	c.WeakBcrypt = getenv("PLATFORM_ALLOW_WEAK_BCRYPT") == "1"
 	if v := getenv("PLATFORM_BCRYPT_COST"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 4 || n > 16 {
-			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BCRYPT_COST must be between 4 and 16")
+		low := minBcryptCost
+		if c.WeakBcrypt {
+			low = 4
+		}
+		if err != nil || n < low || n > 16 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BCRYPT_COST must be between %d and 16", minBcryptCost)
 		}
 		c.BcryptCost = n
 	}
