@@ -2,6 +2,11 @@
 // tenant's own database, written by the request path's role (which may
 // INSERT and SELECT it, nothing else) and by the control plane for the
 // operations it performs on a tenant (secret rotation).
+//
+// Record writes one row on any connection to a tenant database (the
+// request path's pool or transaction, or an owner-role *pgx.Conn of the
+// control plane); Query reads keyset-paginated pages of it, newest first;
+// ParseFilter reads a Filter from the query string of GET /api/audit.
 package audit
 
 import (
@@ -67,9 +72,11 @@ type Entry struct {
 // opaque NextCursor of the previous page.
 type Filter struct {
 	Actor, Action, Entity string
-	From, To              time.Time
-	Limit                 int
-	Cursor                string
+	// EntityID narrows Entity to one thing (exact match).
+	EntityID string
+	From, To time.Time
+	Limit    int
+	Cursor   string
 }
 
 // Page is one page of a query.
