@@ -455,7 +455,7 @@ func (s *Service) setAdminPassword(ctx context.Context, srv *pgadmin.Server, t *
 		return "", err
 	}
 	err = srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
-		return auth.EnsureAdmin(ctx, c, auth.AdminUsername, "Administrator", hash)
+		return auth.EnsureAdmin(ctx, c, auth.AdminUsername, "Administrator", hash, auth.AdminRole(t.Kind))
 	})
 	if err != nil {
 		return "", err

@@ -134,9 +134,11 @@ func TestCreateEndToEnd(t *testing.T) {
 				t.Errorf("admin password does not match or need not change (must_change=%v)", mustChange)
 			}
 			var isAdmin bool
-			conn.QueryRow(e.ctx, `SELECT EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id WHERE u.username = 'admin' AND r.name = 'admin')`).Scan(&isAdmin)
+			if err := conn.QueryRow(e.ctx, `SELECT EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id JOIN users u ON u.id = ur.user_id WHERE u.username = 'admin' AND r.name = $1)`, auth.AdminRole(kind)).Scan(&isAdmin); err != nil {
+				t.Fatal(err)
+			}
 			if !isAdmin {
-				t.Error("admin user lacks the admin role")
+				t.Errorf("admin user lacks the %s role", auth.AdminRole(kind))
 			}
 			if _, err := conn.Exec(e.ctx, `CREATE TABLE intruder (id int)`); pgCode(err) != "42501" {
 				t.Errorf("app role CREATE TABLE: err = %v, want 42501", err)

@@ -7,11 +7,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tenancy/platform/tenant"
 )
 
 // DefaultCost is the bcrypt work factor for tenant passwords.
@@ -47,10 +48,20 @@ func OneTimePassword() (string, error) {
 // AdminUsername is the first administrator of every tenant.
 const AdminUsername = "admin"
 
+// AdminRole is the top role of a tenant kind (every permission): the
+// role of the first administrator (migrations 000004).
+func AdminRole(k tenant.Kind) string {
+	if k == tenant.Restaurant {
+		return "owner"
+	}
+	return "admin"
+}
+
 // EnsureAdmin creates the tenant's first administrator with passwordHash,
 // or, if it exists, resets its password, unlocks it and makes it change
-// the password at next login. It holds the admin role either way.
-func EnsureAdmin(ctx context.Context, conn *pgx.Conn, username, fullName, passwordHash string) error {
+// the password at next login. It holds role (AdminRole of the tenant's
+// kind) either way.
+func EnsureAdmin(ctx context.Context, conn *pgx.Conn, username, fullName, passwordHash, role string) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
@@ -65,17 +76,17 @@ func EnsureAdmin(ctx context.Context, conn *pgx.Conn, username, fullName, passwo
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO user_roles (user_id, role_id)
-			SELECT $1, id FROM roles WHERE name = 'admin'
-			ON CONFLICT DO NOTHING`, id)
+			SELECT $1, id FROM roles WHERE name = $2
+			ON CONFLICT DO NOTHING`, id, role)
 		if err != nil {
 			return fmt.Errorf("grant admin role: %w", err)
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 AND r.name = 'admin'`, id).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 AND r.name = $2`, id, role).Scan(&n); err != nil {
 			return err
 		}
 		if n != 1 {
-			return errors.New("create admin user: the admin role is missing from the schema")
+			return fmt.Errorf("create admin user: the %s role is missing from the schema", role)
 		}
 		return nil
 	})
