@@ -58,6 +58,9 @@ type Tenant struct {
 	Hosts     []string // custom domains; the subdomain is derived from Slug
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// SecretsVersion is bumped by every secret rotation: a tenant whose
+	// only change is this one keeps its pool, its cached secrets go.
+	SecretsVersion int64
 }
 
 // DBServer is a PostgreSQL server that holds tenant databases, as the

@@ -81,13 +81,39 @@ func (db *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 		return db.translate(err, "lock "+key, "")
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	id := int32(h.Sum32())
-	const class = 0x504c4154 // "PLAT": keeps our keys apart from golang-migrate's
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(class), id); err != nil {
+	class, id := lockKey(key)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, class, id); err != nil {
 		return db.translate(err, "lock "+key, "")
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(class), id)
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, class, id)
 	return fn()
+}
+
+// TryLock runs fn holding the advisory lock of key (the one WithLock
+// takes) if no one holds it, and reports whether it ran: for work that one
+// replica does for all (the rotation check), where the others skip
+// rather than wait.
+func (db *DB) TryLock(ctx context.Context, key string, fn func() error) (bool, error) {
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return false, db.translate(err, "lock "+key, "")
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	class, id := lockKey(key)
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, class, id).Scan(&got); err != nil {
+		return false, db.translate(err, "lock "+key, "")
+	}
+	if !got {
+		return false, nil
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, class, id)
+	return true, fn()
+}
+
+func lockKey(key string) (class, id int32) {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	const plat = 0x504c4154 // "PLAT": keeps our keys apart from golang-migrate's
+	return int32(plat), int32(h.Sum32())
 }

@@ -89,13 +89,13 @@ func (db *DB) AddDomains(ctx context.Context, tenantID string, hosts []string) e
 }
 
 const tenantColumns = `t.id, t.slug, t.kind, t.name, t.status, s.name, t.database_name, t.time_zone,
-	t.settings, t.created_at, t.updated_at,
+	t.settings, t.created_at, t.updated_at, t.secrets_version,
 	coalesce((SELECT array_agg(d.host ORDER BY d.host) FROM tenant_domains d WHERE d.tenant_id = t.id), '{}')`
 
 func scanTenant(row pgx.Row) (*tenant.Tenant, error) {
 	var t tenant.Tenant
 	err := row.Scan(&t.ID, &t.Slug, &t.Kind, &t.Name, &t.Status, &t.DBServer, &t.Database, &t.TimeZone,
-		&t.Settings, &t.CreatedAt, &t.UpdatedAt, &t.Hosts)
+		&t.Settings, &t.CreatedAt, &t.UpdatedAt, &t.SecretsVersion, &t.Hosts)
 	return &t, err
 }
 

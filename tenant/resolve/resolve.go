@@ -53,6 +53,10 @@ type Options struct {
 	// OnChange is called with the old copy of every tenant that changed or
 	// went away (so pools and caches can drop what they hold).
 	OnChange func(old *tenant.Tenant)
+	// OnSecretsChange is called instead of OnChange for a tenant whose
+	// only change is its secrets version (a rotation): its cached secrets
+	// must go, but not its pool, whose connections in use would fail.
+	OnSecretsChange func(old *tenant.Tenant)
 	// OnServerChange is called for every database server whose address or
 	// connection budget changed; old is the zero DBServer for a server
 	// added, updated the zero DBServer for one removed.
@@ -188,12 +192,8 @@ func (r *Resolver) Reload(ctx context.Context) error {
 	}
 	if !first {
 		r.serversChanged(oldServers, servers)
-		if r.opts.OnChange != nil {
-			for id, t := range oldTenants {
-				if n, ok := byID[id]; !ok || changed(t, n) {
-					r.opts.OnChange(t)
-				}
-			}
+		for id, t := range oldTenants {
+			r.changed(t, byID[id])
 		}
 	}
 	r.log.InfoContext(ctx, "tenant map loaded", "tenants", len(ts), "base_domain", base)
@@ -314,8 +314,23 @@ func (r *Resolver) patch(ctx context.Context, id string) {
 	if t != nil && !known {
 		r.reload(ctx)
 	}
-	if r.opts.OnChange != nil && old != nil && (t == nil || changed(old, t)) {
-		r.opts.OnChange(old)
+	if old != nil {
+		r.changed(old, t)
+	}
+}
+
+// changed calls the callback a tenant's change calls for, if any: old is
+// what was held, updated what the catalog says now (nil: gone).
+func (r *Resolver) changed(old, updated *tenant.Tenant) {
+	switch {
+	case updated == nil || changed(old, updated):
+		if r.opts.OnChange != nil {
+			r.opts.OnChange(old)
+		}
+	case old.SecretsVersion != updated.SecretsVersion:
+		if r.opts.OnSecretsChange != nil {
+			r.opts.OnSecretsChange(old)
+		}
 	}
 }
 
