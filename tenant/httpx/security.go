@@ -1,0 +1,132 @@
+package httpx
+
+// Security headers, TLS detection behind trusted proxies, and CORS limited
+// to origins the caller accepts (the tenant's own hosts).
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/tenancy/platform/tenant"
+)
+
+const (
+	cspAPI   = "default-src 'none'; frame-ancestors 'none'"
+	cspPages = "frame-ancestors 'none'"
+	hsts     = "max-age=31536000; includeSubDomains"
+)
+
+// SecurityHeaders sets the security headers on every response: they are
+// set before the rest of the chain runs, so errors and 404s carry them
+// too, and a handler may still replace one (a console page its own CSP).
+// API paths (/api/…) get a CSP that loads nothing and Cache-Control:
+// no-store (their answers hold tokens and personal data). HSTS only when
+// tls says the request came over TLS (nil: never): a browser must not
+// pin HTTPS for a host served over plain HTTP.
+func SecurityHeaders(tls func(*fiber.Ctx) bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := &c.Response().Header
+		h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		h.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
+		h.Set(fiber.HeaderXFrameOptions, "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if isAPI(c.Path()) {
+			h.Set(fiber.HeaderContentSecurityPolicy, cspAPI)
+			h.Set(fiber.HeaderCacheControl, "no-store")
+		} else {
+			h.Set(fiber.HeaderContentSecurityPolicy, cspPages)
+		}
+		if tls != nil && tls(c) {
+			h.Set(fiber.HeaderStrictTransportSecurity, hsts)
+		}
+		return c.Next()
+	}
+}
+
+func isAPI(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }
+
+// IsTLS reports whether the request came over TLS: the connection itself,
+// or a trusted proxy (p) in front of us says so with X-Forwarded-Proto:
+// https. From any other peer the header is ignored. With several values
+// (two headers, or a list), the last one counts: it is the nearest
+// proxy's, the part before it may be the client's.
+func IsTLS(c *fiber.Ctx, p Proxies) bool {
+	if c.Context().IsTLS() {
+		return true
+	}
+	if _, trusted := p.peer(c); !trusted {
+		return false
+	}
+	all := c.Request().Header.PeekAll(fiber.HeaderXForwardedProto)
+	if len(all) == 0 {
+		return false
+	}
+	v := all[len(all)-1]
+	if i := bytes.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return bytes.EqualFold(bytes.TrimSpace(v), []byte("https"))
+}
+
+// What a preflight allows.
+const (
+	corsMethods = "GET, POST, PUT, PATCH, DELETE"
+	corsHeaders = "Authorization, Content-Type, X-CSRF-Token, X-Request-ID"
+	corsExpose  = "X-Request-Id, Retry-After"
+	corsMaxAge  = "600" // seconds; browsers cap it (Chromium at 2 h)
+)
+
+var errOrigin = tenant.Errorf(tenant.EForbidden, "cross-origin request from an origin this site does not allow")
+
+// CORS allows cross-origin requests, with credentials, from exactly the
+// origins allowed accepts (called with the Origin header as sent, during
+// the request only), and from no other: their responses carry no CORS
+// header at all. Every response varies by Origin. A preflight (OPTIONS
+// with Access-Control-Request-Method) from an allowed origin is answered
+// 204 with the methods, headers and max-age; from any other origin 403
+// forbidden. A request that changes state (not GET, HEAD or OPTIONS) sent
+// with a foreign Origin is refused 403 too, before any handler runs: a
+// browser sends such simple requests (a form post) without a preflight,
+// and this stops them even where SameSite and the CSRF token would.
+// "null" (sandboxed frames, file: pages) is never allowed.
+func CORS(allowed func(c *fiber.Ctx, origin string) bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := &c.Response().Header
+		origin := c.Request().Header.Peek(fiber.HeaderOrigin)
+		preflight := c.Method() == fiber.MethodOptions &&
+			len(c.Request().Header.Peek(fiber.HeaderAccessControlRequestMethod)) > 0
+		if preflight {
+			c.Vary(fiber.HeaderOrigin, fiber.HeaderAccessControlRequestMethod, fiber.HeaderAccessControlRequestHeaders)
+		} else {
+			c.Vary(fiber.HeaderOrigin)
+		}
+		if len(origin) == 0 {
+			return c.Next()
+		}
+		o := string(origin) // allowed may keep it; fasthttp reuses the bytes
+		ok := o != "null" && allowed != nil && allowed(c, o)
+		if !ok {
+			switch c.Method() {
+			case fiber.MethodGet, fiber.MethodHead:
+				return c.Next()
+			case fiber.MethodOptions:
+				if !preflight {
+					return c.Next()
+				}
+			}
+			return errOrigin
+		}
+		h.Set(fiber.HeaderAccessControlAllowOrigin, o)
+		h.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+		if !preflight {
+			h.Set(fiber.HeaderAccessControlExposeHeaders, corsExpose)
+			return c.Next()
+		}
+		h.Set(fiber.HeaderAccessControlAllowMethods, corsMethods)
+		h.Set(fiber.HeaderAccessControlAllowHeaders, corsHeaders)
+		h.Set(fiber.HeaderAccessControlMaxAge, corsMaxAge)
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
