@@ -8,8 +8,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tenancy/platform/tenant"
@@ -90,4 +93,68 @@ func EnsureAdmin(ctx context.Context, conn *pgx.Conn, username, fullName, passwo
 		}
 		return nil
 	})
+}
+
+// Password rules (issue 11): bcrypt reads at most 72 bytes, so a longer
+// password is refused rather than silently truncated.
+const (
+	MinPasswordChars = 12
+	MaxPasswordBytes = 72
+	// minScore is zxcvbn's "safely unguessable" (10^8 guesses and more).
+	minScore = 3
+)
+
+// CheckPasswordPolicy checks a new password: 12 characters at least, 72
+// bytes at most, and not weak or common by zxcvbn's estimate, which also
+// counts the user's own names (inputs: username, full name, email) as
+// guessable. It returns a validation error on field.
+func CheckPasswordPolicy(field, password string, inputs ...string) error {
+	msg := ""
+	switch {
+	case !utf8.ValidString(password):
+		msg = "is not valid UTF-8"
+	case utf8.RuneCountInString(password) < MinPasswordChars:
+		msg = fmt.Sprintf("is too short: use at least %d characters", MinPasswordChars)
+	case len(password) > MaxPasswordBytes:
+		msg = fmt.Sprintf("is too long: at most %d bytes (accented letters and symbols count as 2 to 4)", MaxPasswordBytes)
+	default:
+		var words []string
+		for _, in := range inputs {
+			if in = strings.TrimSpace(in); in != "" {
+				words = append(words, in)
+				if local, _, ok := strings.Cut(in, "@"); ok && local != "" {
+					words = append(words, local)
+				}
+				words = append(words, strings.Fields(in)...)
+			}
+		}
+		if zxcvbn.PasswordStrength(password, words).Score < minScore {
+			msg = "is too easy to guess (a common password, a name, a date, a keyboard pattern or a repetition): " +
+				"try a few unrelated words, or a password manager's suggestion"
+		}
+	}
+	if msg == "" {
+		return nil
+	}
+	return tenant.Invalid(map[string]string{field: msg})
+}
+
+// verifyPassword compares password with a bcrypt hash of any of the
+// prefixes the replaced systems wrote: $2y$ (PHP) is the same algorithm as
+// $2a$ under another name, so it is compared as $2a$.
+func verifyPassword(hash, password string) bool {
+	if strings.HasPrefix(hash, "$2y$") {
+		hash = "$2a$" + hash[4:]
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+}
+
+// needsRehash reports whether a hash that verified should be replaced: a
+// prefix other than the one x/crypto writes, or another cost.
+func needsRehash(hash string, cost int) bool {
+	if !strings.HasPrefix(hash, "$2a$") {
+		return true
+	}
+	c, err := bcrypt.Cost([]byte(hash))
+	return err != nil || c != cost
 }
