@@ -54,6 +54,7 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform migrate down --tenant SLUG [--steps N] [-o json]
   platform migrate force --tenant SLUG VERSION --yes
   platform migrate create --kind catalog|common|restaurant|institution NAME [--dir migrations]
+  platform secrets rotate SLUG [--only jwt_secret,session_secret,...] [-o json]
   platform db-server list [-o json]
   platform db-server set NAME [--host H] [--port P] [--budget N] [-o json]
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serveCmd(ctx, rest, getenv, stderr)
 	case "db-server":
 		return dbServerCmd(ctx, rest, getenv, stdout)
+	case "secrets":
+		return secretsCmd(ctx, rest, getenv, stdout)
 	}
 	return usagef("unknown command %q (try `platform help`)", noun)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tenancy/platform/platform/adminapi"
+	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/secrets"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/httpx"
@@ -159,6 +160,7 @@ type server struct {
 	resolver *resolve.Resolver
 	secrets  *secretcache.Cache
 	pools    *pool.Manager
+	rotator  *provision.Rotator
 	tenant   *fiber.App
 	admin    *fiber.App
 }
@@ -202,7 +204,8 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	s.resolver = resolve.New(a.cat, resolve.Options{Logger: log, OnChange: func(old *tenant.Tenant) {
 		s.pools.Evict(old.ID)
 		s.secrets.Invalidate(old.Slug)
-	}, OnServerChange: s.serverChanged})
+	}, OnSecretsChange: func(old *tenant.Tenant) { s.secrets.Invalidate(old.Slug) }, // rotated: the pool stays
+		OnServerChange: s.serverChanged})
 	budgets := map[string]int{}
 	servers, err := a.cat.DBServers(ctx)
 	if err != nil {
@@ -215,7 +218,8 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		}
 	}
 	s.pools = pool.New(pool.Config{MaxConnsPerTenant: cfg.TenantMaxConns, IdleTimeout: cfg.PoolIdle, MaxPools: cfg.MaxPools,
-		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, ConnectTimeout: cfg.ConnectTimeout, Logger: log}, s.target)
+		Budget: cfg.Budget, Budgets: budgets, BudgetWait: cfg.BudgetWait, ConnectTimeout: cfg.ConnectTimeout, Logger: log,
+		OnAuthFailure: func(t *tenant.Tenant) { s.secrets.Invalidate(t.Slug) }}, s.target)
 	if err := s.resolver.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -229,10 +233,13 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 
 	// ReadTimeout bounds a request's headers and body from its first byte: a
 	// client trickling them is cut off, on both listeners.
+	if err := s.startRotation(ctx, getenv); err != nil {
+		return nil, err
+	}
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
 		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits})
-	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Catalog: a.cat, Token: cfg.OperatorToken,
+	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits})
 	ok = true
 	return s, nil
@@ -274,7 +281,7 @@ func (s *server) target(ctx context.Context, t *tenant.Tenant) (pool.Target, err
 		return pool.Target{}, err
 	}
 	return pool.Target{Server: srv.Name, Host: srv.Host, Port: srv.Port, Database: t.Database,
-		User: tenant.AppRole(t.Slug), Password: sec["db_password"]}, nil
+		User: tenant.AppRole(t.Slug), Password: sec["db_password"], PreviousPassword: sec[secrets.PreviousPassword]}, nil
 }
 
 func healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }

@@ -122,7 +122,19 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		return printTenants(stdout, *out, a.svc, []*tenant.Tenant{t}, true)
+		ages, err := adminapi.SecretAges(ctx, a.svc, t)
+		if err != nil {
+			return err
+		}
+		if *out == "json" {
+			v := adminapi.TenantView(a.svc, t)
+			v.Secrets = ages
+			return writeJSON(stdout, v)
+		}
+		if err := printTenants(stdout, *out, a.svc, []*tenant.Tenant{t}, true); err != nil {
+			return err
+		}
+		return printAges(stdout, ages)
 	case "suspend", "resume":
 		op := a.svc.Suspend
 		if verb == "resume" {
@@ -230,4 +242,26 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printAges prints each secret's age under `tenant show`'s table; never a
+// value.
+func printAges(w io.Writer, ages []provision.SecretAge) error {
+	if len(ages) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECRET\tROTATED\tAGE\tNEXT ROTATION")
+	for _, a := range ages {
+		next := "never (secret_rotation_days 0)"
+		if !a.DueAt.IsZero() {
+			next = a.DueAt.Format(time.RFC3339)
+		}
+		if a.Pending {
+			next = "pending: run `platform secrets rotate` to finish"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%dd\t%s\n", a.Name, a.RotatedAt.Format(time.RFC3339), a.AgeDays, next)
+	}
+	return tw.Flush()
 }

@@ -33,6 +33,7 @@ import (
 // Config wires the API.
 type Config struct {
 	Service        *provision.Service
+	Rotator        *provision.Rotator // nil: secret rotation answers unavailable
 	Catalog        *catalog.DB
 	Token          string // PLATFORM_OPERATOR_TOKEN; empty disables /v1
 	Health, Ready  fiber.Handler
@@ -70,6 +71,7 @@ func New(cfg Config) *fiber.App {
 	v1.Post("/tenants/:slug/resume", a.resume)
 	v1.Delete("/tenants/:slug", a.delete)
 	v1.Post("/tenants/:slug/migrate", a.migrate)
+	v1.Post("/tenants/:slug/secrets/rotate", a.rotate)
 	v1.Get("/migrations", a.migrations)
 	return app
 }
@@ -318,7 +320,34 @@ func (a *api) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(TenantView(a.cfg.Service, t))
+	v := TenantView(a.cfg.Service, t)
+	if v.Secrets, err = SecretAges(c.UserContext(), a.cfg.Service, t); err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+type rotateBody struct {
+	Only []string `json:"only"`
+}
+
+// rotate rotates a tenant's secrets (all, or those in "only"); the body
+// may be empty.
+func (a *api) rotate(c *fiber.Ctx) error {
+	var b rotateBody
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decode(c, &b); err != nil {
+			return err
+		}
+	}
+	if a.cfg.Rotator == nil {
+		return tenant.Errorf(tenant.EUnavailable, "secret rotation is not configured on this server")
+	}
+	res, err := a.cfg.Rotator.Rotate(a.opCtx(c), slug(c), b.Only)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
 }
 
 func (a *api) setStatus(c *fiber.Ctx, op func(context.Context, string) error) error {

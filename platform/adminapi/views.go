@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"time"
 
 	"github.com/tenancy/platform/platform/provision"
@@ -23,6 +24,22 @@ type Tenant struct {
 	Settings  map[string]any `json:"settings"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	// Secrets are each secret's age (never a value): `tenant show` only.
+	Secrets []provision.SecretAge `json:"secrets,omitempty"`
+}
+
+// SecretAges returns a tenant's secret ages for show (the CLI's too),
+// nothing for a tenant whose secrets are not all there yet (provisioning,
+// purged).
+func SecretAges(ctx context.Context, svc *provision.Service, t *tenant.Tenant) ([]provision.SecretAge, error) {
+	if t.Status == tenant.StatusProvisioning {
+		return nil, nil
+	}
+	ages, err := svc.SecretAges(ctx, t.Slug)
+	if tenant.ErrorCode(err) == tenant.ENotFound {
+		return nil, nil
+	}
+	return ages, err
 }
 
 // TenantView converts a tenant; hosts come from the service (base domain).

@@ -427,3 +427,22 @@ func retryConcurrent(ctx context.Context, fn func() error) error {
 func redactURLError(err error) error {
 	return errors.New(strings.SplitN(err.Error(), ":", 2)[0])
 }
+
+// SetPassword gives an existing login role a new password. Like
+// EnsureLoginRole it sends a SCRAM verifier computed here, so the password
+// itself never reaches the server (nor its statement log); sessions already
+// logged in stay. ErrNoRole: there is no such role.
+func (s *Server) SetPassword(ctx context.Context, name, password string) error {
+	verifier, err := scramVerifier(password)
+	if err != nil {
+		return err
+	}
+	err = s.exec(ctx, "ALTER ROLE "+ident(name)+" PASSWORD "+literal(verifier))
+	if isCode(err, pgerrcode.UndefinedObject) {
+		return ErrNoRole
+	}
+	return err
+}
+
+// ErrNoRole is returned when a role does not exist.
+var ErrNoRole = errors.New("role does not exist")

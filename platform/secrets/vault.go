@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	vault "github.com/hashicorp/vault/api"
 
@@ -56,6 +57,14 @@ func (s *Store) Create(ctx context.Context, slug string, values map[string]strin
 		}
 		return s.wrap("write secrets of "+slug, err)
 	}
+	// Each secret's age starts here. Without this patch (a Vault policy
+	// without "patch" on the metadata path) ages fall back to the entry's
+	// created_time, the same instant: not worth failing a creation for.
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	_ = s.SetMeta(ctx, slug, RotatedMeta(names, time.Now()))
 	return nil
 }
 

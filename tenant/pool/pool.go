@@ -45,6 +45,10 @@ type Target struct {
 	Database string
 	User     string
 	Password string
+	// PreviousPassword, while a db_password rotation is half-way (the new
+	// password in Vault, not yet on the server), is the one the role still
+	// has: a connection refused with Password tries it.
+	PreviousPassword string
 }
 
 // Config tunes the manager; zero values take the defaults.
@@ -56,6 +60,14 @@ type Config struct {
 	BudgetWait        time.Duration // wait for a free slot before capacity_exhausted; default 3 s (a dial's wait ends at ConnectTimeout too)
 	ConnectTimeout    time.Duration // default 5 s
 	StatementTimeout  time.Duration // server-side limit of one statement; default 15 s
+	// MaxConnLifetime closes a connection this old when it is released;
+	// default pgxpool's (1 h).
+	MaxConnLifetime time.Duration
+	// OnAuthFailure is called when a new connection of a tenant is refused
+	// with invalid_password (28P01): its password was rotated. It must drop
+	// the tenant's cached secrets; the connection is then tried once more
+	// with what Resolve returns.
+	OnAuthFailure func(t *tenant.Tenant)
 	// Budgets overrides Budget per database server name.
 	Budgets map[string]int
 	Logger  *slog.Logger
@@ -97,10 +109,14 @@ type entry struct {
 	ownRounds atomic.Int64 // rounds spent waiting for an own connection (tests watch it)
 	evicted   atomic.Bool  // removed from the manager; its pool is closing
 	tenantID  string
+	tenant    *tenant.Tenant
 	server    string
-	pool      *pgxpool.Pool
-	lastUsed  time.Time
-	elem      *list.Element
+	// password is what new connections log in with: the target's, until a
+	// refusal makes acquireConn pick a fresh one.
+	password atomic.Pointer[string]
+	pool     *pgxpool.Pool
+	lastUsed time.Time
+	elem     *list.Element
 }
 
 // opening is one pool being opened. Its fields are set under Manager.mu;
@@ -268,7 +284,7 @@ func (m *Manager) acquireFrom(ctx context.Context, e *entry) (*pgxpool.Conn, err
 	}
 	// Holding a slot, this cannot wait for a connection in use: the pool
 	// has fewer than MaxConns of them handed out.
-	c, err := e.pool.Acquire(ctx)
+	c, err := m.acquireConn(ctx, e)
 	if errors.Is(err, errOwnBusy) {
 		if deadline.IsZero() {
 			deadline = time.Now().Add(m.cfg.BudgetWait)
@@ -326,7 +342,7 @@ func (m *Manager) awaitOwn(ctx context.Context, e *entry, deadline time.Time) (*
 			return nil, ctx.Err()
 		case <-tick.C:
 		}
-		c, err := e.pool.Acquire(ctx)
+		c, err := m.acquireConn(ctx, e)
 		if !errors.Is(err, errOwnBusy) {
 			return c, err
 		}
@@ -431,14 +447,21 @@ func (m *Manager) open(ctx context.Context, t *tenant.Tenant, op *opening) (*ent
 		"statement_timeout":                   strconv.FormatInt(m.cfg.StatementTimeout.Milliseconds(), 10),
 		"idle_in_transaction_session_timeout": strconv.FormatInt(4*m.cfg.StatementTimeout.Milliseconds(), 10),
 	}
-	e := &entry{tenantID: t.ID, server: target.Server, lastUsed: time.Now(), own: newSem(int(m.cfg.MaxConnsPerTenant))}
+	e := &entry{tenantID: t.ID, tenant: t, server: target.Server, lastUsed: time.Now(), own: newSem(int(m.cfg.MaxConnsPerTenant))}
+	password := target.Password
+	e.password.Store(&password)
 	cc.DialFunc = budget.dialer(t.ID, m.cfg.BudgetWait, &e.open)
 	cc.Tracer = releaseHook{e.own}
+	pc.BeforeConnect = e.beforeConnect
 
 	pc.MaxConns = m.cfg.MaxConnsPerTenant
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = m.cfg.IdleTimeout
 	pc.HealthCheckPeriod = time.Minute
+	if m.cfg.MaxConnLifetime > 0 {
+		pc.MaxConnLifetime = m.cfg.MaxConnLifetime
+		pc.MaxConnLifetimeJitter = m.cfg.MaxConnLifetime / 10
+	}
 	p, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err
