@@ -550,7 +550,7 @@ func (s *Store) UpdateUser(ctx context.Context, tid string, userID int64, f func
 
 // updateOne is a compare-and-set loop on one session's snapshot.
 func (s *Store) updateOne(ctx context.Context, key string, f func(*auth.SessionData)) error {
-	for range 10 {
+	for range 50 {
 		old, err := s.rdb.HGet(ctx, key, "data").Result()
 		if errors.Is(err, redis.Nil) {
 			return nil // ended meanwhile

@@ -3,8 +3,10 @@ package session_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -473,6 +475,39 @@ func TestUpdateUser(t *testing.T) {
 	}
 	if c.Exists(ctx, key).Val() != 0 {
 		t.Fatal("UpdateUser recreated an ended session")
+	}
+}
+
+// TestUpdateUserConcurrent: concurrent updates of one user's sessions
+// lose none of each other's changes (compare-and-set per session).
+func TestUpdateUserConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := platformtest.Context(t)
+	c, _ := newClient(t)
+	tid := newTenant(t, c)
+	s := session.New(c, session.Options{})
+	secret, _ := mustCreate(t, s, tid, userData(1, "ana"), policy)
+	mustCreate(t, s, tid, userData(1, "ana"), policy)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for g := range 2 {
+		wg.Go(func() {
+			for i := range 10 {
+				role := fmt.Sprintf("r%d-%d", g, i)
+				errs <- s.UpdateUser(ctx, tid, 1, func(d *auth.SessionData) { d.Roles = append(d.Roles, role) })
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := mustCheck(t, s, tid, secret, "")
+	if len(got.Roles) != 21 {
+		t.Fatalf("%d roles after 20 concurrent additions to 1, want 21: %v", len(got.Roles), got.Roles)
 	}
 }
 
