@@ -38,6 +38,10 @@ var ErrNoAction = errors.New("audit: entry without an action")
 // deleted meanwhile) is stored as NULL, like the rows that deletion set
 // to NULL, with the Actor snapshot kept. Details are redacted (see
 // Redact) and capped at MaxDetailsSize bytes of JSON.
+//
+// A security event should be recorded even when the client has gone:
+// pass context.WithoutCancel(ctx) (with a timeout) where the request's
+// context may already be cancelled.
 func Record(ctx context.Context, db DBTX, e Entry) error {
 	action := clean(e.Action, maxAction)
 	if strings.TrimSpace(action) == "" {
