@@ -154,12 +154,14 @@ func decodeCursor(c string) (int64, bool) {
 // exclusive, so it becomes the start of the next). Every bad parameter is
 // named in one validation_failed error.
 func ParseFilter(get func(key string) string) (Filter, error) {
+	// Copies: get may be Fiber's c.Query, whose strings die with the handler.
+	param := func(k string) string { return strings.Clone(strings.TrimSpace(get(k))) }
 	f := Filter{
-		Actor:    strings.TrimSpace(get("actor")),
-		Action:   strings.TrimSpace(get("action")),
-		Entity:   strings.TrimSpace(get("entity")),
-		EntityID: strings.TrimSpace(get("entity_id")),
-		Cursor:   strings.TrimSpace(get("cursor")),
+		Actor:    param("actor"),
+		Action:   param("action"),
+		Entity:   param("entity"),
+		EntityID: param("entity_id"),
+		Cursor:   param("cursor"),
 	}
 	bad := map[string]string{}
 	const timeMsg = "must be an RFC 3339 time or a date (YYYY-MM-DD)"
