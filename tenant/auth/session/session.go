@@ -55,7 +55,10 @@ const (
 type Options struct {
 	Now        func() time.Time // default time.Now
 	TouchEvery time.Duration    // last activity is written at most this often; default 1 min
-	Timeout    time.Duration    // bounds each call when > 0 (the context may bound it sooner)
+	// Timeout bounds each call when > 0 (the context may bound it
+	// sooner). go-redis lets a context end a network read only when the
+	// client has ContextTimeoutEnabled; otherwise its ReadTimeout rules.
+	Timeout time.Duration
 }
 
 // Store is auth.Sessions over Redis; it is safe for concurrent use and

@@ -1,9 +1,11 @@
 package session_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -614,4 +616,48 @@ func TestRedisDown(t *testing.T) {
 	_, err = s.RevokeTenant(ctx, tid)
 	wantUnavailable(t, err, "revoke tenant")
 	wantUnavailable(t, s.UpdateUser(ctx, tid, 1, func(*auth.SessionData) {}), "update user")
+}
+
+// TestRedisHung: a Redis that accepts connections and never answers ends
+// in EUnavailable after Options.Timeout, not after the client's long
+// ReadTimeout.
+func TestRedisHung(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	c := redis.NewClient(&redis.Options{Addr: l.Addr().String(), MaxRetries: -1,
+		ReadTimeout: time.Hour, WriteTimeout: time.Hour, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	s := session.New(c, session.Options{Timeout: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(platformtest.Context(t), time.Minute)
+	defer cancel()
+	secret, _ := newSecretLike(t)
+	_, _, err = s.Check(ctx, "test-"+platformtest.Rand(16), secret, "", nil)
+	wantUnavailable(t, err, "check against a hung Redis")
+	if ctx.Err() != nil {
+		t.Fatal("only the test's own deadline ended the call")
+	}
 }
