@@ -21,6 +21,8 @@ import (
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/secrets"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
+	"github.com/tenancy/platform/tenant/auth/session"
 	"github.com/tenancy/platform/tenant/httpx"
 	"github.com/tenancy/platform/tenant/pool"
 	"github.com/tenancy/platform/tenant/resolve"
@@ -161,6 +163,8 @@ type server struct {
 	secrets  *secretcache.Cache
 	pools    *pool.Manager
 	rotator  *provision.Rotator
+	sessions *session.Store
+	auth     *auth.Service
 	tenant   *fiber.App
 	admin    *fiber.App
 }
@@ -193,6 +197,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err != nil {
 		return nil, tenant.Errorf(tenant.EInvalid, "REDIS_URL is not a valid redis:// URL")
 	}
+	// Calls end at their context's deadline (session.Options.Timeout), not
+	// after go-redis's retries: a Redis down answers 503 promptly.
+	ropts.ContextTimeoutEnabled = true
 	s.redis = redis.NewClient(ropts)
 
 	s.secrets = secretcache.New(a.vault, secretcache.Config{TTL: cfg.SecretsTTL, Logger: log})
@@ -236,9 +243,13 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err := s.startRotation(ctx, getenv); err != nil {
 		return nil, err
 	}
+	identity, err := s.identity(getenv)
+	if err != nil {
+		return nil, err
+	}
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
-		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity})
 	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits})
 	ok = true
@@ -290,7 +301,7 @@ func healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
 // serving, what stops working without it.
 var degradedImpact = map[string]string{
 	"vault": "tenants whose secrets are cached keep working; a tenant not seen recently answers 503",
-	"redis": "nothing depends on Redis yet (sessions and rate limits will); every request is served",
+	"redis": "logins and authenticated requests answer 503 (sessions and rate limits live in Redis); /api/tenant is served",
 }
 
 // degradedCheckTimeout bounds the checks of dependencies whose loss only
@@ -380,6 +391,9 @@ func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) erro
 }
 
 func (s *server) close() {
+	if s.auth != nil {
+		s.auth.Close() // reset mails still being sent
+	}
 	if s.pools != nil {
 		s.pools.Close()
 	}

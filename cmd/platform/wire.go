@@ -92,6 +92,8 @@ type app struct {
 	vault       *secrets.Store
 	baseDomain  string
 	actor       string
+	bcryptCost  int
+	weakBcrypt  bool
 }
 
 func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
@@ -134,7 +136,8 @@ func openApp(ctx context.Context, getenv func(string) string) (*app, error) {
 		actor = "cli:" + u.Username
 	}
 	return &app{vaultClient: client, vaultLogin: login, approle: cfg.VaultAppRole,
-		cat: cat, admin: admin, svc: svc, vault: vs, baseDomain: cfg.BaseDomain, actor: actor}, nil
+		cat: cat, admin: admin, svc: svc, vault: vs, baseDomain: cfg.BaseDomain, actor: actor,
+		bcryptCost: cfg.BcryptCost, weakBcrypt: cfg.WeakBcrypt}, nil
 }
 
 func (a *app) Close() {
