@@ -95,7 +95,6 @@ func TestCSRF(t *testing.T) {
 	bearer.do("DELETE", "/api/users/999999", nil).want(t, 404, tenant.ENotFound)
 }
 
-
 // A user who must change the password may only change it, log out and
 // read /api/me; a wrong current password is a field error.
 func TestMustChangePassword(t *testing.T) {
