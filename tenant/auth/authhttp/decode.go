@@ -25,16 +25,15 @@ var (
 
 // decode reads the JSON object of the body into v strictly: an unknown
 // field or a value of the wrong type is 422 validation_failed naming the
-// field; anything that is not one JSON object is 400 invalid_input. A
-// Content-Type other than JSON is refused: forms and text/plain are what
-// a browser posts cross-site without asking (CORS preflight). The body
-// size is capped by the app already (httpx.Settings).
+// field; anything that is not one JSON object is 400 invalid_input. The
+// Content-Type must say JSON: forms, text/plain and bodies without a type
+// are what a browser posts cross-site without a CORS preflight, so this
+// also keeps other sites from logging a browser in (login has no CSRF
+// token yet). The body size is capped by the app already (httpx.Settings).
 func decode(c *fiber.Ctx, v any) error {
-	if ct := c.Get(fiber.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != fiber.MIMEApplicationJSON {
-			return errNotJSON
-		}
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return errNotJSON
 	}
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {

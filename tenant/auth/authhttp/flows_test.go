@@ -416,7 +416,9 @@ func TestStrictInput(t *testing.T) {
 	c.do("POST", "/api/auth/login", `{"username":"a","password":"b"} {}`).want(t, 400, tenant.EInvalid)
 	c.do("POST", "/api/auth/login", `["a"]`).want(t, 400, tenant.EInvalid)
 	c.do("POST", "/api/auth/login", `username=a&password=b`, "Content-Type", "application/x-www-form-urlencoded").want(t, 400, tenant.EInvalid)
-	c.do("POST", "/api/auth/login", `{"username":"","password":""}`).want(t, 422, tenant.EValidation)
+	c.do("POST", "/api/auth/login", `{"username":"a","password":"b"}`, "Content-Type", "text/plain").want(t, 400, tenant.EInvalid)
+	c.do("POST", "/api/auth/login", `{"username":"a","password":"b"}`, "Content-Type", "").want(t, 400, tenant.EInvalid)
+	c.do("POST", "/api/auth/login", `{"username":"","password":""}`, "Content-Type", "application/json; charset=utf-8").want(t, 422, tenant.EValidation)
 
 	admin := h.admin(t, tn)
 	for _, p := range []string{"abc", "0", "-1", "+1", "1e3", "99999999999999999999", "999999"} {

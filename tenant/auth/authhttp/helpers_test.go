@@ -145,6 +145,7 @@ func newHarness(t testing.TB, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close) // reset mails still being sent, before the tenants go
 	if o.secrets == nil {
 		o.secrets = secretcache.New(h.env.Vault, secretcache.Config{})
 	}
