@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
@@ -188,4 +190,46 @@ func sessionSecret(t *testing.T, tok string) string {
 		t.Fatalf("no sid in %s", b)
 	}
 	return string(m[1])
+}
+
+// Other tenant routes (issue 13's domain routers) use Authenticate and
+// Require: 401 without a session, 403 without the permission, the gate
+// for users who must change their password, and the Principal set.
+func TestAuthenticateAndRequireForOtherRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{routes: func(r fiber.Router, ah *authhttp.Handlers) {
+		r.Post("/api/things", ah.Authenticate(), authhttp.Require(auth.PermDataWrite), func(c *fiber.Ctx) error {
+			p := authhttp.Principal(c)
+			return c.JSON(fiber.Map{"user": p.Username, "user_id": p.UserID})
+		})
+		r.Get("/api/unguarded", authhttp.Require(auth.PermDataRead), func(c *fiber.Ctx) error { return c.SendStatus(204) })
+	}})
+	tn := h.tenant(t, tenant.Institution)
+	admin := h.admin(t, tn)
+	h.user(t, admin, "prefect1", "", "prefect") // data.write
+	h.user(t, admin, "teacher1", "", "teacher") // data.read only
+
+	anon := h.clientOf(t, tn)
+	anon.do("POST", "/api/things", map[string]any{}).want(t, 401, tenant.EUnauthenticated)
+	anon.do("GET", "/api/unguarded", nil).want(t, 401, tenant.EUnauthenticated)
+	anon.do("POST", "/api/things", nil, "Authorization", "Basic YTpi").want(t, 401, tenant.EUnauthenticated)
+
+	p := h.clientOf(t, tn)
+	p.login("prefect1", strongPassword).want(t, 200, "")
+	if r := p.do("POST", "/api/things", nil).want(t, 200, ""); r.body["user"] != "prefect1" {
+		t.Fatalf("principal: %s", r.raw)
+	}
+	p.do("POST", "/api/things", nil, authhttp.HeaderCSRF, "").want(t, 403, tenant.EForbidden) // CSRF here too
+	th := h.clientOf(t, tn)
+	th.login("teacher1", strongPassword).want(t, 200, "")
+	th.do("POST", "/api/things", nil).want(t, 403, tenant.EForbidden)
+
+	fresh := h.clientOf(t, tn)
+	fresh.login(tn.AdminUsername, strongPassword).want(t, 200, "")
+	fresh.do("POST", "/api/things", nil).want(t, 200, "")
+	must := h.clientOf(t, tn)
+	id := h.user(t, admin, "newbie", "", "prefect")
+	admin.do("PATCH", "/api/users/"+strconv.FormatInt(id, 10), map[string]any{"must_change_password": true}).want(t, 200, "")
+	must.login("newbie", strongPassword).want(t, 200, "")
+	must.do("POST", "/api/things", nil).want(t, 403, tenant.EPasswordChangeRequired)
 }
