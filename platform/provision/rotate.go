@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,7 +65,12 @@ type Rotator struct {
 	// hook, when set (tests), runs after each step; an error aborts the
 	// rotation there, like a crash.
 	hook func(step string) error
+	// checks counts finished RotateDue calls, for tests and metrics.
+	checks atomic.Int64
 }
+
+// Checks returns how many RotateDue calls have finished (run or skipped).
+func (r *Rotator) Checks() int64 { return r.checks.Load() }
 
 // Steps of a rotation, for the test hook.
 const (
@@ -420,6 +426,7 @@ const rotationCheckLock = "rotation:check"
 // secret is rotated once however many replicas check. A tenant that fails
 // is logged and counted, and does not stop the others.
 func (r *Rotator) RotateDue(ctx context.Context) (out []*Rotation, ran bool, err error) {
+	defer r.checks.Add(1)
 	ctx = tenant.WithActor(ctx, tenant.Actor{Name: "rotation", Source: "scheduler"})
 	log := tenant.Logger(ctx, r.svc.log)
 	var failed []string
