@@ -265,7 +265,9 @@ func TestConcurrentDemotionsLeaveOneAdmin(t *testing.T) {
 		var wg sync.WaitGroup
 		var errA, errB error
 		if round%2 == 0 {
-			wg.Go(func() { _, errA = f.svc.UpdateUser(f.ctx, f.env(ap), b.ID, auth.UserPatch{Roles: ptr([]string{"teacher"})}) })
+			wg.Go(func() {
+				_, errA = f.svc.UpdateUser(f.ctx, f.env(ap), b.ID, auth.UserPatch{Roles: ptr([]string{"teacher"})})
+			})
 			wg.Go(func() { _, errB = f.svc.UpdateUser(f.ctx, f.env(bp), a, auth.UserPatch{Active: ptr(false)}) })
 		} else {
 			wg.Go(func() { errA = f.svc.DeleteUser(f.ctx, f.env(ap), b.ID) })
