@@ -40,8 +40,9 @@ type Config struct {
 	From string
 	// Timeout bounds one message from dial to QUIT; default 10 s.
 	Timeout time.Duration
-	// Logger gets one line per message sent or failed (recipient domain and
-	// Message-ID, never the body: it may hold a reset token).
+	// Logger gets one INFO line per message sent (recipient domain and
+	// Message-ID, never the body: it may hold a reset token); failures are
+	// returned, not logged.
 	Logger *slog.Logger
 	// RootCAs verifies the server's certificate; nil: the system's roots.
 	RootCAs *x509.CertPool
@@ -137,8 +138,7 @@ func (s *SMTP) Send(ctx context.Context, m auth.Mail) error {
 	err = s.deliver(ctx, to, msg)
 	domain := to[strings.LastIndexByte(to, '@')+1:]
 	if err != nil {
-		s.log.WarnContext(ctx, "mail not sent", "to_domain", domain, "message_id", msgID, "err", err)
-		return err
+		return err // the caller logs it, with its own context
 	}
 	s.log.InfoContext(ctx, "mail sent", "to_domain", domain, "message_id", msgID,
 		"duration_ms", time.Since(start).Milliseconds())
