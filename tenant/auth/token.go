@@ -52,7 +52,7 @@ func IssueToken(key []byte, tenantID, secret string, expires time.Time) (string,
 // refused), exp (with now), tid == tenantID; returns sid. Every failure is
 // ErrNoSession: why a token was refused is never told to the client.
 func ParseToken(key []byte, tenantID, token string, now time.Time) (secret string, err error) {
-	if len(key) == 0 || tenantID == "" || token == "" || len(token) > maxTokenLen {
+	if len(key) == 0 || tenantID == "" || token == "" || len(token) > maxTokenLen || !tokenChars(token) {
 		return "", ErrNoSession
 	}
 	p := jwt.NewParser(
@@ -74,6 +74,19 @@ func ParseToken(key []byte, tenantID, token string, now time.Time) (secret strin
 		return "", ErrNoSession
 	}
 	return c.Session, nil
+}
+
+// tokenChars: only base64url and the dots. Go's base64 decoder skips CR
+// and LF even in strict mode, which would give the signature more than
+// one spelling.
+func tokenChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // CSRFToken derives the CSRF token bound to a session:

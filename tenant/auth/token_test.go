@@ -176,6 +176,9 @@ func TestParseTokenRefuses(t *testing.T) {
 		{"tampered signature", h + "." + p + "." + sigFlipped},
 		{"signature missing", h + "." + p + "."},
 		{"non-canonical signature encoding", h + "." + p + "." + nonCanon},
+		{"CR in the signature", h + "." + p + "." + s[:10] + "\r" + s[10:]},
+		{"LF in the signature", h + "." + p + "." + s[:10] + "\n" + s[10:]},
+		{"space after the token", good + " "},
 		{"padded signature", h + "." + p + "." + base64.URLEncoding.EncodeToString(sigBytes)},
 		{"alg none", b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + p + "."},
 		{"alg none with signature", b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + p + "." + s},
@@ -276,6 +279,7 @@ func FuzzParseToken(f *testing.F) {
 	f.Add(h + ".e30.")
 	f.Add(b64(map[string]string{"alg": "none"}) + "." + strings.Split(good, ".")[1] + ".")
 	f.Add(good + "=")
+	f.Add(good[:len(good)-5] + "\r\n" + good[len(good)-5:])
 	f.Add(strings.ReplaceAll(good, ".", ".."))
 	f.Fuzz(func(t *testing.T, tok string) {
 		sid, err := ParseToken(tokKey, tokTenant, tok, now)
