@@ -220,6 +220,18 @@ func TestAuthenticateAndRequireForOtherRoutes(t *testing.T) {
 		t.Fatalf("principal: %s", r.raw)
 	}
 	p.do("POST", "/api/things", nil, authhttp.HeaderCSRF, "").want(t, 403, tenant.EForbidden) // CSRF here too
+	// Authentication and the sessions panel take no tenant connection;
+	// what takes one gives it back before the answer.
+	before := h.pools.acquired.Load()
+	p.do("POST", "/api/things", nil).want(t, 200, "")
+	p.do("GET", "/api/sessions", nil).want(t, 200, "")
+	if n := h.pools.acquired.Load() - before; n != 0 {
+		t.Fatalf("%d tenant connections taken without a database query", n)
+	}
+	p.do("GET", "/api/me", nil).want(t, 200, "")
+	if h.pools.acquired.Load() != before+1 || tn.App.Stat().AcquiredConns() != 0 {
+		t.Fatalf("/api/me: %d acquired, %d held", h.pools.acquired.Load()-before, tn.App.Stat().AcquiredConns())
+	}
 	th := h.clientOf(t, tn)
 	th.login("teacher1", strongPassword).want(t, 200, "")
 	th.do("POST", "/api/things", nil).want(t, 403, tenant.EForbidden)

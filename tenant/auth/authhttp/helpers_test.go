@@ -67,11 +67,13 @@ func (h *hostMap) sameTenant(origin string, t *tenant.Tenant) bool {
 // appPools hands out connections of each tenant's app-role pool
 // (tenanttest's tn.App): the tiny Pools adapter the brief allows.
 type appPools struct {
-	mu sync.RWMutex
-	m  map[string]*pgxpool.Pool
+	mu       sync.RWMutex
+	m        map[string]*pgxpool.Pool
+	acquired atomic.Int64 // connections handed out
 }
 
 func (p *appPools) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error) {
+	p.acquired.Add(1)
 	p.mu.RLock()
 	pool := p.m[t.ID]
 	p.mu.RUnlock()
