@@ -109,13 +109,15 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// TestServeReadyzRedisDown: nothing uses Redis yet, so Redis down leaves
-// the replica ready ("degraded", 200) and the body says what depends on
-// it; the catalog down is 503.
+// TestServeReadyzRedisDown: Redis down leaves the replica ready
+// ("degraded", 200: requests that need no session are served) and the
+// body says what depends on it; a login answers 503 unavailable, never a
+// login without a session; the catalog down is 503.
 func TestServeReadyzRedisDown(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	ts := c.serve(t, map[string]string{"REDIS_URL": "redis://" + closedPort(t) + "/0"})
+	ts := c.serve(t, map[string]string{"REDIS_URL": "redis://" + closedPort(t) + "/0",
+		"PLATFORM_BCRYPT_COST": "4", "PLATFORM_ALLOW_WEAK_BCRYPT": "1"})
 	for _, url := range []string{ts.tenantURL, ts.adminURL} {
 		req, err := http.NewRequest("GET", url+"/readyz", nil)
 		if err != nil {
@@ -126,9 +128,17 @@ func TestServeReadyzRedisDown(t *testing.T) {
 		impact, _ := body["impact"].(map[string]any)
 		what, _ := impact["redis"].(string)
 		if code != 200 || body["status"] != "degraded" || checks["redis"] != "unreachable" || checks["catalog"] != "ok" ||
-			!strings.Contains(what, "nothing depends on Redis") {
+			!strings.Contains(what, "logins and authenticated requests answer 503") {
 			t.Errorf("%s/readyz with Redis down: %d %v", url, code, body)
 		}
+	}
+	slug, otp := ts.createAdmin(t, "restaurant")
+	host := slug + ".localhost"
+	if code, body := ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "admin", "password": otp}); code != 503 || errCode(body) != "unavailable" {
+		t.Errorf("login with Redis down: %d %v, want 503 unavailable", code, body)
+	}
+	if code, body := ts.get(t, host, "/api/tenant"); code != 200 {
+		t.Errorf("/api/tenant with Redis down: %d %v", code, body)
 	}
 	ts.cat.Close() // the catalog gone (the server's own handle on it)
 	req, err := http.NewRequest("GET", ts.adminURL+"/readyz", nil)
