@@ -71,7 +71,7 @@ func (s *Service) Login(ctx context.Context, e Env, username, password string) (
 			return LoginResult{}, internal("rehash", err)
 		}
 	}
-	a, err = authpg.RecordLogin(ctx, e.DB, a.ID, s.cfg.Now(), newHash)
+	a, err = authpg.RecordLogin(ctx, e.DB, a.ID, s.cfg.Now(), a.PasswordHash, newHash)
 	if errors.Is(err, authpg.ErrNotLoggable) {
 		// A concurrent failure locked it (or an admin deactivated it)
 		// after the password check.

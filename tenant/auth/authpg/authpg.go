@@ -121,26 +121,26 @@ func RecordFailure(ctx context.Context, db DBTX, id int64, max int) (n int, lock
 
 // RecordLogin resets the failure counter and records the login time of a
 // user who is still active and unlocked (ErrNotLoggable otherwise); a
-// non-empty newHash replaces the password hash (rehash at the current cost).
-func RecordLogin(ctx context.Context, db DBTX, id int64, now time.Time, newHash string) (Account, error) {
+// non-empty newHash (a rehash at the current cost) replaces oldHash, the
+// hash the password was checked against, unless the password changed
+// meanwhile.
+func RecordLogin(ctx context.Context, db DBTX, id int64, now time.Time, oldHash, newHash string) (Account, error) {
 	a, err := scanAccount(db.QueryRow(ctx, `
 		WITH upd AS (
 			UPDATE users SET failed_attempts = 0, last_login_at = $2,
-				password_hash = coalesce(nullif($3, ''), password_hash)
+				password_hash = CASE WHEN $3 <> '' AND password_hash = $4 THEN $3 ELSE password_hash END
 			WHERE id = $1 AND active AND NOT locked
-			RETURNING id)
-		SELECT `+accountCols+` FROM users u JOIN upd ON upd.id = u.id`, id, now, newHash))
+			RETURNING id, password_hash)
+		SELECT `+strings.Replace(accountCols, "u.password_hash", "upd.password_hash", 1)+`
+		FROM users u JOIN upd ON upd.id = u.id`, id, now, newHash, oldHash))
 	if err == ErrNoUser {
 		return a, ErrNotLoggable
 	}
 	if err != nil {
 		return a, fmt.Errorf("record login: %w", err)
 	}
-	// The CTE's SELECT sees the row as it was before the UPDATE.
+	// The outer SELECT sees the row as it was before the UPDATE.
 	a.FailedAttempts, a.LastLoginAt = 0, &now
-	if newHash != "" {
-		a.PasswordHash = newHash
-	}
 	return a, nil
 }
 
