@@ -210,6 +210,31 @@ func TestLoginRateLimit(t *testing.T) {
 	h.clientOf(t, a).login(a.AdminUsername, a.AdminPassword).want(t, 200, "")
 }
 
+// Two replicas sharing Redis share the limit: 10 logins at each, the
+// 21st at either is refused; and a session made at one is valid at the
+// other (a restart is a replica that comes later).
+func TestLimitAndSessionsAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	tn := h.tenant(t, tenant.Restaurant)
+	addr2, _, _ := h.serve(t)
+	c1 := h.clientOf(t, tn)
+	c2 := clientAt(t, addr2, tn.Slug+".localhost")
+	c2.ip = c1.ip
+	for i := range 10 {
+		c1.login("nobody"+strconv.Itoa(i), "wrong password").want(t, 401, tenant.EInvalidCredentials)
+		c2.login("nobody"+strconv.Itoa(i), "wrong password").want(t, 401, tenant.EInvalidCredentials)
+	}
+	c2.login(tn.AdminUsername, tn.AdminPassword).want(t, 429, tenant.ERateLimited)
+	c1.login(tn.AdminUsername, tn.AdminPassword).want(t, 429, tenant.ERateLimited)
+
+	c3 := h.clientOf(t, tn)
+	tok := c3.login(tn.AdminUsername, tn.AdminPassword).want(t, 200, "").str("token")
+	c4 := clientAt(t, addr2, tn.Slug+".localhost")
+	c4.bearer = tok
+	c4.do("GET", "/api/me", nil).want(t, 200, "")
+}
+
 // Authenticated requests count against the default limit in the session
 // check itself.
 func TestDefaultRateLimit(t *testing.T) {

@@ -114,6 +114,7 @@ type harness struct {
 	rt       *counter
 	sessions *session.Store
 	logs     *platformtest.LogSink
+	o        options
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -124,7 +125,18 @@ func newHarness(t testing.TB, o options) *harness {
 		pools: &appPools{m: map[string]*pgxpool.Pool{}},
 		rt:    &counter{},
 		logs:  &platformtest.LogSink{},
+		o:     o,
 	}
+	h.addr, h.app, h.sessions = h.serve(t)
+	return h
+}
+
+// serve starts one replica of `platform serve`'s tenant side: a router
+// with the identity API and clients of its own (Redis, Vault cache,
+// service), sharing the tenants, their pools and Redis with the others.
+func (h *harness) serve(t testing.TB) (string, *fiber.App, *session.Store) {
+	t.Helper()
+	o := h.o
 	if o.redisURL == "" {
 		o.redisURL = platformtest.Getenv(t, "REDIS_URL")
 	}
@@ -137,13 +149,13 @@ func newHarness(t testing.TB, o options) *harness {
 	rdb := redis.NewClient(ropt)
 	t.Cleanup(func() { rdb.Close() })
 	rdb.AddHook(h.rt)
-	h.sessions = session.New(rdb, session.Options{})
+	sessions := session.New(rdb, session.Options{})
 
 	mailer, err := mail.New(mail.Config{URL: platformtest.Getenv(t, "PLATFORM_SMTP_URL"), From: "noreply@platform.test", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(auth.Config{BcryptCost: 4, AllowWeakCost: true}, h.sessions, mailer)
+	svc, err := auth.NewService(auth.Config{BcryptCost: 4, AllowWeakCost: true}, sessions, mailer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +168,14 @@ func newHarness(t testing.TB, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app = router.New(router.Config{
+	app := router.New(router.Config{
 		Resolver:       h.hosts,
 		Pools:          h.pools,
 		TrustedProxies: []string{"127.0.0.1"},
 		Logger:         log,
 		Routes: func(r fiber.Router) {
 			ah := authhttp.Routes(r, authhttp.Config{
-				Service: svc, Sessions: h.sessions, Secrets: o.secrets, Pools: h.pools,
+				Service: svc, Sessions: sessions, Secrets: o.secrets, Pools: h.pools,
 				Proxies: proxies, Tenant: router.FromContext, SameTenant: h.hosts.sameTenant,
 				LoginLimit: o.loginLimit, DefaultLimit: o.defaultLimit, Logger: log,
 			})
@@ -177,17 +189,16 @@ func newHarness(t testing.TB, o options) *harness {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- h.app.Listener(ln) }()
+	go func() { done <- app.Listener(ln) }()
 	t.Cleanup(func() {
-		if err := h.app.ShutdownWithTimeout(5 * time.Second); err != nil {
+		if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	h.addr = ln.Addr().String()
-	return h
+	return ln.Addr().String(), app, sessions
 }
 
 // tenant provisions a tenant and makes it reachable at <slug>.localhost.
@@ -214,11 +225,16 @@ type client struct {
 
 func (h *harness) client(t testing.TB, host string) *client {
 	t.Helper()
+	return clientAt(t, h.addr, host)
+}
+
+// clientAt is a client of the replica listening at addr.
+func clientAt(t testing.TB, addr, host string) *client {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := h.addr
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
