@@ -29,6 +29,8 @@ func SecurityHeaders(tls func(*fiber.Ctx) bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		h := &c.Response().Header
 		h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		// Not no-referrer: under it browsers send "Origin: null" with every
+		// POST, even same-origin ones, and CORS refuses null.
 		h.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
 		h.Set(fiber.HeaderXFrameOptions, "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
