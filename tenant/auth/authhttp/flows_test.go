@@ -458,3 +458,29 @@ func TestStrictInput(t *testing.T) {
 		t.Fatalf("unknown role: %s", r.raw)
 	}
 }
+
+// A role change reaches the user's live sessions at once (no new login);
+// nobody deletes themselves or demotes the last admin (409).
+func TestRoleChangesAndLastAdmin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	tn := h.tenant(t, tenant.Restaurant)
+	admin := h.admin(t, tn)
+	id := h.user(t, admin, "mara", "", "manager")
+	mara := h.clientOf(t, tn)
+	mara.login("mara", strongPassword).want(t, 200, "")
+	mara.do("GET", "/api/audit", nil).want(t, 200, "")
+	r := admin.do("PATCH", "/api/users/"+strconv.FormatInt(id, 10), map[string]any{"roles": []string{"staff"}}).want(t, 200, "")
+	if roles, _ := r.body["roles"].([]any); len(roles) != 1 || roles[0] != "staff" {
+		t.Fatalf("patched roles: %s", r.raw)
+	}
+	mara.do("GET", "/api/audit", nil).want(t, 403, tenant.EForbidden)
+
+	me := admin.do("GET", "/api/me", nil).want(t, 200, "")
+	self := strconv.FormatInt(int64(me.body["user"].(map[string]any)["id"].(float64)), 10)
+	admin.do("DELETE", "/api/users/"+self, nil).want(t, 409, tenant.EConflict)
+	admin.do("PATCH", "/api/users/"+self, map[string]any{"roles": []string{"staff"}}).want(t, 409, tenant.EConflict)
+	admin.do("PATCH", "/api/users/"+self, map[string]any{"active": false}).want(t, 409, tenant.EConflict)
+	admin.do("GET", "/api/users?role=owner", nil).want(t, 200, "")
+	admin.do("GET", "/api/users?active=maybe&limit=0", nil).want(t, 422, tenant.EValidation)
+}
