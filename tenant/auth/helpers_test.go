@@ -15,23 +15,34 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/session"
+	"github.com/tenancy/platform/tenant/mail"
 )
 
 // strongPassword is a password the policy accepts (zxcvbn score 4).
 const strongPassword = "violet kettle drums Orbit 93"
 
-// mailbox is an auth.Mailer that keeps what it is given (the SMTP
-// delivery itself is tenant/mail's, tested there).
+// mailbox sends through the real SMTP sender to the dev Mailpit and keeps
+// what it was asked to send, so a test can also tell that nothing was.
 type mailbox struct {
+	smtp *mail.SMTP
 	mu   sync.Mutex
 	sent []auth.Mail
 }
 
-func (m *mailbox) Send(_ context.Context, msg auth.Mail) error {
+func newMailbox(t testing.TB) *mailbox {
+	t.Helper()
+	s, err := mail.New(mail.Config{URL: platformtest.SMTPURL(t), From: "no-reply@platform.example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mailbox{smtp: s}
+}
+
+func (m *mailbox) Send(ctx context.Context, msg auth.Mail) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.sent = append(m.sent, msg)
-	return nil
+	m.mu.Unlock()
+	return m.smtp.Send(ctx, msg)
 }
 
 func (m *mailbox) all() []auth.Mail {
@@ -76,7 +87,7 @@ func redisClient(t testing.TB) *redis.Client {
 func newFixture(t testing.TB, kind tenant.Kind, opts ...func(*auth.Config)) *fixture {
 	t.Helper()
 	e := tenanttest.New(t)
-	f := &fixture{ctx: e.Ctx, tn: e.Create(t, kind), mail: &mailbox{}, clock: &clock{}}
+	f := &fixture{ctx: e.Ctx, tn: e.Create(t, kind), mail: newMailbox(t), clock: &clock{}}
 	f.store = session.New(redisClient(t), session.Options{})
 	t.Cleanup(func() { f.store.RevokeTenant(context.Background(), f.tn.ID) })
 	cfg := auth.Config{BcryptCost: 4, AllowWeakCost: true}
@@ -137,7 +148,7 @@ func (f *fixture) principal(t testing.TB, res auth.LoginResult) *auth.Principal 
 func (f *fixture) user(t testing.TB, name string, roles ...string) (auth.User, *auth.Principal) {
 	t.Helper()
 	u, err := f.svc.CreateUser(f.ctx, f.env(f.admin), auth.NewUser{Username: name, FullName: "User " + name,
-		Email: name + "@example.com", Password: strongPassword, Roles: roles})
+		Email: platformtest.MailRecipient(name), Password: strongPassword, Roles: roles})
 	if err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}

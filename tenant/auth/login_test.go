@@ -246,7 +246,7 @@ func TestLegacyHashesVerifyAndAreRehashed(t *testing.T) {
 
 func TestServiceRefusesWeakCost(t *testing.T) {
 	t.Parallel()
-	m := &mailbox{}
+	m := newMailbox(t)
 	for _, c := range []struct {
 		cost int
 		weak bool
