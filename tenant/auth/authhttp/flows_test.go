@@ -185,24 +185,66 @@ func TestPasswordResetByMail(t *testing.T) {
 	hugo.login("hugo", strongPassword+" again").want(t, 200, "")
 }
 
-// The 21st login from one address in 60 s is 429 with Retry-After; the
-// same address at another tenant is not limited.
+type limited struct {
+	allowed int           // answered before the 429
+	took    time.Duration // from the first attempt to the 429
+	at      time.Time     // of the 429
+	r       resp          // the 429
+}
+
+// untilLimited sends failing logins from the clients in turn until one
+// is refused with 429.
+func untilLimited(t *testing.T, cs ...*client) limited {
+	t.Helper()
+	start := time.Now()
+	for i := range 60 {
+		r := cs[i%len(cs)].login("nobody"+strconv.Itoa(i), "wrong password")
+		switch r.status {
+		case 429:
+			return limited{allowed: i, took: time.Since(start), at: time.Now(), r: r.want(t, 429, tenant.ERateLimited)}
+		case 401:
+		default:
+			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	t.Fatal("never limited")
+	return limited{}
+}
+
+// stillLimited checks that r, sent right after untilLimited, was refused
+// too, unless the next GCRA slot (3 s) came meanwhile on a slow machine.
+func (l limited) still(t *testing.T, r resp) {
+	t.Helper()
+	if r.code != tenant.ERateLimited && time.Since(l.at) < 3*time.Second {
+		t.Fatalf("not limited %s after the 429: %d %s", time.Since(l.at), r.status, r.raw)
+	}
+}
+
+// wantBurst checks a 20-per-60-s limit: 20 allowed at once, and one more
+// for each 3 s the attempts took (GCRA), so a slow machine cannot make
+// the test pass or fail by timing.
+func (l limited) wantBurst(t *testing.T) {
+	t.Helper()
+	if l.allowed < 20 || l.allowed > 20+int(l.took/(3*time.Second)) {
+		t.Fatalf("%d logins allowed in %s before the 429, want 20 (+1 per 3 s)", l.allowed, l.took)
+	}
+}
+
+// The 21st login from one address in 60 s is 429 with Retry-After (the
+// default limit); the same address at another tenant is not limited.
 func TestLoginRateLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{})
 	a := h.tenant(t, tenant.Restaurant)
 	b := h.tenant(t, tenant.Restaurant)
 	ca := h.clientOf(t, a)
-	for i := range 20 {
-		if r := ca.login("nobody"+strconv.Itoa(i), "wrong password"); r.status != 401 {
-			t.Fatalf("attempt %d: %d %s", i+1, r.status, r.raw)
-		}
+	l := untilLimited(t, ca)
+	l.wantBurst(t)
+	if s, err := strconv.Atoi(l.r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+		t.Fatalf("Retry-After %q", l.r.header.Get("Retry-After"))
 	}
-	r := ca.login(a.AdminUsername, a.AdminPassword).want(t, 429, tenant.ERateLimited)
-	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
-		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
-	}
-	ca.do("POST", "/api/auth/password-reset", map[string]string{"username": "x"}).want(t, 429, tenant.ERateLimited)
+	l.still(t, ca.login(a.AdminUsername, a.AdminPassword)) // the right password too
+	l.still(t, ca.do("POST", "/api/auth/password-reset", map[string]string{"username": "x"}))
 	cb := h.clientOf(t, b)
 	cb.ip = ca.ip
 	cb.login(b.AdminUsername, b.AdminPassword).want(t, 200, "")
@@ -210,9 +252,10 @@ func TestLoginRateLimit(t *testing.T) {
 	h.clientOf(t, a).login(a.AdminUsername, a.AdminPassword).want(t, 200, "")
 }
 
-// Two replicas sharing Redis share the limit: 10 logins at each, the
-// 21st at either is refused; and a session made at one is valid at the
-// other (a restart is a replica that comes later).
+// Two replicas sharing Redis share the limit: logins alternating between
+// them are refused after 20 in all (40 if each counted alone); and a
+// session made at one is valid at the other (a restart is a replica that
+// comes later).
 func TestLimitAndSessionsAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{})
@@ -221,12 +264,10 @@ func TestLimitAndSessionsAcrossReplicas(t *testing.T) {
 	c1 := h.clientOf(t, tn)
 	c2 := clientAt(t, addr2, tn.Slug+".localhost")
 	c2.ip = c1.ip
-	for i := range 10 {
-		c1.login("nobody"+strconv.Itoa(i), "wrong password").want(t, 401, tenant.EInvalidCredentials)
-		c2.login("nobody"+strconv.Itoa(i), "wrong password").want(t, 401, tenant.EInvalidCredentials)
-	}
-	c2.login(tn.AdminUsername, tn.AdminPassword).want(t, 429, tenant.ERateLimited)
-	c1.login(tn.AdminUsername, tn.AdminPassword).want(t, 429, tenant.ERateLimited)
+	l := untilLimited(t, c1, c2)
+	l.wantBurst(t)
+	l.still(t, c1.login(tn.AdminUsername, tn.AdminPassword))
+	l.still(t, c2.login(tn.AdminUsername, tn.AdminPassword))
 
 	c3 := h.clientOf(t, tn)
 	tok := c3.login(tn.AdminUsername, tn.AdminPassword).want(t, 200, "").str("token")
@@ -239,7 +280,7 @@ func TestLimitAndSessionsAcrossReplicas(t *testing.T) {
 // check itself.
 func TestDefaultRateLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, options{defaultLimit: auth.Limit{Rate: 5, Period: time.Minute}})
+	h := newHarness(t, options{defaultLimit: auth.Limit{Rate: 5, Period: time.Hour}}) // one more each 12 min: no timing
 	tn := h.tenant(t, tenant.Restaurant)
 	c := h.admin(t, tn) // one request: change-password
 	for range 4 {
