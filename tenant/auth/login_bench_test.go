@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -36,4 +37,32 @@ func BenchmarkBcrypt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkLoginVsBcrypt alternates a login and a bare comparison in each
+// iteration, so both see the same load (two shared cores are noisy), and
+// reports each one's ns and the throughput ratio bcrypt/login (target ≥ 0.9).
+func BenchmarkLoginVsBcrypt(b *testing.B) {
+	f := newFixture(b, tenant.Restaurant, withCost(auth.DefaultCost))
+	f.user(b, "bench", "staff")
+	h, err := bcrypt.GenerateFromPassword([]byte(strongPassword), auth.DefaultCost)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := f.env(nil)
+	var login, bare time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := f.svc.Login(f.ctx, env, "bench", strongPassword); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := bcrypt.CompareHashAndPassword(h, []byte(strongPassword)); err != nil {
+			b.Fatal(err)
+		}
+		login, bare = login+mid.Sub(start), bare+time.Since(mid)
+	}
+	b.ReportMetric(float64(login.Nanoseconds())/float64(b.N), "login-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bcrypt-ns/op")
+	b.ReportMetric(float64(bare)/float64(login), "throughput-ratio")
 }
