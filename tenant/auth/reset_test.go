@@ -159,3 +159,32 @@ func TestIssuedResetTokenExpiresAndIsSingleUse(t *testing.T) {
 	err = f.svc.ConfirmReset(f.ctx, f.env(nil), "", strongPassword)
 	wantField(t, err, "token", "empty token")
 }
+
+// Wrong current passwords count toward the lockout like failed logins: the
+// 5th locks and ends every session, the current one too.
+func TestWrongCurrentPasswordsLock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, tenant.Institution)
+	u, p := f.user(t, "tess", "prefect")
+	for i := 1; i <= 4; i++ {
+		wantField(t, f.svc.ChangePassword(f.ctx, f.env(p), "guess "+itoa(int64(i)), "fjord Pebble 31 wanders far"), "current_password", "wrong current")
+	}
+	wantCode(t, f.svc.ChangePassword(f.ctx, f.env(p), "guess 5", "fjord Pebble 31 wanders far"), tenant.EAccountLocked, "5th wrong current")
+	if _, err := f.store.Get(f.ctx, f.tn.ID, p.Session); !errors.Is(err, auth.ErrNoSession) {
+		t.Errorf("current session after the lock: %v, want ended", err)
+	}
+	if _, locked, _, _ := f.dbUser(t, u.ID); !locked {
+		t.Error("not locked")
+	}
+	// An inactive user's token is refused, and none is issued for it.
+	tok, _, err := f.svc.IssueReset(f.ctx, f.env(f.admin), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.UpdateUser(f.ctx, f.env(f.admin), u.ID, auth.UserPatch{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	wantField(t, f.svc.ConfirmReset(f.ctx, f.env(nil), tok, "fjord Pebble 31 wanders far"), "token", "token of an inactive user")
+	_, _, err = f.svc.IssueReset(f.ctx, f.env(f.admin), u.ID)
+	wantCode(t, err, tenant.EConflict, "issue for an inactive user")
+}
