@@ -28,7 +28,6 @@ func (ts *testServer) api(t *testing.T, method, path, token, body string) (int, 
 func TestOperatorAPI(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, nil)
 	const tok = testOperatorToken
 	slug := platformtest.Slug("api")

@@ -42,6 +42,10 @@ func newCLI(t *testing.T) *cli {
 		"VAULT_ADDR":               platformtest.Getenv(t, "VAULT_ADDR"),
 		"VAULT_TOKEN":              platformtest.Getenv(t, "VAULT_TOKEN"),
 		"PLATFORM_TEMPLATE_PREFIX": prefix,
+		// bcrypt at cost 4: the production floor of 10 makes each login
+		// and first admin take seconds under -race.
+		"PLATFORM_BCRYPT_COST":       "4",
+		"PLATFORM_ALLOW_WEAK_BCRYPT": "1",
 	}}
 	t.Cleanup(func() {
 		out, _, _ := c.run("tenant", "list", "-o", "json")
@@ -297,8 +301,6 @@ func TestCLIWithAppRole(t *testing.T) {
 	roleID, secretID := platformtest.AppRole(t, time.Minute, 5*time.Minute)
 	delete(c.env, "VAULT_TOKEN")
 	c.env["VAULT_ROLE_ID"], c.env["VAULT_SECRET_ID"] = roleID, secretID
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	slug := platformtest.Slug("role")
 	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "AppRole")
 	if out := c.ok("tenant", "env", slug, "--reveal"); !strings.Contains(out, "DB_PASSWORD=") || strings.Contains(out, "<redacted>") {
@@ -319,8 +321,6 @@ func TestCLIWithAppRole(t *testing.T) {
 func TestCLIConcurrentCreates(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	c.ok("tenant", "create", platformtest.Slug("warm"), "--kind", "restaurant", "--name", "Warm")
 	slug := platformtest.Slug("race")
 	type result struct {
@@ -365,8 +365,6 @@ func TestCLIConcurrentCreates(t *testing.T) {
 func TestAuditSameActionsFromCLIAndAPI(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	tok := testOperatorToken
 	viaCLI, viaAPI := platformtest.Slug("acli"), platformtest.Slug("aapi")
@@ -453,8 +451,6 @@ func TestAuditSameActionsFromCLIAndAPI(t *testing.T) {
 func TestCLIMigrateSkipsMaintenance(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	slug := platformtest.Slug("maint")
 	c.ok("tenant", "create", slug, "--kind", "institution", "--name", "Busy")
 	if err := c.cat.SetStatus(context.Background(), slug, tenant.StatusMaintenance, tenant.StatusActive); err != nil {

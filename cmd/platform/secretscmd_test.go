@@ -44,8 +44,6 @@ func liveCount(t *testing.T, s *session.Store, tid string) int {
 func TestSecretsRotateCLIAndAPI(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	other := c.serve(t, nil)
 	tn := ts.create(t, "restaurant")
@@ -181,8 +179,6 @@ func TestSecretsRotateCLIAndAPI(t *testing.T) {
 func TestServeRotatesDueSecretsOnce(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ctx := context.Background()
 	vault := platformtest.Vault(t)
 	sessions := testSessions(t)

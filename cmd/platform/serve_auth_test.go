@@ -16,10 +16,6 @@ import (
 // server shows (restarts, replicas sharing Redis). The API's behaviour in
 // detail is tested in tenant/auth/authhttp.
 
-// fastAuth makes bcrypt cheap for tests (cost 4: the production floor of
-// 10 would make each login take seconds under -race).
-var fastAuth = map[string]string{"PLATFORM_BCRYPT_COST": "4", "PLATFORM_ALLOW_WEAK_BCRYPT": "1"}
-
 // strongPassword passes the password policy (length and zxcvbn).
 const strongPassword = "violeta-tranvía-Quillota-1987"
 
@@ -100,7 +96,7 @@ func (ts *testServer) loginAdmin(t *testing.T, host, otp string) string {
 func TestServeSessionsSurviveRestart(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	ts := c.serve(t, fastAuth)
+	ts := c.serve(t, nil)
 	slug, otp := ts.createAdmin(t, "restaurant")
 	host := slug + ".localhost"
 	tok := ts.loginAdmin(t, host, otp)
@@ -109,7 +105,7 @@ func TestServeSessionsSurviveRestart(t *testing.T) {
 	}
 	ts.stop()
 
-	ts2 := c.serve(t, fastAuth)
+	ts2 := c.serve(t, nil)
 	code, body := ts2.call(t, "GET", host, "/api/me", tok, nil)
 	if code != 200 {
 		t.Fatalf("/api/me after the restart: %d %v", code, body)
@@ -132,8 +128,8 @@ func TestServeSessionsSurviveRestart(t *testing.T) {
 func TestServeLoginLimitAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	a := c.serve(t, fastAuth)
-	b := c.serve(t, fastAuth)
+	a := c.serve(t, nil)
+	b := c.serve(t, nil)
 	slug, _ := a.createAdmin(t, "institution")
 	other, otherOTP := a.createAdmin(t, "restaurant")
 	host := slug + ".localhost"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,8 +117,7 @@ func closedPort(t *testing.T) string {
 func TestServeReadyzRedisDown(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	ts := c.serve(t, map[string]string{"REDIS_URL": "redis://" + closedPort(t) + "/0",
-		"PLATFORM_BCRYPT_COST": "4", "PLATFORM_ALLOW_WEAK_BCRYPT": "1"})
+	ts := c.serve(t, map[string]string{"REDIS_URL": "redis://" + closedPort(t) + "/0"})
 	for _, url := range []string{ts.tenantURL, ts.adminURL} {
 		req, err := http.NewRequest("GET", url+"/readyz", nil)
 		if err != nil {
@@ -193,4 +193,26 @@ func TestServeRedisLogIsJSON(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestBcryptCostFloor: below 10 only with the explicit test switch.
+func TestBcryptCostFloor(t *testing.T) {
+	base := map[string]string{"PLATFORM_DATABASE_URL": "postgres://x/y", "PLATFORM_DB_ADMIN_URL": "postgres://x/z",
+		"VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "t"}
+	for _, tc := range []struct {
+		cost, weak string
+		ok         bool
+	}{{"12", "", true}, {"10", "", true}, {"9", "", false}, {"4", "", false}, {"4", "1", true}, {"3", "1", false}, {"17", "", false}, {"x", "", false}} {
+		env := map[string]string{"PLATFORM_BCRYPT_COST": tc.cost, "PLATFORM_ALLOW_WEAK_BCRYPT": tc.weak}
+		for k, v := range base {
+			env[k] = v
+		}
+		c, err := loadConfig(func(k string) string { return env[k] })
+		if (err == nil) != tc.ok {
+			t.Errorf("cost %s weak %q: err %v, want ok=%v", tc.cost, tc.weak, err, tc.ok)
+		}
+		if err == nil && strconv.Itoa(c.BcryptCost) != tc.cost {
+			t.Errorf("cost %s: got %d", tc.cost, c.BcryptCost)
+		}
+	}
 }

@@ -28,7 +28,6 @@ func TestServeIdleAndSlowClients(t *testing.T) {
 		readTimeout  = time.Second
 	)
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, map[string]string{"PLATFORM_HTTP_READ_TIMEOUT": readTimeout.String()})
 	tn := ts.create(t, "restaurant")
 	waitStatus(t, ts, tn.Slug, 200, "")

@@ -34,8 +34,6 @@ func readyBudget(t *testing.T, ts *testServer, server string) (float64, bool) {
 func TestServeServerChanges(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	tn := ts.create(t, "restaurant")
 	waitStatus(t, ts, tn.Slug, 200, "")
@@ -98,8 +96,6 @@ func TestServeServerChanges(t *testing.T) {
 func TestServeServerChangesKeepEnvBudget(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "9"})
 	tn := ts.create(t, "restaurant")
 	waitStatus(t, ts, tn.Slug, 200, "")

@@ -249,7 +249,6 @@ func TestServeTwoReplicasSeeSuspend(t *testing.T) {
 func TestServeConnectionBudget(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	// A long wait for a slot: the test asserts zero errors on a 2-core CI
 	// machine shared with other tests; 3 s (the default) is for production.
 	// Connections authenticate with scram-sha-256 (scripts/dev-services):
@@ -336,7 +335,6 @@ func TestServeWithVaultDown(t *testing.T) {
 
 	c := newCLI(t)
 	c.env["VAULT_ADDR"], c.env["VAULT_TOKEN"] = vaultURL, "vault-down-test"
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, nil)
 	cached, unseen := ts.create(t, "restaurant"), ts.create(t, "institution")
 	waitStatus(t, ts, unseen.Slug, 200, "")
@@ -379,7 +377,6 @@ func TestServeWithVaultDown(t *testing.T) {
 func TestServeGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
 	ts := c.serve(t, map[string]string{"PLATFORM_DB_CONN_BUDGET": "1"})
 	a, b := ts.create(t, "restaurant"), ts.create(t, "restaurant")
 	waitStatus(t, ts, b.Slug, 200, "")

@@ -77,8 +77,6 @@ func pgAddr(t *testing.T) string {
 func TestServeTenantUnavailable(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	// A replica whose Vault is down since it started: it has seen no tenant.
 	vaultDown := c.serve(t, map[string]string{"VAULT_ADDR": "http://" + closedPort(t)})
@@ -189,8 +187,6 @@ func TestServeTenantUnavailable(t *testing.T) {
 func TestServeOutageLogsStateChanges(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	c.env["PLATFORM_BCRYPT_COST"] = "4"
-	c.env["PLATFORM_ALLOW_WEAK_BCRYPT"] = "1"
 	ts := c.serve(t, nil)
 	vaultDown := c.serve(t, map[string]string{"VAULT_ADDR": "http://" + closedPort(t)})
 	tests := []struct {
