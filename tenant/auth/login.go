@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/audit"
@@ -18,6 +19,15 @@ var (
 // maxLoginUsername bounds what a login attempt looks up and audits.
 const maxLoginUsername = 256
 
+// lookup finds a user by the name given at login; a name that no user can
+// have (too long, not UTF-8, which PostgreSQL would refuse) is nobody's.
+func lookup(ctx context.Context, db DBTX, username string) (authpg.Account, error) {
+	if len(username) > maxLoginUsername || !utf8.ValidString(username) {
+		return authpg.Account{}, authpg.ErrNoUser
+	}
+	return authpg.ByUsername(ctx, db, username)
+}
+
 // Login checks a username and password and opens a session.
 func (s *Service) Login(ctx context.Context, e Env, username, password string) (LoginResult, error) {
 	username = strings.TrimSpace(username)
@@ -31,10 +41,7 @@ func (s *Service) Login(ctx context.Context, e Env, username, password string) (
 	if err := tenant.Invalid(fields); err != nil {
 		return LoginResult{}, err
 	}
-	if len(username) > maxLoginUsername {
-		username = username[:maxLoginUsername]
-	}
-	a, err := authpg.ByUsername(ctx, e.DB, username)
+	a, err := lookup(ctx, e.DB, username)
 	if errors.Is(err, authpg.ErrNoUser) {
 		// Same work as a wrong password: the answer does not tell whether
 		// the user exists, nor does its time.

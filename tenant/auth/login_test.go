@@ -128,6 +128,11 @@ func TestLoginRules(t *testing.T) {
 	_, err = f.svc.Login(f.ctx, f.env(nil), "dora.diaz", "")
 	wantField(t, err, "password", "empty password")
 
+	for _, odd := range []string{"bad\xffutf8", strings.Repeat("long", 100)} {
+		_, err := f.svc.Login(f.ctx, f.env(nil), odd, strongPassword)
+		wantCode(t, err, tenant.EInvalidCredentials, "a name no user can have")
+		wantCode(t, f.svc.RequestReset(f.ctx, f.env(nil), odd), "", "reset for a name no user can have")
+	}
 	_, unknownErr := f.svc.Login(f.ctx, f.env(nil), "nobody", strongPassword)
 	_, wrongErr := f.svc.Login(f.ctx, f.env(nil), "dora.diaz", strongPassword+"x")
 	wantCode(t, unknownErr, tenant.EInvalidCredentials, "unknown user")

@@ -59,10 +59,7 @@ func (s *Service) RequestReset(ctx context.Context, e Env, username string) erro
 	if username == "" {
 		return tenant.Invalid(map[string]string{"username": "is required"})
 	}
-	if len(username) > maxLoginUsername {
-		username = username[:maxLoginUsername]
-	}
-	a, err := authpg.ByUsername(ctx, e.DB, username)
+	a, err := lookup(ctx, e.DB, username)
 	if err != nil && !errors.Is(err, authpg.ErrNoUser) {
 		return internal("request reset", err)
 	}

@@ -130,6 +130,11 @@ func (s *Service) ListUsers(ctx context.Context, e Env, f UserFilter) (UserPage,
 	case limit < 0 || limit > 200:
 		fields["limit"] = "must be between 1 and 200"
 	}
+	for field, v := range map[string]string{"q": f.Q, "role": f.Role} {
+		if err := tenant.ValidateText(field, v, maxFullName); err != nil {
+			fields[field] = tenant.ErrorMessage(err)
+		}
+	}
 	after, ok := decodeUserCursor(f.Cursor)
 	if !ok {
 		fields["cursor"] = "is not a cursor of this list"

@@ -123,7 +123,7 @@ func TestListUsersFiltersAndPages(t *testing.T) {
 			t.Errorf("filter %+v: %v, want %v", c.f, got, c.want)
 		}
 	}
-	for _, bad := range []auth.UserFilter{{Limit: 201}, {Limit: -1}, {Cursor: "bm9wZQ"}, {Cursor: "%%"}} {
+	for _, bad := range []auth.UserFilter{{Limit: 201}, {Limit: -1}, {Cursor: "bm9wZQ"}, {Cursor: "%%"}, {Q: "\xff"}, {Role: "a\x00"}} {
 		_, err := f.svc.ListUsers(f.ctx, f.env(f.admin), bad)
 		wantCode(t, err, tenant.EValidation, "bad filter")
 	}
