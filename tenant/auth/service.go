@@ -172,6 +172,10 @@ func (s *Service) record(ctx context.Context, e Env, db audit.DBTX, entry audit.
 	if db == nil {
 		db = e.DB
 	}
+	if db == nil {
+		s.log(e).Error("audit record without a tenant connection", "action", entry.Action)
+		return
+	}
 	if err := audit.Record(ctx, db, entry); err != nil {
 		s.log(e).Error("audit record failed", "action", entry.Action, "err", err)
 	}
