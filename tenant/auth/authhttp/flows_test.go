@@ -358,7 +358,7 @@ func TestAuditQuery(t *testing.T) {
 	for range 3 {
 		ines.login("ines", strongPassword).want(t, 200, "")
 	}
-	ines.login("ines", "wrong password").want(t, 401, tenant.EInvalidCredentials)
+	failed := ines.login("ines", "wrong password").want(t, 401, tenant.EInvalidCredentials)
 
 	r := admin.do("GET", "/api/audit?actor=ines&action=login.success", nil).want(t, 200, "")
 	entries, _ := r.body["entries"].([]any)
@@ -399,6 +399,10 @@ func TestAuditQuery(t *testing.T) {
 		if page > 10 {
 			t.Fatal("endless pages")
 		}
+	}
+	r = admin.do("GET", "/api/audit?actor=ines&action=login.failure", nil).want(t, 200, "")
+	if es, _ := r.body["entries"].([]any); len(es) != 1 || es[0].(map[string]any)["request_id"] != failed.header.Get("X-Request-Id") {
+		t.Fatalf("the failure's row does not carry its request id %q: %s", failed.header.Get("X-Request-Id"), r.raw)
 	}
 	if len(seen) != 4 {
 		t.Fatalf("ines has %d audit rows, want 4 (3 logins, 1 failure)", len(seen))
