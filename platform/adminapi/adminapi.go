@@ -61,6 +61,7 @@ func New(cfg Config) *fiber.App {
 	}
 	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
 	app := httpx.NewApp(cfg.Logger, cfg.Proxies, cfg.Limits)
+	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, cfg.Proxies) }))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
 	v1 := app.Group("/v1", a.auth)

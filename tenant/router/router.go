@@ -54,6 +54,9 @@ func New(cfg Config) *fiber.App {
 		proxies = httpx.Proxies{}
 	}
 	app := httpx.NewApp(cfg.Logger, proxies, cfg.Limits)
+	// Security headers on every response of tenant hosts: errors, 404s and
+	// unknown hosts included.
+	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, proxies) }))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
 

@@ -278,3 +278,34 @@ func TestAccessLogRouteTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeadersEverywhere: every answer of a tenant host carries the
+// security headers — found, unknown host, unknown route — and HSTS only
+// when a trusted proxy says the client came over TLS.
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	t.Parallel()
+	direct, _ := start(t, Config{})
+	behind, _ := start(t, Config{TrustedProxies: []string{"127.0.0.1"}})
+	for _, tc := range []struct {
+		name, addr, host, path string
+		hdr                    []string
+		hsts                   bool
+	}{
+		{"tenant", direct, "alpha.localhost", "/api/tenant", nil, false},
+		{"unknown host", direct, "nobody.localhost", "/api/tenant", nil, false},
+		{"unknown route", direct, "alpha.localhost", "/nowhere", nil, false},
+		{"healthz", direct, "alpha.localhost", "/healthz", nil, false},
+		{"forwarded https, untrusted", direct, "alpha.localhost", "/api/tenant", []string{"X-Forwarded-Proto", "https"}, false},
+		{"forwarded https, trusted", behind, "alpha.localhost", "/api/tenant", []string{"X-Forwarded-Proto", "https"}, true},
+	} {
+		r := get(t, tc.addr, tc.host, tc.path, tc.hdr...)
+		h := r.header
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: %d, headers %v", tc.name, r.status, h)
+		}
+		if got := h.Get("Strict-Transport-Security") != ""; got != tc.hsts {
+			t.Errorf("%s: HSTS %v, want %v", tc.name, got, tc.hsts)
+		}
+	}
+}

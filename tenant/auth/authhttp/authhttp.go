@@ -104,6 +104,8 @@ func withDefaults(cfg Config) Config {
 // returns the handlers, whose Authenticate guards other routes.
 func Routes(r fiber.Router, cfg Config) *Handlers {
 	h := &Handlers{cfg: withDefaults(cfg)}
+	// The router sets the security headers on every response of the app
+	// (router.New); a test app without it gets them here.
 	r.Use(httpx.SecurityHeaders(h.isTLS), httpx.CORS(h.allowOrigin))
 
 	open := h.authenticate(false) // allowed while the password must change
