@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/provision"
@@ -153,4 +155,59 @@ func TestServeLoginLimitAcrossReplicas(t *testing.T) {
 	if code, body := b.call(t, "POST", other+".localhost", "/api/auth/login", "", map[string]string{"username": "admin", "password": otherOTP}); code != 200 {
 		t.Fatalf("login at another tenant: %d %v", code, body)
 	}
+}
+
+// TestServeTenantSettings: `tenant settings` changes a tenant's session
+// lifetime; every replica follows through the catalog's notifications, and
+// bad settings are refused with the key named, changing nothing.
+func TestServeTenantSettings(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, nil)
+	slug, otp := ts.createAdmin(t, "restaurant")
+	host := slug + ".localhost"
+	if out := c.ok("tenant", "settings", slug); settingOf(out, "session_lifetime") != "8h (default)" {
+		t.Fatalf("defaults:\n%s", out)
+	}
+	for _, bad := range [][]string{{"--set", "session_lifetime=forever"}, {"--set", "colour=red"}, {"--set", "session_idle=2h", "--set", "session_lifetime=1h"}, {"--unset", "nope"}} {
+		if _, _, err := c.run(append([]string{"tenant", "settings", slug}, bad...)...); err == nil || !strings.Contains(err.Error(), strings.Split(bad[1], "=")[0]) {
+			t.Errorf("settings %v: err %v, want one naming the key", bad, err)
+		}
+	}
+	if out := c.ok("tenant", "settings", slug); settingOf(out, "session_idle") != "30m (default)" || settingOf(out, "session_lifetime") != "8h (default)" {
+		t.Fatalf("refused settings changed something:\n%s", out)
+	}
+	out := c.ok("tenant", "settings", slug, "--set", "session_lifetime=1h", "--set", "secret_rotation_days=30", "-o", "json")
+	if !strings.Contains(out, `"session_lifetime": "1h0m0s"`) || !strings.Contains(out, `"secret_rotation_days": 30`) {
+		t.Fatalf("settings after set:\n%s", out)
+	}
+	// The resolver hears of it; a new session then lasts 1 h, not 8.
+	platformtest.Eventually(t, 10*time.Second, "the new lifetime served", func() bool {
+		tn := ts.resolver.Lookup(host)
+		return tn != nil && tn.Settings["session_lifetime"] == "1h0m0s"
+	})
+	code, body := ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "admin", "password": otp})
+	if code != 200 {
+		t.Fatalf("login: %d %v", code, body)
+	}
+	exp, err := time.Parse(time.RFC3339, body["expires_at"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(exp); left > time.Hour+time.Minute || left < 50*time.Minute {
+		t.Errorf("session expires in %s, want about 1h", left)
+	}
+	if out := c.ok("tenant", "settings", slug, "--unset", "session_lifetime"); settingOf(out, "session_lifetime") != "8h (default)" || settingOf(out, "secret_rotation_days") != "30" {
+		t.Errorf("after unset:\n%s", out)
+	}
+}
+
+// settingOf reads one setting's value from the table of `tenant settings`.
+func settingOf(table, key string) string {
+	for _, line := range strings.Split(table, "\n") {
+		if rest, ok := strings.CutPrefix(line, key+" "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
 }

@@ -19,14 +19,14 @@ import (
 
 func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin)")
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, settings)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
 	out := outputFlag(fs)
 	var (
 		kind, name, tz, status string
-		domains                multiFlag
+		domains, sets, unsets  multiFlag
 		yes, purge, reveal     bool
 	)
 	switch verb {
@@ -46,6 +46,9 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "show", "suspend", "resume":
 	case "reset-admin":
 		fs.BoolVar(&yes, "yes", false, "confirm")
+	case "settings":
+		fs.Var(&sets, "set", "KEY=VALUE (repeatable)")
+		fs.Var(&unsets, "unset", "KEY back to its default (repeatable)")
 	default:
 		return usagef("tenant: unknown verb %q", verb)
 	}
@@ -78,6 +81,14 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if verb == "create" && kind == "" {
 		return usagef("tenant create: --kind is required (restaurant or institution)")
+	}
+	set := map[string]string{}
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("tenant settings: --set wants KEY=VALUE, not %q", kv)
+		}
+		set[k] = v
 	}
 	var filter catalog.TenantFilter
 	if verb == "list" {
@@ -163,6 +174,18 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "tenant %s: new one-time password for %s: %s\n(shown only this once; it must be changed at first login)\n", slug, auth.AdminUsername, pw)
 		return nil
+	case "settings":
+		var st map[string]any
+		if len(set) == 0 && len(unsets) == 0 {
+			t, err := a.svc.Get(ctx, slug)
+			if err != nil {
+				return err
+			}
+			st = t.Settings
+		} else if st, err = a.svc.UpdateSettings(ctx, slug, set, unsets); err != nil {
+			return err
+		}
+		return printSettings(stdout, *out, slug, st)
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
 		if err != nil {
@@ -262,6 +285,28 @@ func printAges(w io.Writer, ages []provision.SecretAge) error {
 			next = "pending: run `platform secrets rotate` to finish"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%dd\t%s\n", a.Name, a.RotatedAt.Format(time.RFC3339), a.AgeDays, next)
+	}
+	return tw.Flush()
+}
+
+// printSettings shows every known setting with its value, or its default.
+func printSettings(w io.Writer, out, slug string, st map[string]any) error {
+	if st == nil {
+		st = map[string]any{}
+	}
+	if out == "json" {
+		return writeJSON(w, map[string]any{"slug": slug, "settings": st})
+	}
+	defaults := map[string]string{tenant.SettingSessionLifetime: "8h", tenant.SettingSessionIdle: "30m", tenant.SettingRotationDays: "90"}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SETTING\tVALUE")
+	for _, k := range tenant.SettingNames() {
+		v, ok := st[k]
+		val := fmt.Sprint(v)
+		if !ok {
+			val = defaults[k] + " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", k, val)
 	}
 	return tw.Flush()
 }

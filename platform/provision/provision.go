@@ -544,6 +544,20 @@ func (s *Service) Resume(ctx context.Context, slug string) error {
 	return s.record(ctx, "tenant.resume", auditSlug(slug), nil, err)
 }
 
+// UpdateSettings sets and unsets per-tenant settings (tenant.ApplySettings
+// checks them) and returns them all; recorded as tenant.settings with the
+// keys changed.
+func (s *Service) UpdateSettings(ctx context.Context, slug string, set map[string]string, unset []string) (map[string]any, error) {
+	out, err := s.cat.UpdateSettings(ctx, slug, func(cur map[string]any) (map[string]any, error) {
+		return tenant.ApplySettings(cur, set, unset)
+	})
+	details := map[string]any{"set": set, "unset": unset}
+	if err := s.record(ctx, "tenant.settings", auditSlug(slug), details, err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Get returns a tenant by slug.
 func (s *Service) Get(ctx context.Context, slug string) (*tenant.Tenant, error) {
 	return s.cat.TenantBySlug(ctx, slug)
