@@ -120,10 +120,10 @@ func Routes(r fiber.Router, cfg Config) *Handlers {
 
 	r.Get("/api/users", authed, Require(auth.PermUsersRead), h.listUsers)
 	r.Post("/api/users", authed, Require(auth.PermUsersManage), h.createUser)
-	r.Get("/api/users/:id", authed, h.getUser) // users.read, or oneself: the service decides
+	r.Get("/api/users/:id", authed, h.onUser(h.cfg.Service.GetUser)) // users.read, or oneself: the service decides
 	r.Patch("/api/users/:id", authed, Require(auth.PermUsersManage), h.updateUser)
 	r.Delete("/api/users/:id", authed, Require(auth.PermUsersManage), h.deleteUser)
-	r.Post("/api/users/:id/unlock", authed, Require(auth.PermUsersManage), h.unlock)
+	r.Post("/api/users/:id/unlock", authed, Require(auth.PermUsersManage), h.onUser(h.cfg.Service.Unlock))
 	r.Post("/api/users/:id/password-reset", authed, Require(auth.PermUsersManage), h.issueReset)
 
 	r.Get("/api/sessions", authed, h.listSessions)

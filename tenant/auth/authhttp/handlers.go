@@ -1,6 +1,7 @@
 package authhttp
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -256,21 +257,25 @@ func (h *Handlers) createUser(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
-// getUser: GET /api/users/:id.
-func (h *Handlers) getUser(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
+// onUser serves GET /api/users/:id and POST /api/users/:id/unlock: the
+// id from the path, the tenant's connection for the call, the user it
+// returns as JSON.
+func (h *Handlers) onUser(op func(context.Context, auth.Env, int64) (auth.User, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		e := h.env(c, h.cfg.Tenant(c))
+		var u auth.User
+		if err := h.withDB(c, &e, func() (err error) {
+			u, err = op(c.UserContext(), e, id)
+			return err
+		}); err != nil {
+			return err
+		}
+		return c.JSON(u)
 	}
-	e := h.env(c, h.cfg.Tenant(c))
-	var u auth.User
-	if err := h.withDB(c, &e, func() (err error) {
-		u, err = h.cfg.Service.GetUser(c.UserContext(), e, id)
-		return err
-	}); err != nil {
-		return err
-	}
-	return c.JSON(u)
 }
 
 // updateUser: PATCH /api/users/:id; absent fields stay as they are.
@@ -312,23 +317,6 @@ func (h *Handlers) deleteUser(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-// unlock: POST /api/users/:id/unlock.
-func (h *Handlers) unlock(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	e := h.env(c, h.cfg.Tenant(c))
-	var u auth.User
-	if err := h.withDB(c, &e, func() (err error) {
-		u, err = h.cfg.Service.Unlock(c.UserContext(), e, id)
-		return err
-	}); err != nil {
-		return err
-	}
-	return c.JSON(u)
 }
 
 // issueReset: POST /api/users/:id/password-reset → the one-time token,
