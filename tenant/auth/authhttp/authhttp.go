@@ -16,6 +16,7 @@ package authhttp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -190,6 +191,10 @@ var (
 func (h *Handlers) authenticate(gate bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := h.authn(c, gate); err != nil {
+			// A dead session's cookie is cleared: the browser stops sending it.
+			if _, fromCookie := credentials(c); fromCookie && errors.Is(err, auth.ErrNoSession) {
+				h.clearCookie(c)
+			}
 			return err
 		}
 		return c.Next()

@@ -40,6 +40,9 @@ func TestRevocationIsImmediate(t *testing.T) {
 	}
 	c1.do("DELETE", "/api/sessions/"+other, nil).want(t, 204, "")
 	c2.do("GET", "/api/me", nil).want(t, 401, tenant.EUnauthenticated)
+	if c2.cookie() != "" {
+		t.Fatal("the revoked session's cookie is still in the jar: a 401 should clear it")
+	}
 	c1.do("DELETE", "/api/sessions/"+other, nil).want(t, 404, tenant.ENotFound)
 
 	tok := c1.cookie()
