@@ -138,8 +138,13 @@ func (s *Store) unwrapKey(ctx context.Context, mount, name, tenantID, wrapped st
 	if err != nil {
 		// Transit answers 400 for a wrong context, a failed tag and a
 		// malformed ciphertext alike: all mean "not this tenant's key".
+		// It answers 400 for a missing key too: that is set-up, not
+		// a foreign backup.
 		var re *vault.ResponseError
 		if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
+			if strings.Contains(strings.Join(re.Errors, " "), "key not found") {
+				return nil, tenant.Errorf(tenant.EUnavailable, "Vault has no transit key %s/%s (run EnsureBackupKey)", mount, name)
+			}
 			return nil, ErrUnwrap
 		}
 		return nil, s.wrap("unwrap a backup key", err)

@@ -123,6 +123,10 @@ func TestEnsureTransitKeyConcurrent(t *testing.T) {
 		t.Errorf("other context: %v", err)
 	}
 
+	if _, err := vs.UnwrapKeyAt(ctx, mount, "absent", "t1", w); tenant.ErrorCode(err) != tenant.EUnavailable || errors.Is(err, secrets.ErrUnwrap) {
+		t.Errorf("unwrap with a missing key: %v, want unavailable", err)
+	}
+
 	// A non-derived key would ignore contexts: tenants would share it.
 	if _, err := vc.Logical().WriteWithContext(ctx, mount+"/keys/flat", map[string]any{"type": "aes256-gcm96"}); err != nil {
 		t.Fatal(err)
