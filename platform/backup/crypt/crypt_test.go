@@ -2,7 +2,11 @@ package crypt_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -514,5 +518,75 @@ func BenchmarkReader(b *testing.B) {
 		if n, err := io.CopyBuffer(io.Discard, r, buf); err != nil || n != size {
 			b.Fatal(n, err)
 		}
+	}
+}
+
+// specSeal builds a stream from the package documentation alone, with
+// the chunks given (the last one sealed as final): a second implementation
+// that pins the format.
+func specSeal(t *testing.T, key []byte, cs int, parts [][]byte) []byte {
+	t.Helper()
+	hdr := append([]byte("TNCYBKP\n"), 1, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(hdr[9:], uint32(cs))
+	id := bytes.Repeat([]byte{7}, 16)
+	hdr = append(hdr, id...)
+	sub, err := hkdf.Key(sha256.New, key, id, "github.com/tenancy/platform backup/crypt v1 chunk key", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(sub)
+	gcm, _ := cipher.NewGCM(block)
+	out := bytes.Clone(hdr)
+	for i, p := range parts {
+		nonce := make([]byte, 12)
+		binary.BigEndian.PutUint64(nonce[3:11], uint64(i))
+		if i == len(parts)-1 {
+			nonce[11] = 1
+		}
+		out = gcm.Seal(out, nonce, p, hdr)
+	}
+	return out
+}
+
+func TestFormat(t *testing.T) {
+	t.Parallel()
+	key := newKey(t)
+	a, b := bytes.Repeat([]byte("a"), 64), []byte("tail")
+	got, err := open(key, specSeal(t, key, 64, [][]byte{a, a, b}))
+	if err != nil || !bytes.Equal(got, bytes.Join([][]byte{a, a, b}, nil)) {
+		t.Fatalf("stream built from the spec: %v", err)
+	}
+	if got, err := open(key, specSeal(t, key, 64, [][]byte{nil})); err != nil || len(got) != 0 {
+		t.Errorf("empty stream built from the spec: %q, %v", got, err)
+	}
+	// Authentic but not what a Writer makes: data then an empty final chunk.
+	_, err = open(key, specSeal(t, key, 64, [][]byte{a, nil}))
+	if c := corruptAt(t, "empty last chunk", err); c != 1 {
+		t.Errorf("empty last chunk: chunk %d, %v", c, err)
+	}
+	// And a Writer's stream opens by the spec, chunk by chunk, with nothing
+	// left over.
+	ct := seal(t, key, 64, bytes.Join([][]byte{a, a, b}, nil))
+	id := ct[13:29]
+	sub, _ := hkdf.Key(sha256.New, key, id, "github.com/tenancy/platform backup/crypt v1 chunk key", 32)
+	block, _ := aes.NewCipher(sub)
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, 12)
+	off := headerSize
+	for i, want := range [][]byte{a, a, b} {
+		binary.BigEndian.PutUint64(nonce[3:11], uint64(i))
+		nonce[11] = 0
+		if i == 2 {
+			nonce[11] = 1
+		}
+		n := len(want) + tagSize
+		p, err := gcm.Open(nil, nonce, ct[off:off+n], ct[:headerSize])
+		if err != nil || !bytes.Equal(p, want) {
+			t.Fatalf("Writer's chunk %d does not open by the spec: %v", i, err)
+		}
+		off += n
+	}
+	if off != len(ct) {
+		t.Errorf("Writer's stream has %d bytes after its chunks", len(ct)-off)
 	}
 }
