@@ -257,7 +257,7 @@ func (s *fileStore) List(ctx context.Context, prefix string) ([]string, error) {
 		if ctx.Err() != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		return nil, s.ioErr("cannot list "+prefix, err)
+		return nil, s.ioErr(listing(prefix), err)
 	}
 	sort.Strings(keys)
 	return keys, nil

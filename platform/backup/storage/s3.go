@@ -222,7 +222,7 @@ func (s *s3Store) List(ctx context.Context, prefix string) ([]string, error) {
 	keys := []string{}
 	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: full, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, s.translate(ctx, obj.Err, "cannot list "+prefix, "")
+			return nil, s.translate(ctx, obj.Err, listing(prefix), "")
 		}
 		key := obj.Key
 		if s.prefix != "" {

@@ -172,3 +172,10 @@ func joinKey(prefix, key string) string {
 	}
 	return path.Join(prefix, key)
 }
+
+func listing(prefix string) string {
+	if prefix == "" {
+		return "cannot list its artifacts"
+	}
+	return "cannot list " + prefix
+}

@@ -23,7 +23,9 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
-const testBucket = "platform-dev" // created by scripts/dev-services up
+// testBucket is the dev S3 server's bucket (scripts/dev-services up
+// creates it).
+func testBucket(t testing.TB) string { return platformtest.Getenv(t, "PLATFORM_TEST_S3_BUCKET") }
 
 func s3Options(t testing.TB) Options {
 	return Options{
@@ -50,7 +52,7 @@ var kinds = []kind{
 		return s
 	}},
 	{"s3", func(t *testing.T) Store {
-		s, err := Open(platformtest.Context(t), "s3://"+testBucket+"/test-"+platformtest.Rand(12), s3Options(t))
+		s, err := Open(platformtest.Context(t), "s3://"+testBucket(t)+"/test-"+platformtest.Rand(12), s3Options(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -552,9 +554,9 @@ func TestUnavailable(t *testing.T) {
 		name, url, msg string
 		opts           Options
 	}{
-		{"closed port", "s3://" + testBucket + "/x", "cannot be reached",
+		{"closed port", "s3://" + testBucket(t) + "/x", "cannot be reached",
 			Options{Endpoint: "http://" + closedPort(t), AccessKey: "AKIDNEVERSHOWN", SecretKey: secret, Insecure: true}},
-		{"wrong secret", "s3://" + testBucket + "/x", "refused the credentials",
+		{"wrong secret", "s3://" + testBucket(t) + "/x", "refused the credentials",
 			Options{Endpoint: good.Endpoint, AccessKey: good.AccessKey, SecretKey: secret, Insecure: true}},
 		{"no bucket", "s3://no-such-bucket-" + platformtest.Rand(8) + "/x", "does not exist", good},
 	} {
