@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/tenant"
 )
 
 // The identity API through `platform serve` itself: what only a whole
@@ -29,7 +30,18 @@ func (ts *testServer) createAdmin(t *testing.T, kind string) (slug, password str
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.await(t, res.Tenant.Slug)
 	return res.Tenant.Slug, res.AdminPassword
+}
+
+// await waits until the server's resolver serves slug as active: the
+// catalog's notification reaches it a moment after the creation.
+func (ts *testServer) await(t *testing.T, slug string) {
+	t.Helper()
+	platformtest.Eventually(t, 10*time.Second, "tenant "+slug+" served", func() bool {
+		tn := ts.resolver.Lookup(slug + ".localhost")
+		return tn != nil && tn.Status == tenant.StatusActive
+	})
 }
 
 // call sends a JSON request to the tenant listener as host, with a bearer
@@ -137,6 +149,8 @@ func TestServeLoginLimitAcrossReplicas(t *testing.T) {
 	b := c.serve(t, limit)
 	slug, _ := a.createAdmin(t, "institution")
 	other, otherOTP := a.createAdmin(t, "restaurant")
+	b.await(t, slug)
+	b.await(t, other)
 	host := slug + ".localhost"
 	wrong := map[string]string{"username": "nobody-" + platformtest.Rand(6), "password": "not the password at all"}
 	for i := range 20 {
