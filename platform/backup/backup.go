@@ -75,8 +75,10 @@ type Manifest struct {
 }
 
 // DataKey and ManifestKey are where a backup's objects live in a store.
-func DataKey(tenantID, backupID string) string     { return tenantID + "/" + backupID + "/data" }
-func ManifestKey(tenantID, backupID string) string { return tenantID + "/" + backupID + "/manifest.json" }
+func DataKey(tenantID, backupID string) string { return tenantID + "/" + backupID + "/data" }
+func ManifestKey(tenantID, backupID string) string {
+	return tenantID + "/" + backupID + "/manifest.json"
+}
 
 // Config tunes a Service.
 type Config struct {

@@ -66,13 +66,13 @@ func (db *DB) StartBackup(ctx context.Context, tenantID, reason string) (id stri
 
 // BackupResult is what a finished backup records.
 type BackupResult struct {
-	Location, CopyLocation      string
-	SizeBytes                   int64
-	SHA256, WrappedKey          string
-	SchemaVersion               int64
-	ServerVersion, DumpVersion  string
-	RowCounts                   map[string]int64
-	FinishedAt                  time.Time
+	Location, CopyLocation     string
+	SizeBytes                  int64
+	SHA256, WrappedKey         string
+	SchemaVersion              int64
+	ServerVersion, DumpVersion string
+	RowCounts                  map[string]int64
+	FinishedAt                 time.Time
 }
 
 // CompleteBackup marks a running backup completed. A row no longer
