@@ -58,6 +58,7 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform secrets rotate SLUG [--only jwt_secret,session_secret,...] [-o json]
   platform db-server list [-o json]
   platform db-server set NAME [--host H] [--port P] [--budget N] [-o json]
+  platform backup run (SLUG | --all [--parallel N]) [-o json] | backup list [SLUG] [-o json] | backup show ID [-o json]
 
 Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
 VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN; serve also REDIS_URL, PLATFORM_HTTP_ADDR,
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return dbServerCmd(ctx, rest, getenv, stdout)
 	case "secrets":
 		return secretsCmd(ctx, rest, getenv, stdout)
+	case "backup":
+		return backupCmd(ctx, rest, getenv, stdout, stderr)
 	}
 	return usagef("unknown command %q (try `platform help`)", noun)
 }

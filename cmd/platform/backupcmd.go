@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tenancy/platform/platform/backup"
+	"github.com/tenancy/platform/platform/backup/storage"
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/tenant"
+)
+
+// backupConfig is the backup commands' part of the environment.
+type backupConfig struct {
+	URL, CopyURL string
+	S3           storage.Options
+	PGBinDir     string
+}
+
+func loadBackupConfig(getenv func(string) string) (backupConfig, error) {
+	c := backupConfig{
+		URL:     getenv("PLATFORM_BACKUP_URL"),
+		CopyURL: getenv("PLATFORM_BACKUP_COPY_URL"),
+		S3: storage.Options{
+			Endpoint:  getenv("PLATFORM_S3_ENDPOINT"),
+			AccessKey: getenv("PLATFORM_S3_ACCESS_KEY"),
+			SecretKey: getenv("PLATFORM_S3_SECRET_KEY"),
+			Region:    getenv("PLATFORM_S3_REGION"),
+		},
+		PGBinDir: getenv("PLATFORM_PG_BIN_DIR"),
+	}
+	if c.URL == "" {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BACKUP_URL is not set (file:///dir or s3://bucket/prefix; see docs/backups.md)")
+	}
+	switch v := getenv("PLATFORM_S3_INSECURE"); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.S3.Insecure = true
+	default:
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_S3_INSECURE must be 1 or 0, not %q", v)
+	}
+	if c.CopyURL != "" && c.CopyURL == c.URL {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_BACKUP_COPY_URL is PLATFORM_BACKUP_URL: a copy must be somewhere else")
+	}
+	return c, nil
+}
+
+// openBackupService wires a backup.Service on a's catalog, server and Vault.
+func openBackupService(ctx context.Context, a *app, getenv func(string) string, stderr io.Writer) (*backup.Service, error) {
+	bc, err := loadBackupConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.Open(ctx, bc.URL, bc.S3)
+	if err != nil {
+		return nil, err
+	}
+	var cp storage.Store
+	if bc.CopyURL != "" {
+		if cp, err = storage.Open(ctx, bc.CopyURL, bc.S3); err != nil {
+			return nil, err
+		}
+	}
+	level, err := logLevel(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(newHandler(getenv, stderr, level))
+	return backup.New(a.cat, map[string]*pgadmin.Server{"default": a.admin}, a.vault, st, cp,
+		backup.Config{PGBinDir: bc.PGBinDir, Logger: log}), nil
+}
+
+// backupCmd: platform backup run|list|show.
+func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("backup: missing verb (run, list, show)")
+	}
+	verb, args := args[0], args[1:]
+	fs := flag.NewFlagSet("backup "+verb, flag.ContinueOnError)
+	out := outputFlag(fs)
+	var all bool
+	var parallel int
+	switch verb {
+	case "run":
+		fs.BoolVar(&all, "all", false, "back up every active or suspended tenant")
+		fs.IntVar(&parallel, "parallel", 2, "tenants backed up at once with --all")
+	case "list", "show":
+	default:
+		return usagef("backup: unknown verb %q", verb)
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
+	switch {
+	case verb == "run" && all && len(pos) != 0:
+		return usagef("backup run: give a SLUG or --all, not both")
+	case verb == "run" && !all && len(pos) != 1:
+		return usagef("backup run: want one SLUG or --all")
+	case verb == "run" && (parallel < 1 || parallel > 16):
+		return tenant.Errorf(tenant.EInvalid, "--parallel must be between 1 and 16")
+	case verb == "list" && len(pos) > 1:
+		return usagef("backup list: at most one SLUG")
+	case verb == "show" && len(pos) != 1:
+		return usagef("backup show: want one backup ID")
+	}
+
+	a, err := openApp(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc, err := openBackupService(ctx, a, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		slug := ""
+		if len(pos) == 1 {
+			slug = pos[0]
+		}
+		bs, err := svc.List(ctx, slug)
+		if err != nil {
+			return err
+		}
+		return printBackups(stdout, *out, bs)
+	case "show":
+		b, err := svc.Get(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return printBackup(stdout, *out, b)
+	}
+	slugs := pos
+	if all {
+		ts, err := a.cat.ListTenants(ctx, catalog.TenantFilter{Statuses: []tenant.Status{tenant.StatusActive, tenant.StatusSuspended}})
+		if err != nil {
+			return err
+		}
+		slugs = nil
+		for _, t := range ts {
+			slugs = append(slugs, t.Slug)
+		}
+	}
+	return runBackups(ctx, svc, slugs, parallel, *out, stdout)
+}
+
+// runResult is one tenant's outcome of `backup run`.
+type runResult struct {
+	Tenant string         `json:"tenant"`
+	Backup *backup.Backup `json:"backup,omitempty"`
+	Error  string         `json:"error,omitempty"`
+	Code   string         `json:"code,omitempty"`
+}
+
+// runBackups backs up slugs, parallel at once, printing a line per tenant
+// as each ends (table) or all results at the end (json). Any failure makes
+// the command fail after the others ran.
+func runBackups(ctx context.Context, svc *backup.Service, slugs []string, parallel int, format string, w io.Writer) error {
+	results := make([]runResult, len(slugs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	for i, slug := range slugs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			b, err := svc.Run(ctx, slug, backup.ReasonManual)
+			r := runResult{Tenant: slug, Backup: b}
+			if err != nil {
+				r.Error, r.Code = errorLine(err), tenant.ErrorCode(err)
+			}
+			results[i] = r
+			if format == "table" {
+				mu.Lock()
+				if err != nil {
+					fmt.Fprintf(w, "backup %s failed: %s\n", slug, r.Error)
+				} else {
+					fmt.Fprintf(w, "backup %s completed: %s, %s in %s\n", slug, b.ID, humanSize(b.SizeBytes),
+						time.Since(start).Round(time.Millisecond))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, r := range results {
+		if r.Error != "" {
+			failed++
+		}
+	}
+	if format == "json" {
+		if err := writeJSON(w, results); err != nil {
+			return err
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case len(results) == 1:
+		return fmt.Errorf("%s", results[0].Error)
+	}
+	return fmt.Errorf("%d of %d backups failed", failed, len(results))
+}
+
+func printBackups(w io.Writer, format string, bs []*backup.Backup) error {
+	if format == "json" {
+		if bs == nil {
+			bs = []*backup.Backup{}
+		}
+		return writeJSON(w, bs)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTENANT\tSTATUS\tREASON\tSTARTED\tDURATION\tSIZE")
+	for _, b := range bs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.TenantSlug, b.Status, b.Reason,
+			b.StartedAt.UTC().Format(time.RFC3339), duration(b), humanSize(b.SizeBytes))
+	}
+	return tw.Flush()
+}
+
+func printBackup(w io.Writer, format string, b *backup.Backup) error {
+	if format == "json" {
+		return writeJSON(w, b)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("id", b.ID)
+	row("tenant", b.TenantSlug+" ("+b.TenantID+")")
+	row("status", b.Status)
+	row("reason", b.Reason)
+	row("started", b.StartedAt.UTC().Format(time.RFC3339))
+	if b.FinishedAt != nil {
+		row("finished", b.FinishedAt.UTC().Format(time.RFC3339)+" ("+duration(b)+")")
+	}
+	if b.VerifiedAt != nil {
+		row("verified", b.VerifiedAt.UTC().Format(time.RFC3339))
+	}
+	row("location", b.Location)
+	row("copy", b.CopyLocation)
+	if b.SizeBytes > 0 {
+		row("size", fmt.Sprintf("%s (%d bytes)", humanSize(b.SizeBytes), b.SizeBytes))
+	}
+	row("sha256", b.SHA256)
+	if b.SchemaVersion > 0 {
+		row("schema version", fmt.Sprint(b.SchemaVersion))
+	}
+	row("server", b.ServerVersion)
+	row("pg_dump", b.DumpVersion)
+	row("error", b.Error)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(b.RowCounts) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(b.RowCounts))
+	for n := range b.RowCounts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tROWS")
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t%d\n", n, b.RowCounts[n])
+	}
+	return tw.Flush()
+}
+
+func duration(b *backup.Backup) string {
+	if b.FinishedAt == nil {
+		return "-"
+	}
+	return b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond).String()
+}
+
+func humanSize(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), strings.ToUpper("kmgtpe")[exp])
+}
