@@ -180,7 +180,7 @@ func (db *DB) FinishJobRun(ctx context.Context, id int64, replica, errText strin
 // replica takes the run over, as a run waiting to retry (now, or when it
 // was due).
 func (db *DB) ReleaseJobRun(ctx context.Context, id int64, replica string) (bool, error) {
-	return db.updateOwnRun(ctx, "release job run", `heartbeat_at = '-infinity', status = 'retrying',
+	return db.updateOwnRun(ctx, "release job run", `heartbeat_at = 'epoch', status = 'retrying',
 		attempts = CASE WHEN status = 'running' THEN greatest(attempts - 1, 0) ELSE attempts END,
 		next_retry_at = CASE WHEN status = 'retrying' THEN next_retry_at ELSE now() END`, id, replica)
 }
