@@ -147,6 +147,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Reload <= 0 {
 		cfg.Reload = time.Minute
 	}
+	// Tickers need positive periods; a heartbeat every TTL/3 survives a
+	// missed beat or two.
+	cfg.ClaimTTL = max(cfg.ClaimTTL, 30*time.Millisecond)
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = cfg.ClaimTTL / 2
 	}
@@ -290,7 +293,7 @@ func (s *Scheduler) load() {
 				continue
 			}
 			seen[k] = true
-			if e := s.entries[k]; e != nil && e.spec == spec {
+			if e := s.entries[k]; e != nil && e.spec == spec && e.t.TimeZone == t.TimeZone {
 				e.t = t
 				continue
 			}

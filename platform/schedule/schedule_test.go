@@ -418,6 +418,16 @@ func TestSpecsFollowTheTenants(t *testing.T) {
 	if l := e.Next.In(santiago); l.Hour() != 0 || l.Minute() != 0 {
 		t.Errorf("@daily for Santiago next at %s", l)
 	}
+	// The same spec in another zone is another schedule.
+	if _, err := cat.Pool().Exec(ctx, `UPDATE tenants SET time_zone = 'America/Mexico_City' WHERE id = $1`, cl.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.Reload()
+	platformtest.Eventually(t, 10*time.Second, "the changed time zone picked up", func() bool {
+		e, _ := next(cl.ID)
+		l := e.Next.In(mexico)
+		return l.Hour() == 0 && l.Minute() == 0
+	})
 	if n := len(logs.Lines(t, "schedule: bad schedule, using the default")); n != 1 {
 		t.Errorf("bad schedule logged %d times, want once", n)
 	}

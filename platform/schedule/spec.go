@@ -77,23 +77,41 @@ func (a aligned) Next(t time.Time) time.Time { return t.Truncate(a.d).Add(a.d) }
 // its time zone, where MM (0–59) is derived from its id, so that a
 // thousand tenants do not all start at 03:00 and each keeps its minute.
 func DefaultBackupSpec(t *tenant.Tenant) string {
-	tz := t.TimeZone
-	if tz == "" {
-		tz = "UTC"
-	}
-	return fmt.Sprintf("CRON_TZ=%s %d 3 * * *", tz, OffsetMinute(t))
+	return fmt.Sprintf("CRON_TZ=%s %d 3 * * *", zone(t), OffsetMinute(t))
 }
 
-// OffsetMinute is the deterministic per-tenant minute (0–59) of
-// DefaultBackupSpec.
-func OffsetMinute(t *tenant.Tenant) int {
+// DefaultVerifySpec is the default restore drill of t: monthly, on a
+// day (1–28) and at 04:MM in its time zone derived from its id like the
+// backup's minute, so drills spread over the month and follow a backup.
+func DefaultVerifySpec(t *tenant.Tenant) string {
+	return fmt.Sprintf("CRON_TZ=%s %d 4 %d * *", zone(t), OffsetMinute(t), 1+hash(t, "verify")%28)
+}
+
+// DefaultPruneSpec is the default retention run of t: daily at 05:MM in
+// its time zone, after the night's backup.
+func DefaultPruneSpec(t *tenant.Tenant) string {
+	return fmt.Sprintf("CRON_TZ=%s %d 5 * * *", zone(t), OffsetMinute(t))
+}
+
+func zone(t *tenant.Tenant) string {
+	if t.TimeZone == "" {
+		return "UTC"
+	}
+	return t.TimeZone
+}
+
+func hash(t *tenant.Tenant, salt string) int {
 	key := t.ID
 	if key == "" {
 		key = t.Slug
 	}
-	h := sha256.Sum256([]byte(key))
-	return int(binary.BigEndian.Uint64(h[:8]) % 60)
+	h := sha256.Sum256([]byte(salt + key))
+	return int(binary.BigEndian.Uint64(h[:8]) % (1 << 62))
 }
+
+// OffsetMinute is the deterministic per-tenant minute (0–59) of
+// DefaultBackupSpec.
+func OffsetMinute(t *tenant.Tenant) int { return hash(t, "") % 60 }
 
 // SettingSpec returns a Job.Spec that reads the tenant setting key (a
 // string, e.g. "backup_schedule"); an unset or empty setting is "", which

@@ -36,6 +36,25 @@ func TestDefaultOffsetsSpread(t *testing.T) {
 		}
 		counts[m]++
 	}
+	days := map[int]bool{}
+	for i := range 1000 {
+		tn := &tenant.Tenant{ID: fakeID(i), TimeZone: "America/Santiago"}
+		sched, err := schedule.ParseSpec(schedule.DefaultVerifySpec(tn), "UTC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := sched.Next(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)).In(santiago(t))
+		if l.Hour() != 4 || l.Minute() != schedule.OffsetMinute(tn) || l.Day() > 28 {
+			t.Fatalf("verify of %s at %s", tn.ID, l)
+		}
+		days[l.Day()] = true
+		if _, err := schedule.ParseSpec(schedule.DefaultPruneSpec(tn), "UTC"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(days) != 28 {
+		t.Errorf("restore drills on %d distinct days, want 28", len(days))
+	}
 	exp := 1000.0 / 60
 	chi := 0.0
 	for m, c := range counts {
@@ -47,6 +66,15 @@ func TestDefaultOffsetsSpread(t *testing.T) {
 	if chi > 98.3 {
 		t.Errorf("chi-square %.1f: minutes not uniform: %v", chi, counts)
 	}
+}
+
+func santiago(t *testing.T) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // TestDefaultInTenantTimeZone: 03:MM local in Santiago (DST in December)
