@@ -122,12 +122,17 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.Close()
-	svc, err := openBackupService(ctx, a, getenv, stderr)
-	if err != nil {
-		return err
-	}
 	switch verb {
-	case "list":
+	case "list", "show":
+		// The catalog alone: listing needs no store (and works while it is down).
+		svc := backup.New(a.cat, nil, a.vault, nil, nil, backup.Config{})
+		if verb == "show" {
+			b, err := svc.Get(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			return printBackup(stdout, *out, b)
+		}
 		slug := ""
 		if len(pos) == 1 {
 			slug = pos[0]
@@ -137,12 +142,10 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		return printBackups(stdout, *out, bs)
-	case "show":
-		b, err := svc.Get(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		return printBackup(stdout, *out, b)
+	}
+	svc, err := openBackupService(ctx, a, getenv, stderr)
+	if err != nil {
+		return err
 	}
 	slugs := pos
 	if all {

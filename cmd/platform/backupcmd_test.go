@@ -1,10 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenancy/platform/platform/backup/storage"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
 )
@@ -77,5 +87,80 @@ func TestCLIBackup(t *testing.T) {
 	c.env["PLATFORM_BACKUP_COPY_URL"] = c.env["PLATFORM_BACKUP_URL"]
 	if _, _, err := c.run("backup", "run", a); tenant.ErrorCode(err) != tenant.EInvalid {
 		t.Fatalf("copy URL = backup URL: %v", err)
+	}
+}
+
+// TestBackupKill9 kills `platform backup run` with SIGKILL while the dump
+// streams (a partial artifact of a few chunks is on disk): the catalog
+// keeps a running row, never a completed one, and the store has no
+// manifest and no listed artifact.
+func TestBackupKill9(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	bin := filepath.Join(t.TempDir(), "platform")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	slug := platformtest.Slug("bkill")
+	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "Kill")
+	ctx := context.Background()
+	err := c.admin.In(ctx, tenant.DatabaseName(slug), tenant.OwnerRole(slug), func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `CREATE TABLE bt_items (id int PRIMARY KEY, payload text NOT NULL);
+			INSERT INTO bt_items SELECT g, md5(random()::text) || md5(random()::text) || md5(g::text)
+			FROM generate_series(1, 300000) g`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := []string{"PLATFORM_BACKUP_URL=file://" + dir, "PATH=" + os.Getenv("PATH"), "PLATFORM_LOG_LEVEL=warn"}
+	for k, v := range c.env {
+		env = append(env, k+"="+v)
+	}
+	cmd := exec.Command(bin, "backup", "run", slug)
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill once more than 2 MiB of ciphertext is in the partial file.
+	partialBig := func() bool {
+		found := false
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".partial") {
+				if fi, err := d.Info(); err == nil && fi.Size() > 2<<20 {
+					found = true
+				}
+			}
+			return nil
+		})
+		return found
+	}
+	platformtest.Eventually(t, 60*time.Second, "a partial artifact of 2 MiB", partialBig)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	var rows []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(c.ok("backup", "list", slug, "-o", "json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Status != "running" {
+		t.Fatalf("rows after kill: %+v, want one running", rows)
+	}
+	st, err := storage.Open(ctx, "file://"+dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := st.List(ctx, ""); err != nil || len(keys) != 0 {
+		t.Fatalf("store holds %v (%v) after the kill, want nothing", keys, err)
+	}
+	// A later run is a backup of its own; the killed one stays not a backup.
+	c.env["PLATFORM_BACKUP_URL"] = "file://" + dir
+	c.ok("backup", "run", slug)
+	if err := json.Unmarshal([]byte(c.ok("backup", "list", slug, "-o", "json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Status != "completed" || rows[1].Status != "running" {
+		t.Fatalf("rows after a second run: %+v", rows)
 	}
 }
