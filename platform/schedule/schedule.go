@@ -39,6 +39,11 @@ type Job struct {
 	// scheduler stops, or the claim was lost to another replica).
 	Run   func(ctx context.Context, t *tenant.Tenant, slot time.Time) error
 	Retry Backoff
+	// CatchUp, if positive, makes a replica that starts run the latest
+	// slot of the last CatchUp unless some replica claimed it already: a
+	// nightly backup missed because every replica was down (a deploy at
+	// 03:07) runs late rather than not at all.
+	CatchUp time.Duration
 }
 
 // Backoff says how a failed slot is retried: Attempts in all (0 or 1: no
@@ -106,6 +111,7 @@ type Scheduler struct {
 	busy    map[key]bool              // a run of the job for the tenant is open here
 
 	reload  chan struct{}
+	loaded  bool // the first load is done (catch-up happens there only)
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -298,13 +304,33 @@ func (s *Scheduler) load() {
 				continue
 			}
 			s.entries[k] = &entry{job: j, t: t, spec: spec, sched: sched, next: sched.Next(now)}
+			if !s.loaded && j.CatchUp > 0 {
+				if slot := lastSlot(sched, now.Add(-j.CatchUp), now); !slot.IsZero() {
+					s.wg.Add(1)
+					go s.fire(k, j, t, slot)
+				}
+			}
 		}
 	}
+	s.loaded = true
 	for k := range s.entries {
 		if !seen[k] {
 			delete(s.entries, k)
 		}
 	}
+}
+
+// lastSlot is the latest slot of sched in (from, now], or zero.
+func lastSlot(sched cron.Schedule, from, now time.Time) time.Time {
+	var last time.Time
+	for range 100_000 { // "@every 1s" over a day; beyond, give up
+		n := sched.Next(from)
+		if n.IsZero() || n.After(now) {
+			return last
+		}
+		last, from = n, n
+	}
+	return last
 }
 
 // specFor is the spec of job j for t and its schedule, falling back to

@@ -432,3 +432,28 @@ func TestSpecsFollowTheTenants(t *testing.T) {
 		t.Errorf("bad schedule logged %d times, want once", n)
 	}
 }
+
+// TestCatchUp: a replica starting after a slot that nobody ran (every
+// replica was down) runs it late, once, when the job asks for catch-up.
+func TestCatchUp(t *testing.T) {
+	t.Parallel()
+	cat, _ := platformtest.Catalog(t)
+	tn := newTenant(t, cat, "UTC")
+	missed := time.Now().UTC().Add(-3 * time.Second).Truncate(time.Second)
+	spec := fmt.Sprintf("%d %d %d * * *", missed.Second(), missed.Minute(), missed.Hour())
+	var ran atomic.Int32
+	var got atomic.Value
+	start(t, schedule.Config{Catalog: cat,
+		Jobs: []schedule.Job{{Name: "late", Default: every(spec), CatchUp: time.Minute,
+			Run: func(_ context.Context, _ *tenant.Tenant, slot time.Time) error {
+				ran.Add(1)
+				got.Store(slot)
+				return nil
+			}}}})
+	platformtest.Eventually(t, 20*time.Second, "the missed slot run", func() bool {
+		return countStatus(runs(t, cat, "late", tn.ID), catalog.RunSucceeded) == 1
+	})
+	if s, _ := got.Load().(time.Time); ran.Load() != 1 || !s.Equal(missed) {
+		t.Errorf("ran %d times, slot %s, want %s", ran.Load(), s, missed)
+	}
+}
