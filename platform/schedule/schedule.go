@@ -4,6 +4,20 @@
 // (job_runs), keeps the claim alive with heartbeats, and a claim whose
 // replica died expires and is taken over by another. It knows nothing
 // about what the jobs do.
+//
+// Wiring in `platform serve` (cmd reads PLATFORM_ALERT_WEBHOOK_URL):
+//
+//	s, err := schedule.New(schedule.Config{
+//		Catalog: cat, Replica: hostname, ClaimTTL: 2 * time.Minute, Logger: log,
+//		Tenants: func(ctx context.Context) ([]*tenant.Tenant, error) {
+//			return cat.ListTenants(ctx, catalog.TenantFilter{Statuses: []tenant.Status{tenant.StatusActive}})
+//		},
+//		Jobs: []schedule.Job{{Name: "backup", Spec: schedule.SettingSpec("backup_schedule"),
+//			Default: schedule.DefaultBackupSpec, Run: backupOne, CatchUp: 6 * time.Hour,
+//			Retry: schedule.Backoff{Attempts: 3, Base: time.Minute, Max: 15 * time.Minute}}},
+//		Alert: schedule.Webhook(webhookURL, nil), // nil when unset
+//	})
+//	s.Start(ctx); defer s.Stop()
 package schedule
 
 import (
@@ -277,7 +291,9 @@ func (s *Scheduler) loop() {
 
 // load re-reads the tenants and rebuilds the entries whose spec changed.
 func (s *Scheduler) load() {
-	ts, err := s.cfg.Tenants(s.ctx)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second) // a hung catalog must not stop the slots for long
+	ts, err := s.cfg.Tenants(ctx)
+	cancel()
 	if err != nil {
 		if s.ctx.Err() == nil {
 			s.log.Error("schedule: read tenants", "err", err)
