@@ -10,6 +10,7 @@ import (
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/schema"
+	"github.com/tenancy/platform/tenant"
 )
 
 // TestJobRunClaims: one claim per slot; a second run of the job for the
@@ -97,5 +98,32 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 	}
 	if st, err := schema.Up(ctx, target); err != nil || st.Pending != 0 {
 		t.Fatalf("up again: %+v %v", st, err)
+	}
+}
+
+// BenchmarkClaimJobRun: claim and finish one slot, the catalog work of
+// one scheduled run (a replica that loses the claim does only the insert).
+func BenchmarkClaimJobRun(b *testing.B) {
+	cat, _ := platformtest.Catalog(b)
+	ctx := platformtest.Context(b)
+	srv, err := cat.EnsureDBServer(ctx, "default", "127.0.0.1", 5432)
+	if err != nil {
+		b.Fatal(err)
+	}
+	slug := platformtest.Slug("bench")
+	tn := &tenant.Tenant{Slug: slug, Kind: tenant.Restaurant, Name: slug, Database: tenant.DatabaseName(slug), TimeZone: "UTC"}
+	if err := cat.CreateTenant(ctx, tn, srv.ID); err != nil {
+		b.Fatal(err)
+	}
+	slot := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		run, ok, err := cat.ClaimJobRun(ctx, "bench", tn.ID, slot.Add(time.Duration(i)*time.Second), "a", time.Minute)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if ok, err := cat.FinishJobRun(ctx, run.ID, "a", ""); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
 	}
 }
