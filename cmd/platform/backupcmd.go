@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -158,7 +159,17 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 			slugs = append(slugs, t.Slug)
 		}
 	}
-	return runBackups(ctx, svc, slugs, parallel, *out, stdout)
+	return runBackups(ctx, svc, slugs, parallel, *out, stdout, all && *out == "table" && isTerminal(stdout))
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // runResult is one tenant's outcome of `backup run`.
@@ -171,11 +182,22 @@ type runResult struct {
 
 // runBackups backs up slugs, parallel at once, printing a line per tenant
 // as each ends (table) or all results at the end (json). Any failure makes
-// the command fail after the others ran.
-func runBackups(ctx context.Context, svc *backup.Service, slugs []string, parallel int, format string, w io.Writer) error {
+// the command fail after the others ran. On a terminal (progress), a
+// status line under the results is redrawn as tenants end.
+func runBackups(ctx context.Context, svc *backup.Service, slugs []string, parallel int, format string, w io.Writer, progress bool) error {
 	results := make([]runResult, len(slugs))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	done, failed := 0, 0
+	bar := func() {
+		if !progress {
+			return
+		}
+		const width = 30
+		n := width * done / max(1, len(slugs))
+		fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d done, %d failed", strings.Repeat("#", n), strings.Repeat(".", width-n), done, len(slugs), failed)
+	}
+	bar()
 	sem := make(chan struct{}, parallel)
 	for i, slug := range slugs {
 		wg.Add(1)
@@ -192,18 +214,27 @@ func runBackups(ctx context.Context, svc *backup.Service, slugs []string, parall
 			results[i] = r
 			if format == "table" {
 				mu.Lock()
+				done++
+				if progress {
+					fmt.Fprint(w, "\r\033[K")
+				}
 				if err != nil {
+					failed++
 					fmt.Fprintf(w, "backup %s failed: %s\n", slug, r.Error)
 				} else {
 					fmt.Fprintf(w, "backup %s completed: %s, %s in %s\n", slug, b.ID, humanSize(b.SizeBytes),
 						time.Since(start).Round(time.Millisecond))
 				}
+				bar()
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	failed := 0
+	if progress {
+		fmt.Fprintln(w)
+	}
+	failed = 0
 	for _, r := range results {
 		if r.Error != "" {
 			failed++

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/backup/storage"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
@@ -83,6 +84,14 @@ func TestCLIBackup(t *testing.T) {
 		if err == nil || !strings.Contains(errorLine(err), bad.want) {
 			t.Errorf("platform %s: %v, want %q", strings.Join(bad.args, " "), err, bad.want)
 		}
+	}
+	// The terminal's progress line, redrawn under each result.
+	var term strings.Builder
+	svc := backup.New(c.cat, nil, nil, nil, nil, backup.Config{})
+	err := runBackups(context.Background(), svc, []string{"no-such-tenant"}, 1, "table", &term, true)
+	if err == nil || !strings.Contains(term.String(), "backup no-such-tenant failed: ") ||
+		!strings.HasSuffix(term.String(), "] 1/1 done, 1 failed\n") {
+		t.Fatalf("progress output %q, %v", term.String(), err)
 	}
 	c.env["PLATFORM_BACKUP_COPY_URL"] = c.env["PLATFORM_BACKUP_URL"]
 	if _, _, err := c.run("backup", "run", a); tenant.ErrorCode(err) != tenant.EInvalid {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -414,6 +415,17 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("rows %v, %v: want one failed", list, lerr)
 	}
 
+	// Vault down: refused before any row or object.
+	client, err := secrets.NewClient("http://"+closedAddr(t), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetToken("unused")
+	down := New(e.Catalog, map[string]*pgadmin.Server{"default": e.Admin}, secrets.NewStore(client, ""), st, nil, Config{})
+	_, err = down.Run(e.Ctx, tn.Slug, ReasonManual)
+	wantCode(t, err, tenant.EUnavailable)
+	assertEmpty(t, st, tn.ID)
+
 	for _, b := range list {
 		if b.TenantSlug != tn.Slug {
 			t.Fatalf("a backup of %s listed for %s", b.TenantSlug, tn.Slug)
@@ -498,3 +510,15 @@ func TestQuoteConninfo(t *testing.T) {
 }
 
 func slogJSON(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// closedAddr is a local address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
