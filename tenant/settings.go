@@ -15,7 +15,72 @@ const (
 	SettingSessionLifetime = "session_lifetime"     // duration, absolute session lifetime; default 8h
 	SettingSessionIdle     = "session_idle"         // duration without a request; default 30m
 	SettingRotationDays    = "secret_rotation_days" // days before serve rotates a secret; 0 never; default 90
+	// SettingBackupSchedule is the tenant's backup cron spec; default daily
+	// at 03:MM in its time zone (MM per tenant). Its syntax is checked here
+	// only loosely: the caller passes the scheduler's own check to
+	// ApplySettingsChecked (tenant/ imports nothing of platform/).
+	SettingBackupSchedule = "backup_schedule"
+	// SettingBackupRetention is "Nd,Nw,Nm": how many daily, weekly (ISO
+	// week) and monthly backups are kept; default DefaultRetention.
+	SettingBackupRetention = "backup_retention"
 )
+
+// Retention is a backup retention policy: the newest backup of each of the
+// last Daily days, Weekly ISO weeks and Monthly months (in the tenant's
+// time zone) is kept.
+type Retention struct {
+	Daily, Weekly, Monthly int
+}
+
+// DefaultRetention is 30 daily, 8 weekly, 12 monthly.
+var DefaultRetention = Retention{Daily: 30, Weekly: 8, Monthly: 12}
+
+func (r Retention) String() string { return fmt.Sprintf("%dd,%dw,%dm", r.Daily, r.Weekly, r.Monthly) }
+
+// ParseRetention parses "30d,8w,12m" (each part optional, any order, at
+// most once; a missing part is 0). At least one backup must be kept.
+func ParseRetention(v string) (Retention, error) {
+	var r Retention
+	bad := fmt.Errorf(`want counts of daily, weekly and monthly backups such as "30d,8w,12m" (each 0 to 1000)`)
+	seen := map[byte]bool{}
+	for part := range strings.SplitSeq(strings.TrimSpace(v), ",") {
+		part = strings.TrimSpace(part)
+		if len(part) < 2 {
+			return r, bad
+		}
+		unit := part[len(part)-1]
+		n, err := strconv.Atoi(part[:len(part)-1])
+		if err != nil || n < 0 || n > 1000 || seen[unit] || part[0] == '+' || part[0] == '-' {
+			return r, bad
+		}
+		seen[unit] = true
+		switch unit {
+		case 'd':
+			r.Daily = n
+		case 'w':
+			r.Weekly = n
+		case 'm':
+			r.Monthly = n
+		default:
+			return r, bad
+		}
+	}
+	if r.Daily+r.Weekly+r.Monthly == 0 {
+		return r, fmt.Errorf("a retention policy must keep at least one backup")
+	}
+	return r, nil
+}
+
+// BackupRetention is t's retention policy: its setting, or
+// DefaultRetention when unset (or, defensively, unreadable).
+func (t *Tenant) BackupRetention() Retention {
+	if s, ok := t.Settings[SettingBackupRetention].(string); ok {
+		if r, err := ParseRetention(s); err == nil {
+			return r
+		}
+	}
+	return DefaultRetention
+}
 
 // settingRules are the known settings: the value an operator types, checked
 // and turned into what is stored.
@@ -28,6 +93,19 @@ var settingRules = map[string]func(string) (any, error){
 			return nil, fmt.Errorf("want a number of days from 0 (never) to 3650")
 		}
 		return n, nil
+	},
+	SettingBackupSchedule: func(v string) (any, error) {
+		if v == "" || len(v) > 200 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return nil, fmt.Errorf("want a cron spec such as \"0 2 * * *\" or @daily (one line, up to 200 characters)")
+		}
+		return v, nil
+	},
+	SettingBackupRetention: func(v string) (any, error) {
+		r, err := ParseRetention(v)
+		if err != nil {
+			return nil, err
+		}
+		return r.String(), nil
 	},
 }
 
@@ -55,6 +133,14 @@ func SettingNames() []string {
 // unset removed, each checked; keys not known to the platform already in
 // cur are kept. Every mistake is reported at once, per key.
 func ApplySettings(cur map[string]any, set map[string]string, unset []string) (map[string]any, error) {
+	return ApplySettingsChecked(cur, set, unset, nil)
+}
+
+// ApplySettingsChecked is ApplySettings with extra checks from the caller
+// (key → check of the value as typed), run after the key's own rule: the
+// backup schedule's cron syntax lives in platform/schedule, which tenant/
+// must not import.
+func ApplySettingsChecked(cur map[string]any, set map[string]string, unset []string, extra map[string]func(string) error) (map[string]any, error) {
 	out := make(map[string]any, len(cur)+len(set))
 	for k, v := range cur {
 		out[k] = v
@@ -68,6 +154,9 @@ func ApplySettings(cur map[string]any, set map[string]string, unset []string) (m
 			continue
 		}
 		val, err := rule(strings.TrimSpace(v))
+		if err == nil && extra[k] != nil {
+			err = extra[k](strings.TrimSpace(v))
+		}
 		if err != nil {
 			bad[k] = err.Error()
 			continue
