@@ -94,6 +94,7 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "run":
 		fs.BoolVar(&all, "all", false, "back up every active or suspended tenant")
 		fs.IntVar(&parallel, "parallel", 2, "tenants backed up at once with --all")
+	case "verify":
 	case "list", "show":
 	default:
 		return usagef("backup: unknown verb %q", verb)
@@ -114,6 +115,8 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return tenant.Errorf(tenant.EInvalid, "--parallel must be between 1 and 16")
 	case verb == "list" && len(pos) > 1:
 		return usagef("backup list: at most one SLUG")
+	case verb == "verify" && len(pos) != 1:
+		return usagef("backup verify: want one backup ID")
 	case verb == "show" && len(pos) != 1:
 		return usagef("backup show: want one backup ID")
 	}
@@ -147,6 +150,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	svc, err := openBackupService(ctx, a, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if verb == "verify" {
+		return verifyBackup(ctx, svc, pos[0], *out, stdout)
 	}
 	slugs := pos
 	if all {
