@@ -9,18 +9,22 @@ import (
 
 // InsertBackup records a backup row with a chosen start time and status
 // (completed, verified, failed or running), for imports of an existing
-// history and for tests of retention; r is ignored for running rows. It
-// returns the new id.
-func (db *DB) InsertBackup(ctx context.Context, tenantID, reason, status string, startedAt time.Time, r BackupResult) (string, error) {
+// history and for tests of retention; r is ignored for running rows. id
+// is the row's uuid ("": a new one, as its objects' keys need it first);
+// the row's id is returned.
+func (db *DB) InsertBackup(ctx context.Context, id, tenantID, reason, status string, startedAt time.Time, r BackupResult) (string, error) {
 	switch status {
 	case BackupCompleted, BackupVerified, BackupFailed, BackupRunning:
 	default:
 		return "", tenant.Errorf(tenant.EInvalid, "backup status %q cannot be inserted", status)
 	}
-	var id string
+	if id != "" && !isUUID(id) {
+		return "", tenant.Errorf(tenant.EInvalid, "backup id %q is not a uuid", id)
+	}
 	if status == BackupRunning {
-		err := db.pool.QueryRow(ctx, `INSERT INTO backups (tenant_id, reason, started_at) VALUES ($1, $2, $3)
-			RETURNING id`, tenantID, reason, startedAt).Scan(&id)
+		err := db.pool.QueryRow(ctx, `INSERT INTO backups (id, tenant_id, reason, started_at)
+			VALUES (coalesce(nullif($1, '')::uuid, gen_random_uuid()), $2, $3, $4)
+			RETURNING id`, id, tenantID, reason, startedAt).Scan(&id)
 		return id, db.translate(err, "record backup", "")
 	}
 	finished := r.FinishedAt
@@ -37,11 +41,12 @@ func (db *DB) InsertBackup(ctx context.Context, tenantID, reason, status string,
 		}
 		return &s
 	}
-	err := db.pool.QueryRow(ctx, `INSERT INTO backups (tenant_id, reason, status, started_at, finished_at,
+	err := db.pool.QueryRow(ctx, `INSERT INTO backups (id, tenant_id, reason, status, started_at, finished_at,
 			verified_at, location, copy_location, size_bytes, sha256, wrapped_key, schema_version,
 			server_version, dump_version, row_counts)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
-		tenantID, reason, status, startedAt, finished, verified, nullable(r.Location), nullable(r.CopyLocation),
+		VALUES (coalesce(nullif($1, '')::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			$11, $12, $13, $14, $15, $16) RETURNING id`,
+		id, tenantID, reason, status, startedAt, finished, verified, nullable(r.Location), nullable(r.CopyLocation),
 		r.SizeBytes, nullable(r.SHA256), nullable(r.WrappedKey), r.SchemaVersion, nullable(r.ServerVersion),
 		nullable(r.DumpVersion), r.RowCounts).Scan(&id)
 	return id, db.translate(err, "record backup", "")
