@@ -171,10 +171,25 @@ func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOpti
 		return nil, fmt.Errorf("safety backup before restore failed; nothing changed: %w", err)
 	}
 	res.SafetyBackupID = safety.ID
-	ts := time.Now().UTC().Format("20060102_150405")
 	rec := &restoreRecord{BackupID: b.ID, Slug: t.Slug, Database: t.Database, PrevStatus: t.Status,
-		NewDatabase: rsName(t.Database, "_restore_"+ts), PreDatabase: rsName(t.Database, "_pre_restore_"+ts),
 		SafetyBackupID: safety.ID, StartedAt: time.Now().UTC()}
+	// Names by the time to the millisecond, never one that exists (two
+	// restores in one millisecond, or a clock set back).
+	for at := rec.StartedAt; ; at = at.Add(time.Millisecond) {
+		ts := at.Format("20060102_150405") + fmt.Sprintf("%03d", at.Nanosecond()/1e6)
+		rec.NewDatabase, rec.PreDatabase = rsName(t.Database, "_restore_"+ts), rsName(t.Database, "_pre_restore_"+ts)
+		taken := false
+		for _, n := range []string{rec.NewDatabase, rec.PreDatabase} {
+			exists, err := srv.DatabaseExists(ctx, n)
+			if err != nil {
+				return nil, err
+			}
+			taken = taken || exists
+		}
+		if !taken {
+			break
+		}
+	}
 	res.PreviousDatabase = rec.PreDatabase
 
 	if err := s.saveRestoreStep(ctx, t.ID, rec, rsStepMaintenance); err != nil {
