@@ -83,14 +83,16 @@ func openBackupService(ctx context.Context, a *app, getenv func(string) string, 
 // backupCmd: platform backup run|list|show.
 func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("backup: missing verb (run, list, show)")
+		return usagef("backup: missing verb (run, list, show, verify, prune)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("backup "+verb, flag.ContinueOnError)
 	out := outputFlag(fs)
-	var all bool
+	var all, dryRun bool
 	var parallel int
 	switch verb {
+	case "prune":
+		fs.BoolVar(&dryRun, "dry-run", false, "list what retention would delete; change nothing")
 	case "run":
 		fs.BoolVar(&all, "all", false, "back up every active or suspended tenant")
 		fs.IntVar(&parallel, "parallel", 2, "tenants backed up at once with --all")
@@ -113,6 +115,8 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return usagef("backup run: want one SLUG or --all")
 	case verb == "run" && (parallel < 1 || parallel > 16):
 		return tenant.Errorf(tenant.EInvalid, "--parallel must be between 1 and 16")
+	case verb == "prune" && len(pos) > 1:
+		return usagef("backup prune: at most one SLUG")
 	case verb == "list" && len(pos) > 1:
 		return usagef("backup list: at most one SLUG")
 	case verb == "verify" && len(pos) != 1:
@@ -153,6 +157,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if verb == "verify" {
 		return verifyBackup(ctx, svc, pos[0], *out, stdout)
+	}
+	if verb == "prune" {
+		return pruneBackups(ctx, svc, pos, dryRun, *out, stdout)
 	}
 	slugs := pos
 	if all {
