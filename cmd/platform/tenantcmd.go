@@ -13,6 +13,7 @@ import (
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 )
@@ -89,6 +90,12 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return usagef("tenant settings: --set wants KEY=VALUE, not %q", kv)
 		}
 		set[k] = v
+	}
+	// The cron syntax is the scheduler's (tenant/ imports nothing of platform/).
+	if v, ok := set[tenant.SettingBackupSchedule]; ok {
+		if err := schedule.ValidateSpec(v); err != nil {
+			return tenant.Invalid(map[string]string{tenant.SettingBackupSchedule: tenant.ErrorMessage(err)})
+		}
 	}
 	var filter catalog.TenantFilter
 	if verb == "list" {
@@ -297,7 +304,8 @@ func printSettings(w io.Writer, out, slug string, st map[string]any) error {
 	if out == "json" {
 		return writeJSON(w, map[string]any{"slug": slug, "settings": st})
 	}
-	defaults := map[string]string{tenant.SettingSessionLifetime: "8h", tenant.SettingSessionIdle: "30m", tenant.SettingRotationDays: "90"}
+	defaults := map[string]string{tenant.SettingSessionLifetime: "8h", tenant.SettingSessionIdle: "30m", tenant.SettingRotationDays: "90",
+		tenant.SettingBackupSchedule: "daily at 03:MM, tenant's time zone, MM per tenant", tenant.SettingBackupRetention: tenant.DefaultRetention.String()}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE")
 	for _, k := range tenant.SettingNames() {
