@@ -243,6 +243,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err := s.startRotation(ctx, getenv); err != nil {
 		return nil, err
 	}
+	if err := s.startSchedule(ctx, getenv); err != nil {
+		return nil, err
+	}
 	identity, err := s.identity(getenv)
 	if err != nil {
 		return nil, err
