@@ -83,13 +83,15 @@ func openBackupService(ctx context.Context, a *app, getenv func(string) string, 
 // backupCmd: platform backup run|list|show.
 func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("backup: missing verb (run, list, show, verify, prune)")
+		return usagef("backup: missing verb (run, list, show, verify, prune, restore)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("backup "+verb, flag.ContinueOnError)
 	out := outputFlag(fs)
 	var all, dryRun bool
 	var parallel int
+	var yes bool  // restore
+	var as string // restore
 	switch verb {
 	case "prune":
 		fs.BoolVar(&dryRun, "dry-run", false, "list what retention would delete; change nothing")
@@ -97,6 +99,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		fs.BoolVar(&all, "all", false, "back up every active or suspended tenant")
 		fs.IntVar(&parallel, "parallel", 2, "tenants backed up at once with --all")
 	case "verify":
+	case "restore":
+		fs.BoolVar(&yes, "yes", false, "confirm: the tenant's database is replaced by the backup")
+		fs.StringVar(&as, "as", "", "restore into a fresh tenant of this slug (not supported yet)")
 	case "list", "show":
 	default:
 		return usagef("backup: unknown verb %q", verb)
@@ -121,6 +126,10 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return usagef("backup list: at most one SLUG")
 	case verb == "verify" && len(pos) != 1:
 		return usagef("backup verify: want one backup ID")
+	case verb == "restore" && len(pos) != 1:
+		return usagef("backup restore: want one backup ID")
+	case verb == "restore" && !yes:
+		return usagef("backup restore: refusing without --yes (the tenant's database is replaced by the backup; a safety backup is made first)")
 	case verb == "show" && len(pos) != 1:
 		return usagef("backup show: want one backup ID")
 	}
@@ -154,6 +163,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	svc, err := openBackupService(ctx, a, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if verb == "restore" {
+		return restoreBackup(ctx, svc, getenv, a.actor, pos[0], as, *out, stdout)
 	}
 	if verb == "verify" {
 		return verifyBackup(ctx, svc, pos[0], *out, stdout)
