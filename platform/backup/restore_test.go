@@ -85,7 +85,7 @@ func changeData(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant) {
 	}
 }
 
-func databasesLike(t *testing.T, e *tenanttest.Env, prefix string) []string {
+func databasesLike(t testing.TB, e *tenanttest.Env, prefix string) []string {
 	t.Helper()
 	var names []string
 	err := e.Admin.In(e.Ctx, "postgres", "", func(c *pgx.Conn) error {
@@ -348,4 +348,36 @@ func TestRestoreBadInput(t *testing.T) {
 	if left := databasesLike(t, e, tn.Database+"_"); len(left) != 0 {
 		t.Fatalf("databases left: %v", left)
 	}
+}
+
+// BenchmarkRestore restores a ~20 MB tenant (40 000 rows of ~512 bytes)
+// and reports the restore's wall time and its maintenance window.
+func BenchmarkRestore(b *testing.B) {
+	e := tenanttest.New(b)
+	tn := e.Create(b, tenant.Restaurant)
+	seed(b, e, tn, 40000, 512)
+	svc := newService(e, fileStore(b), nil, Config{})
+	bk, err := svc.Run(e.Ctx, tn.Slug, ReasonManual)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		for _, p := range []string{tn.Database + "_restore_", tn.Database + "_pre_restore_"} {
+			for _, d := range databasesLike(b, e, p) {
+				e.Admin.DropDatabase(context.Background(), d)
+			}
+		}
+	})
+	var total, window time.Duration
+	for b.Loop() {
+		res, err := svc.Restore(e.Ctx, bk.ID, RestoreOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += res.Duration
+		window += res.MaintenanceWindow
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "restore-ms")
+	b.ReportMetric(float64(window.Milliseconds())/float64(b.N), "maintenance-ms")
+	b.ReportMetric(float64(bk.SizeBytes)/1e6, "artifact-MB")
 }
