@@ -299,6 +299,17 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	return err
 }
 
+// DatabasesOwnedBy lists the databases role owns (sorted).
+func (s *Server) DatabasesOwnedBy(ctx context.Context, role string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT d.datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+		WHERE r.rolname = $1 ORDER BY 1`, role)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return names, s.translate(err)
+}
+
 // DropRole drops a role; a missing one is fine. The role must own nothing
 // and hold no privilege on anything left.
 func (s *Server) DropRole(ctx context.Context, name string) error {

@@ -649,6 +649,18 @@ func (s *Service) purge(ctx context.Context, slug string) error {
 	if err := srv.DropDatabase(ctx, t.Database); err != nil {
 		return fmt.Errorf("purge %s: drop database: %w", slug, err)
 	}
+	// A restore keeps the database it replaced (<db>_pre_restore_<ts>), and
+	// one killed half-way may leave its new one: both belong to the
+	// tenant's owner role, which owns nothing of any other tenant.
+	others, err := srv.DatabasesOwnedBy(ctx, tenant.OwnerRole(slug))
+	if err != nil {
+		return fmt.Errorf("purge %s: list its databases: %w", slug, err)
+	}
+	for _, db := range others {
+		if err := srv.DropDatabase(ctx, db); err != nil {
+			return fmt.Errorf("purge %s: drop database %s: %w", slug, db, err)
+		}
+	}
 	for _, role := range []string{tenant.AppRole(slug), tenant.OwnerRole(slug)} {
 		if err := srv.DropRole(ctx, role); err != nil {
 			return fmt.Errorf("purge %s: drop role %s: %w", slug, role, err)

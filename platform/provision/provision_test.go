@@ -469,3 +469,35 @@ func TestBadInputChangesNothing(t *testing.T) {
 		e.gone(t, slug)
 	})
 }
+
+// TestPurgeDropsRestoreLeftovers: the database a restore replaced
+// (<db>_pre_restore_<ts>) belongs to the tenant's owner role; purge drops
+// it with the tenant, then the roles (which could not be dropped while it
+// existed), and leaves other databases alone.
+func TestPurgeDropsRestoreLeftovers(t *testing.T) {
+	e := newEnv(t)
+	res := e.create(t, tenant.Restaurant)
+	slug := res.Tenant.Slug
+	kept := res.Tenant.Database + "_pre_restore_20261201t000000"
+	other := "purge_other_" + platformtest.Rand(6)
+	if err := e.admin.CreateDatabase(e.ctx, kept, tenant.OwnerRole(slug)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.CreateDatabase(e.ctx, other, e.admin.ConnConfig("postgres", "").User); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.admin.DropDatabase(context.Background(), other) })
+	if err := e.svc.Purge(e.ctx, slug); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for db, want := range map[string]bool{kept: false, res.Tenant.Database: false, other: true} {
+		if ok, err := e.admin.DatabaseExists(e.ctx, db); err != nil || ok != want {
+			t.Errorf("database %s exists: %v, %v; want %v", db, ok, err, want)
+		}
+	}
+	for _, role := range []string{tenant.OwnerRole(slug), tenant.AppRole(slug)} {
+		if ok, err := e.admin.RoleExists(e.ctx, role); err != nil || ok {
+			t.Errorf("role %s exists: %v, %v", role, ok, err)
+		}
+	}
+}
