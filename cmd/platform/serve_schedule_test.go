@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/platformtest"
+)
+
+// TestServeScheduledBackups: two `platform serve` replicas on one catalog
+// run a tenant's backup schedule ("@every 2s"): completed scheduled
+// backups appear in the catalog, and each slot is run once in all — as
+// many scheduled backups as succeeded backup slots, whichever replica ran
+// them.
+func TestServeScheduledBackups(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	slug := platformtest.Slug("sched")
+	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "Scheduled")
+	c.ok("tenant", "settings", slug, "--set", "backup_schedule=@every 2s")
+	env := map[string]string{"PLATFORM_BACKUP_URL": "file://" + t.TempDir()}
+	a := c.serve(t, env)
+	c.serve(t, env)
+
+	ctx := context.Background()
+	tn, err := c.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 60*time.Second, "three completed scheduled backups", func() bool {
+		bs, err := c.cat.Backups(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, b := range bs {
+			if b.Status == "completed" && b.Reason == "scheduled" {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	a.stop() // no new slot starts on a; the other replica keeps going
+	runs, err := c.cat.JobRuns(ctx, catalog.JobRunFilter{Job: "backup", TenantID: tn.ID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := c.cat.Backups(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := map[time.Time]int{}
+	succeeded := 0
+	for _, r := range runs {
+		slots[r.Slot]++
+		if r.Status == "succeeded" {
+			succeeded++
+		}
+	}
+	for slot, n := range slots {
+		if n != 1 {
+			t.Errorf("slot %s claimed %d times", slot, n)
+		}
+	}
+	scheduled := 0
+	for _, b := range bs {
+		if b.Reason == "scheduled" && (b.Status == "completed" || b.Status == "verified") {
+			scheduled++
+		}
+	}
+	// A slot may finish between the two reads: at most one apart.
+	if scheduled < succeeded || scheduled > succeeded+1 {
+		t.Errorf("%d completed scheduled backups for %d succeeded slots", scheduled, succeeded)
+	}
+}
