@@ -107,33 +107,43 @@ func checkVersion(d pgDump, serverMajor int, serverVersion, binDir string) error
 	return nil
 }
 
-// run dumps database (custom format, in the exported snapshot) into w. The
-// password travels in the child's environment only; the child gets no
-// other environment, so no stray PG* variable redirects it.
-func (d pgDump) run(ctx context.Context, srv *pgadmin.Server, database, snapshotID string, w io.Writer) error {
+// pgCommand is a PostgreSQL client command (pg_dump, pg_restore) on
+// database of srv, as srv's admin user: the connection in --dbname, the
+// password in the child's environment only, and no other environment, so
+// no stray PG* variable redirects it. Its stderr's tail is kept for the
+// error message.
+func pgCommand(ctx context.Context, srv *pgadmin.Server, database, app, bin string, args ...string) (*exec.Cmd, *tail) {
 	c := srv.ConnConfig(database, "")
 	conninfo := []string{
 		"host=" + quoteConninfo(c.Host),
 		"port=" + strconv.Itoa(int(c.Port)),
 		"user=" + quoteConninfo(c.User),
 		"dbname=" + quoteConninfo(database),
-		"application_name=platform-backup",
+		"application_name=" + app,
 	}
 	if c.TLSConfig != nil {
 		conninfo = append(conninfo, "sslmode=require")
 	} else {
 		conninfo = append(conninfo, "sslmode=disable")
 	}
-	cmd := exec.CommandContext(ctx, d.path, "--format=custom", "--no-password", "--snapshot="+snapshotID,
-		"--dbname="+strings.Join(conninfo, " "))
+	args = append(args, "--no-password", "--dbname="+strings.Join(conninfo, " "))
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = []string{"LC_ALL=C", "PGCONNECT_TIMEOUT=10"}
 	if c.Password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+c.Password)
 	}
-	cmd.Stdout = w
 	stderr := &tail{max: 4096}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 10 * time.Second
+	return cmd, stderr
+}
+
+// run dumps database (custom format, in the exported snapshot) into w. The
+// password travels in the child's environment only; the child gets no
+// other environment, so no stray PG* variable redirects it.
+func (d pgDump) run(ctx context.Context, srv *pgadmin.Server, database, snapshotID string, w io.Writer) error {
+	cmd, stderr := pgCommand(ctx, srv, database, "platform-backup", d.path, "--format=custom", "--snapshot="+snapshotID)
+	cmd.Stdout = w
 	err := cmd.Run()
 	if err == nil {
 		return nil

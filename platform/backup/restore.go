@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -469,24 +468,9 @@ func (s *Service) restoreInto(ctx context.Context, srv *pgadmin.Server, bin stri
 	}
 	src := &rsErrReader{r: plain}
 
-	c := srv.ConnConfig(database, "")
-	conninfo := []string{"host=" + quoteConninfo(c.Host), "port=" + strconv.Itoa(int(c.Port)),
-		"user=" + quoteConninfo(c.User), "dbname=" + quoteConninfo(database), "application_name=platform-restore"}
-	if c.TLSConfig != nil {
-		conninfo = append(conninfo, "sslmode=require")
-	} else {
-		conninfo = append(conninfo, "sslmode=disable")
-	}
-	cmd := exec.CommandContext(ctx, bin, "--no-owner", "--no-privileges", "--role="+owner, "--exit-on-error",
-		"--single-transaction", "--no-password", "--dbname="+strings.Join(conninfo, " "))
-	cmd.Env = []string{"LC_ALL=C", "PGCONNECT_TIMEOUT=10"}
-	if c.Password != "" {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+c.Password)
-	}
+	cmd, stderr := pgCommand(ctx, srv, database, "platform-restore", bin,
+		"--no-owner", "--no-privileges", "--role="+owner, "--exit-on-error", "--single-transaction")
 	cmd.Stdin = src
-	stderr := &tail{max: 4096}
-	cmd.Stderr = stderr
-	cmd.WaitDelay = 10 * time.Second
 	runErr := cmd.Run()
 	if err := src.first(); err != nil {
 		return 0, 0, s.corrupt(b, err)

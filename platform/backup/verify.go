@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -378,28 +377,8 @@ func verifyFindPGRestore(ctx context.Context, binDir string, needMajor int, serv
 // to its end even when pg_restore stops early. It returns pg_restore's
 // failure and, separately, the error reading plain (nil at io.EOF).
 func (p pgRestoreBin) run(ctx context.Context, srv *pgadmin.Server, database string, plain io.Reader) (restoreErr, readErr error) {
-	c := srv.ConnConfig(database, "")
-	conninfo := []string{
-		"host=" + quoteConninfo(c.Host),
-		"port=" + strconv.Itoa(int(c.Port)),
-		"user=" + quoteConninfo(c.User),
-		"dbname=" + quoteConninfo(database),
-		"application_name=platform-verify",
-	}
-	if c.TLSConfig != nil {
-		conninfo = append(conninfo, "sslmode=require")
-	} else {
-		conninfo = append(conninfo, "sslmode=disable")
-	}
-	cmd := exec.CommandContext(ctx, p.path, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
-		"--no-password", "--dbname="+strings.Join(conninfo, " "))
-	cmd.Env = []string{"LC_ALL=C", "PGCONNECT_TIMEOUT=10"}
-	if c.Password != "" {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+c.Password)
-	}
-	stderr := &tail{max: 4096}
-	cmd.Stderr = stderr
-	cmd.WaitDelay = 10 * time.Second
+	cmd, stderr := pgCommand(ctx, srv, database, "platform-verify", p.path,
+		"--no-owner", "--no-acl", "--exit-on-error", "--single-transaction")
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
