@@ -55,8 +55,9 @@ func loadBackupConfig(getenv func(string) string) (backupConfig, error) {
 	return c, nil
 }
 
-// openBackupService wires a backup.Service on a's catalog, server and Vault.
-func openBackupService(ctx context.Context, a *app, getenv func(string) string, stderr io.Writer) (*backup.Service, error) {
+// openBackupService wires a backup.Service on a's catalog, server and
+// Vault, logging to log (serve's logger, or one on the CLI's stderr).
+func openBackupService(ctx context.Context, a *app, getenv func(string) string, log *slog.Logger) (*backup.Service, error) {
 	bc, err := loadBackupConfig(getenv)
 	if err != nil {
 		return nil, err
@@ -71,11 +72,6 @@ func openBackupService(ctx context.Context, a *app, getenv func(string) string, 
 			return nil, err
 		}
 	}
-	level, err := logLevel(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := slog.New(newHandler(getenv, stderr, level))
 	return backup.New(a.cat, map[string]*pgadmin.Server{"default": a.admin}, a.vault, st, cp,
 		backup.Config{PGBinDir: bc.PGBinDir, Logger: log}), nil
 }
@@ -160,7 +156,11 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return printBackups(stdout, *out, bs)
 	}
-	svc, err := openBackupService(ctx, a, getenv, stderr)
+	level, err := logLevel(getenv)
+	if err != nil {
+		return err
+	}
+	svc, err := openBackupService(ctx, a, getenv, slog.New(newHandler(getenv, stderr, level)))
 	if err != nil {
 		return err
 	}

@@ -16,16 +16,17 @@ import (
 // this replica (the scheduler claims each slot once across replicas),
 // alerting PLATFORM_ALERT_WEBHOOK_URL when a slot fails for good. Without
 // PLATFORM_BACKUP_URL it logs once that scheduled backups are off and
-// schedules nothing. It stops with ctx.
+// schedules nothing. It stops with ctx; serve waits for its jobs.
 func (s *server) startSchedule(ctx context.Context, getenv func(string) string) error {
 	if getenv("PLATFORM_BACKUP_URL") == "" {
 		s.log.Warn("scheduled backups are off: PLATFORM_BACKUP_URL is not set")
 		return nil
 	}
-	svc, err := openBackupService(ctx, s.app, getenv, os.Stderr)
+	svc, err := openBackupService(ctx, s.app, getenv, s.log)
 	if err != nil {
 		return err
 	}
+	s.backups = svc
 	host, err := os.Hostname()
 	if err != nil {
 		host = "serve"
@@ -63,9 +64,6 @@ func (s *server) startSchedule(ctx context.Context, getenv func(string) string) 
 		return err
 	}
 	sch.Start(ctx)
-	go func() {
-		<-ctx.Done()
-		sch.Stop()
-	}()
+	s.sched = sch
 	return nil
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tenancy/platform/platform/adminapi"
+	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/platform/secrets"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
@@ -165,6 +167,8 @@ type server struct {
 	rotator  *provision.Rotator
 	sessions *session.Store
 	auth     *auth.Service
+	backups  *backup.Service     // nil: PLATFORM_BACKUP_URL is not set
+	sched    *schedule.Scheduler // nil: likewise
 	tenant   *fiber.App
 	admin    *fiber.App
 }
@@ -388,6 +392,9 @@ func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) erro
 		if e := a.ShutdownWithTimeout(20 * time.Second); e != nil && err == nil {
 			err = e
 		}
+	}
+	if s.sched != nil {
+		s.sched.Stop() // running jobs are cancelled and their claims released
 	}
 	s.close()
 	return err
