@@ -216,3 +216,19 @@ func (db *DB) JobRuns(ctx context.Context, f JobRunFilter) ([]*JobRun, error) {
 	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*JobRun, error) { return scanJobRun(r) })
 	return runs, db.translate(err, "list job runs", "")
 }
+
+// DeleteFinishedJobRuns deletes up to limit runs that ended (succeeded,
+// failed or skipped) more than keep ago by the catalog's clock, oldest
+// first, and says how many went: the table would otherwise grow by a row
+// per job, tenant and slot forever. Open runs are never deleted.
+func (db *DB) DeleteFinishedJobRuns(ctx context.Context, keep time.Duration, limit int) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM job_runs WHERE id IN (
+			SELECT id FROM job_runs
+			WHERE status IN ('succeeded', 'failed', 'skipped') AND finished_at < now() - $1::interval
+			ORDER BY finished_at LIMIT $2)`, keep, limit)
+	if err != nil {
+		return 0, db.translate(err, "delete finished job runs", "")
+	}
+	return tag.RowsAffected(), nil
+}

@@ -105,6 +105,10 @@ type Config struct {
 	ClaimTTL time.Duration // a claim without heartbeat for this long expires (default 2 min)
 	Reload   time.Duration // how often tenants (and their specs) are re-read (default 1 min)
 	Sweep    time.Duration // how often expired claims are looked for (default ClaimTTL/2)
+	// KeepRuns is how long finished runs stay in job_runs (default 90
+	// days; negative keeps them forever). Every replica deletes older ones
+	// in its sweep, at most once per PruneRuns (default 1 h).
+	KeepRuns, PruneRuns time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger
 	// Alert, if set, is told of every slot that failed after its last
@@ -172,6 +176,12 @@ func New(cfg Config) (*Scheduler, error) {
 	cfg.ClaimTTL = max(cfg.ClaimTTL, 30*time.Millisecond)
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = cfg.ClaimTTL / 2
+	}
+	if cfg.KeepRuns == 0 {
+		cfg.KeepRuns = 90 * 24 * time.Hour
+	}
+	if cfg.PruneRuns <= 0 {
+		cfg.PruneRuns = time.Hour
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -437,11 +447,16 @@ func (s *Scheduler) sweep() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.cfg.Sweep)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if s.cfg.KeepRuns > 0 && time.Since(pruned) >= s.cfg.PruneRuns {
+			pruned = time.Now()
+			s.pruneRuns()
 		}
 		s.mu.Lock()
 		ids := make([]string, 0, len(s.tenants))
@@ -490,6 +505,29 @@ func (s *Scheduler) sweep() {
 				s.execute(j, t, run)
 			}()
 		}
+	}
+}
+
+// pruneRuns deletes the finished runs older than KeepRuns, in batches so
+// that no statement holds many locks for long.
+func (s *Scheduler) pruneRuns() {
+	const batch = 5000
+	var total int64
+	for {
+		n, err := s.cfg.Catalog.DeleteFinishedJobRuns(s.ctx, s.cfg.KeepRuns, batch)
+		total += n
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Error("schedule: delete old job runs", "err", err)
+			}
+			break
+		}
+		if n < batch {
+			break
+		}
+	}
+	if total > 0 {
+		s.log.Info("schedule: deleted old job runs", "runs", total, "older_than_days", int(s.cfg.KeepRuns.Hours()/24))
 	}
 }
 

@@ -457,3 +457,28 @@ func TestCatchUp(t *testing.T) {
 		t.Errorf("ran %d times, slot %s, want %s", ran.Load(), s, missed)
 	}
 }
+
+// TestOldRunsArePruned: a replica's sweep deletes finished runs older
+// than KeepRuns and leaves recent ones.
+func TestOldRunsArePruned(t *testing.T) {
+	t.Parallel()
+	cat, _ := platformtest.Catalog(t)
+	ctx := platformtest.Context(t)
+	tn := newTenant(t, cat, "UTC")
+	for i, age := range []string{"40 days", "1 day"} {
+		slot := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).AddDate(0, 0, i)
+		if _, err := cat.Pool().Exec(ctx, `INSERT INTO job_runs (job, tenant_id, slot, status, claimed_by, finished_at)
+			VALUES ('backup', $1, $2, 'succeeded', 'gone', now() - $3::interval)`, tn.ID, slot, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, schedule.Config{Catalog: cat, ClaimTTL: time.Second, Sweep: 50 * time.Millisecond, KeepRuns: 30 * 24 * time.Hour,
+		Jobs: []schedule.Job{{Name: "backup", Default: every("0 0 1 1 *"),
+			Run: func(context.Context, *tenant.Tenant, time.Time) error { return nil }}}})
+	platformtest.Eventually(t, 20*time.Second, "the 40-day-old run deleted", func() bool {
+		return len(runs(t, cat, "backup", tn.ID)) == 1
+	})
+	if r := runs(t, cat, "backup", tn.ID)[0]; !r.Slot.Equal(time.Date(2026, 1, 3, 3, 4, 0, 0, time.UTC)) {
+		t.Errorf("kept %+v, want the recent run", r)
+	}
+}
