@@ -109,8 +109,8 @@ type Config struct {
 	// days; negative keeps them forever). Every replica deletes older ones
 	// in its sweep, at most once per PruneRuns (default 1 h).
 	KeepRuns, PruneRuns time.Duration
-	Now      func() time.Time
-	Logger   *slog.Logger
+	Now                 func() time.Time
+	Logger              *slog.Logger
 	// Alert, if set, is told of every slot that failed after its last
 	// attempt; its error is logged.
 	Alert func(ctx context.Context, a Alert) error
