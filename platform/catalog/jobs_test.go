@@ -73,8 +73,9 @@ func TestJobRunClaims(t *testing.T) {
 	}
 }
 
-// TestJobClaimsMigrationDown: 000005 goes down (its runs that the old
-// status set cannot hold go with it) and up again.
+// TestJobClaimsMigrationDown: 000006 (operator jobs) and 000005 go down
+// (000005's runs that the old status set cannot hold go with it) and up
+// again.
 func TestJobClaimsMigrationDown(t *testing.T) {
 	t.Parallel()
 	cat, url := platformtest.Catalog(t)
@@ -88,13 +89,17 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := schema.Target{Name: "catalog", Kind: "catalog", Conn: pc, Source: migrations.Catalog()}
-	st, err := schema.Down(ctx, target, 1)
-	if err != nil || st.Pending != 1 {
+	st, err := schema.Down(ctx, target, 2)
+	if err != nil || st.Pending != 2 || st.Version != 4 {
 		t.Fatalf("down: %+v %v", st, err)
 	}
 	var n int
 	if err := cat.Pool().QueryRow(ctx, `SELECT count(*) FROM job_runs`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("runs after down: %d %v", n, err)
+	}
+	var gone bool
+	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('operator_jobs') IS NULL`).Scan(&gone); err != nil || !gone {
+		t.Fatalf("operator_jobs after down: gone %v %v", gone, err)
 	}
 	if st, err := schema.Up(ctx, target); err != nil || st.Pending != 0 {
 		t.Fatalf("up again: %+v %v", st, err)
