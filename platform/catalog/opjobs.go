@@ -127,9 +127,11 @@ func (db *DB) FinishOperatorJob(ctx context.Context, id, replica string, o JobOu
 	if o.Result != nil {
 		b, err := json.Marshal(o.Result)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("operator job result: %w", err)
 		}
-		result = b
+		if string(b) != "null" { // a typed nil: no result
+			result = b
+		}
 	}
 	if o.BackupID != "" && !isUUID(o.BackupID) {
 		return false, tenant.Errorf(tenant.EInvalid, "backup id %q is not a uuid", o.BackupID)
