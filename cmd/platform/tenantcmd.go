@@ -13,14 +13,22 @@ import (
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
-	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 )
 
+// setFlags are the flags of `tenant set`, each a setting.
+var setFlags = map[string]string{
+	"backup-schedule":      tenant.SettingBackupSchedule,
+	"backup-retention":     tenant.SettingBackupRetention,
+	"session-lifetime":     tenant.SettingSessionLifetime,
+	"session-idle":         tenant.SettingSessionIdle,
+	"secret-rotation-days": tenant.SettingRotationDays,
+}
+
 func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, settings)")
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, set, settings)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
@@ -47,6 +55,10 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "show", "suspend", "resume":
 	case "reset-admin":
 		fs.BoolVar(&yes, "yes", false, "confirm")
+	case "set":
+		for name, key := range setFlags {
+			fs.String(name, "", "the "+key+" setting (\"\" or \"default\": back to the default)")
+		}
 	case "settings":
 		fs.Var(&sets, "set", "KEY=VALUE (repeatable)")
 		fs.Var(&unsets, "unset", "KEY back to its default (repeatable)")
@@ -91,10 +103,21 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		set[k] = v
 	}
-	// The cron syntax is the scheduler's (tenant/ imports nothing of platform/).
-	if v, ok := set[tenant.SettingBackupSchedule]; ok {
-		if err := schedule.ValidateSpec(v); err != nil {
-			return tenant.Invalid(map[string]string{tenant.SettingBackupSchedule: tenant.ErrorMessage(err)})
+	if verb == "set" {
+		// Each setting flag given: a value sets it, "" or "default" unsets it.
+		fs.Visit(func(f *flag.Flag) {
+			key, ok := setFlags[f.Name]
+			if !ok {
+				return
+			}
+			if v := f.Value.String(); v == "" || v == "default" {
+				unsets = append(unsets, key)
+			} else {
+				set[key] = v
+			}
+		})
+		if len(set) == 0 && len(unsets) == 0 {
+			return usagef("tenant set: nothing to set (--backup-schedule, --backup-retention, --session-lifetime, --session-idle, --secret-rotation-days)")
 		}
 	}
 	var filter catalog.TenantFilter
@@ -144,15 +167,22 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
+		bk, err := adminapi.BackupSummaryOf(ctx, a.cat, t, time.Now())
+		if err != nil {
+			return err
+		}
 		if *out == "json" {
 			v := adminapi.TenantView(a.svc, t)
-			v.Secrets = ages
+			v.Secrets, v.Backups = ages, bk
 			return writeJSON(stdout, v)
 		}
 		if err := printTenants(stdout, *out, a.svc, []*tenant.Tenant{t}, true); err != nil {
 			return err
 		}
-		return printAges(stdout, ages)
+		if err := printAges(stdout, ages); err != nil {
+			return err
+		}
+		return printBackupSummary(stdout, bk)
 	case "suspend", "resume":
 		op := a.svc.Suspend
 		if verb == "resume" {
@@ -181,7 +211,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "tenant %s: new one-time password for %s: %s\n(shown only this once; it must be changed at first login)\n", slug, auth.AdminUsername, pw)
 		return nil
-	case "settings":
+	case "settings", "set":
 		var st map[string]any
 		if len(set) == 0 && len(unsets) == 0 {
 			t, err := a.svc.Get(ctx, slug)
@@ -316,5 +346,43 @@ func printSettings(w io.Writer, out, slug string, st map[string]any) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", k, val)
 	}
+	return tw.Flush()
+}
+
+// printBackupSummary is the backups part of `tenant show`.
+func printBackupSummary(w io.Writer, b *adminapi.BackupSummary) error {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	when := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.Format(time.RFC3339)
+	}
+	dflt := func(d bool) string {
+		if d {
+			return " (default)"
+		}
+		return ""
+	}
+	fmt.Fprintf(tw, "backup schedule:\t%s%s, next %s\n", b.Schedule, dflt(b.ScheduleDefault), when(b.NextBackupAt))
+	if b.ScheduleError != "" {
+		fmt.Fprintf(tw, "schedule error:\t%s (no backups run until it is fixed: platform tenant set SLUG --backup-schedule ...)\n", b.ScheduleError)
+	}
+	fmt.Fprintf(tw, "backup retention:\t%s%s\n", b.Retention, dflt(b.RetentionDefault))
+	fmt.Fprintf(tw, "restore drill:\t%s, next %s\n", b.DrillSchedule, when(b.NextDrillAt))
+	fmt.Fprintf(tw, "backups held:\t%d\n", b.Count)
+	if l := b.LastBackup; l != nil {
+		line := fmt.Sprintf("%s %s (%s) at %s", l.ID, l.Status, l.Reason, l.StartedAt.Format(time.RFC3339))
+		if l.SizeBytes > 0 {
+			line += fmt.Sprintf(", %s in %s", humanSize(l.SizeBytes), (time.Duration(l.DurationMS) * time.Millisecond).String())
+		}
+		if l.Error != "" {
+			line += ": " + l.Error
+		}
+		fmt.Fprintf(tw, "last backup:\t%s\n", line)
+	}
+	fmt.Fprintf(tw, "last success:\t%s\n", when(b.LastSuccessAt))
+	fmt.Fprintf(tw, "last verified:\t%s\n", when(b.LastVerifiedAt))
 	return tw.Flush()
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/provision"
+	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/tenant"
 )
 
@@ -26,6 +28,8 @@ type Tenant struct {
 	UpdatedAt time.Time      `json:"updated_at"`
 	// Secrets are each secret's age (never a value): `tenant show` only.
 	Secrets []provision.SecretAge `json:"secrets,omitempty"`
+	// Backups: show only.
+	Backups *BackupSummary `json:"backups,omitempty"`
 }
 
 // SecretAges returns a tenant's secret ages for show (the CLI's too),
@@ -111,4 +115,84 @@ func ErrorText(err error) string {
 		return tenant.ErrorMessage(err)
 	}
 	return err.Error()
+}
+
+// BackupSummary is a tenant's backup schedule, retention and latest results, as
+// `tenant show` and GET /v1/tenants/{slug} show them.
+type BackupSummary struct {
+	Schedule         string     `json:"schedule"` // the effective cron spec
+	ScheduleDefault  bool       `json:"schedule_default"`
+	NextBackupAt     *time.Time `json:"next_backup_at,omitempty"`
+	Retention        string     `json:"retention"`
+	RetentionDefault bool       `json:"retention_default"`
+	DrillSchedule    string     `json:"drill_schedule"` // the monthly restore drill
+	NextDrillAt      *time.Time `json:"next_drill_at,omitempty"`
+	Count            int        `json:"count"` // completed or verified backups held
+	LastBackup       *BackupRef `json:"last_backup,omitempty"`
+	LastSuccessAt    *time.Time `json:"last_success_at,omitempty"`
+	LastVerifiedAt   *time.Time `json:"last_verified_at,omitempty"`
+	// ScheduleError says why the tenant's schedule cannot run (an invalid
+	// spec stored before it was checked); its backups do not run then.
+	ScheduleError string `json:"schedule_error,omitempty"`
+}
+
+// BackupRef is one backup in a summary.
+type BackupRef struct {
+	ID         string     `json:"id"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	DurationMS int64      `json:"duration_ms,omitempty"`
+	SizeBytes  int64      `json:"size_bytes,omitempty"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// BackupSummaryOf summarises t's backups at now from the catalog.
+func BackupSummaryOf(ctx context.Context, cat *catalog.DB, t *tenant.Tenant, now time.Time) (*BackupSummary, error) {
+	bs, err := cat.Backups(ctx, t.Slug)
+	if err != nil {
+		return nil, err
+	}
+	out := &BackupSummary{DrillSchedule: schedule.DefaultVerifySpec(t)}
+	spec, err := schedule.SettingSpec(tenant.SettingBackupSchedule)(t)
+	if err != nil {
+		out.ScheduleError = tenant.ErrorMessage(err)
+	}
+	if spec == "" {
+		spec, out.ScheduleDefault = schedule.DefaultBackupSpec(t), true
+	}
+	out.Schedule = spec
+	next := func(spec string) *time.Time {
+		s, err := schedule.ParseSpec(spec, t.TimeZone)
+		if err != nil {
+			out.ScheduleError = tenant.ErrorMessage(err)
+			return nil
+		}
+		at := s.Next(now)
+		return &at
+	}
+	out.NextBackupAt, out.NextDrillAt = next(spec), next(out.DrillSchedule)
+	_, set := t.Settings[tenant.SettingBackupRetention]
+	out.Retention, out.RetentionDefault = t.BackupRetention().String(), !set
+	for _, b := range bs { // newest first
+		if out.LastBackup == nil {
+			out.LastBackup = &BackupRef{ID: b.ID, Status: b.Status, Reason: b.Reason, StartedAt: b.StartedAt,
+				FinishedAt: b.FinishedAt, SizeBytes: b.SizeBytes, Error: b.Error}
+			if b.FinishedAt != nil {
+				out.LastBackup.DurationMS = b.FinishedAt.Sub(b.StartedAt).Milliseconds()
+			}
+		}
+		if b.Status != catalog.BackupCompleted && b.Status != catalog.BackupVerified {
+			continue
+		}
+		out.Count++
+		if out.LastSuccessAt == nil {
+			out.LastSuccessAt = b.FinishedAt
+		}
+		if b.VerifiedAt != nil && (out.LastVerifiedAt == nil || b.VerifiedAt.After(*out.LastVerifiedAt)) {
+			out.LastVerifiedAt = b.VerifiedAt
+		}
+	}
+	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/platform/secrets"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
@@ -544,12 +545,17 @@ func (s *Service) Resume(ctx context.Context, slug string) error {
 	return s.record(ctx, "tenant.resume", auditSlug(slug), nil, err)
 }
 
+// settingChecks are the checks of settings whose syntax tenant/ does not
+// know: a backup schedule must parse as the scheduler parses it, whoever
+// sets it (CLI or API), or the tenant would silently go unbacked-up.
+var settingChecks = map[string]func(string) error{tenant.SettingBackupSchedule: schedule.ValidateSpec}
+
 // UpdateSettings sets and unsets per-tenant settings (tenant.ApplySettings
 // checks them) and returns them all; recorded as tenant.settings with the
 // keys changed.
 func (s *Service) UpdateSettings(ctx context.Context, slug string, set map[string]string, unset []string) (map[string]any, error) {
 	out, err := s.cat.UpdateSettings(ctx, slug, func(cur map[string]any) (map[string]any, error) {
-		return tenant.ApplySettings(cur, set, unset)
+		return tenant.ApplySettingsChecked(cur, set, unset, settingChecks)
 	})
 	details := map[string]any{"set": set, "unset": unset}
 	if err := s.record(ctx, "tenant.settings", auditSlug(slug), details, err); err != nil {
