@@ -12,7 +12,7 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
-// startSchedule runs the backup and prune jobs of every active tenant in
+// startSchedule runs the backup, verify (restore drill) and prune jobs of every active tenant in
 // this replica (the scheduler claims each slot once across replicas),
 // alerting PLATFORM_ALERT_WEBHOOK_URL when a slot fails for good. Without
 // PLATFORM_BACKUP_URL it logs once that scheduled backups are off and
@@ -46,6 +46,14 @@ func (s *server) startSchedule(ctx context.Context, getenv func(string) string) 
 				CatchUp: 6 * time.Hour, Retry: schedule.Backoff{Attempts: 3, Base: time.Minute, Max: 15 * time.Minute},
 				Run: func(ctx context.Context, t *tenant.Tenant, _ time.Time) error {
 					_, err := svc.Run(ctx, t.Slug, backup.ReasonScheduled)
+					return err
+				}},
+			// The restore drill: the newest backup restored into a scratch
+			// database and counted, monthly.
+			{Name: "verify", Default: schedule.DefaultVerifySpec, CatchUp: 24 * time.Hour,
+				Retry: schedule.Backoff{Attempts: 2, Base: 5 * time.Minute, Max: 30 * time.Minute},
+				Run: func(ctx context.Context, t *tenant.Tenant, _ time.Time) error {
+					_, err := svc.Drill(ctx, t.Slug)
 					return err
 				}},
 			{Name: "prune", Default: schedule.DefaultPruneSpec, CatchUp: 24 * time.Hour,
