@@ -41,6 +41,9 @@ type PruneReport struct {
 	Tenants int         `json:"tenants"`
 	Items   []PruneItem `json:"items"`
 	Errors  int         `json:"errors"`
+	// PartialsRemoved counts the leftovers of interrupted uploads removed
+	// (.partial files, incomplete multipart uploads older than StaleAfter).
+	PartialsRemoved int `json:"partials_removed"`
 }
 
 // Count returns how many items have action.
@@ -106,11 +109,18 @@ func (s *Service) prune(ctx context.Context, slug string, dryRun bool, now time.
 			}
 		}
 		rep.Items = append(rep.Items, items...)
+		if !dryRun {
+			n, err := s.sweepPartial(ctx, t)
+			rep.PartialsRemoved += n
+			if err != nil {
+				rep.Errors++
+			}
+		}
 	}
 	if !dryRun {
 		s.log.Info("backup prune", "tenant", slug, "tenants", rep.Tenants, "expired", rep.Count(PruneExpire),
 			"abandoned", rep.Count(PruneAbandon), "cleaned", rep.Count(PruneClean), "kept", rep.Count(PruneKeep),
-			"errors", rep.Errors)
+			"partials_removed", rep.PartialsRemoved, "errors", rep.Errors)
 	}
 	return rep, nil
 }
@@ -148,6 +158,25 @@ func (s *Service) pruneTenant(ctx context.Context, t *tenant.Tenant, bs []*Backu
 		items = append(items, it)
 	}
 	return items
+}
+
+// sweepPartial removes what killed uploads of t's backups left in the
+// stores: no catalog row points at them once their run is abandoned.
+func (s *Service) sweepPartial(ctx context.Context, t *tenant.Tenant) (int, error) {
+	total := 0
+	for _, st := range s.stores() {
+		sw, ok := st.(storage.Sweeper)
+		if !ok {
+			continue
+		}
+		n, err := sw.SweepPartial(ctx, t.ID+"/", s.cfg.StaleAfter)
+		total += n
+		if err != nil {
+			s.log.Error("backup prune: sweep partial uploads", "tenant", t.Slug, "store", st.String(), "err", err)
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // pruneOne deletes b's objects, manifest first (so that a half-done
