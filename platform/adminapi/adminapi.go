@@ -24,7 +24,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/opjob"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/httpx"
@@ -42,6 +44,11 @@ type Config struct {
 	Logger         *slog.Logger
 	Limits         httpx.Limits    // read/idle timeouts; zero: the defaults
 	FailedAuth     *httpx.Failures // failed-token counts per address; nil: 20 a minute
+	// Backups serves the backup routes; nil (PLATFORM_BACKUP_URL unset):
+	// they answer unavailable. Jobs runs their long operations.
+	Backups  Backups
+	Jobs     *opjob.Runner
+	Sessions backup.SessionEnder // a restore ends the tenant's sessions; nil: they are not ended
 }
 
 type api struct {
@@ -59,6 +66,9 @@ func New(cfg Config) *fiber.App {
 	if cfg.FailedAuth == nil {
 		cfg.FailedAuth = httpx.NewFailures(authFailuresPerMinute, time.Minute, 0)
 	}
+	if v := reflect.ValueOf(cfg.Backups); v.Kind() == reflect.Pointer && v.IsNil() {
+		cfg.Backups = nil // a nil *backup.Service: backups are off
+	}
 	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
 	app := httpx.NewApp(cfg.Logger, cfg.Proxies, cfg.Limits)
 	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, cfg.Proxies) }))
@@ -74,6 +84,12 @@ func New(cfg Config) *fiber.App {
 	v1.Post("/tenants/:slug/migrate", a.migrate)
 	v1.Post("/tenants/:slug/secrets/rotate", a.rotate)
 	v1.Get("/migrations", a.migrations)
+	v1.Post("/tenants/:slug/backups", a.backupRun)
+	v1.Get("/tenants/:slug/backups", a.backupList)
+	v1.Get("/backups/:id", a.backupShow)
+	v1.Post("/backups/:id/verify", a.backupVerify)
+	v1.Post("/backups/:id/restore", a.backupRestore)
+	v1.Get("/jobs/:id", a.job)
 	return app
 }
 

@@ -90,7 +90,7 @@ func (r *Runner) Start(ctx context.Context, kind, tenantSlug, backupID, actor st
 		r.wg.Done()
 		return nil, err
 	}
-	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	jctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), jobIDKey{}, j.ID))
 	stop := context.AfterFunc(r.ctx, cancel)
 	go func() {
 		defer r.wg.Done()
@@ -99,6 +99,14 @@ func (r *Runner) Start(ctx context.Context, kind, tenantSlug, backupID, actor st
 		r.run(jctx, j, fn)
 	}()
 	return j, nil
+}
+
+type jobIDKey struct{}
+
+// ID is the id of the job whose context ctx is ("" outside a job).
+func ID(ctx context.Context) string {
+	id, _ := ctx.Value(jobIDKey{}).(string)
+	return id
 }
 
 func (r *Runner) run(ctx context.Context, j *catalog.OperatorJob, fn Func) {
