@@ -88,7 +88,14 @@ type Config struct {
 	// StaleAfter is how long a running backup may run before List calls
 	// it stale (its process most likely died). Zero: 6 hours.
 	StaleAfter time.Duration
-	Logger     *slog.Logger
+	// RestoreKeepDays is how many days PrunePreRestore keeps the database a
+	// restore replaced (<db>_pre_restore_<ts>); 0 keeps it forever. The
+	// CLI's default (PLATFORM_RESTORE_KEEP_DAYS unset) is 7.
+	RestoreKeepDays int
+	// Provisioner makes (and on failure purges) the fresh tenant of a
+	// restore --as; without one, --as is refused.
+	Provisioner Provisioner
+	Logger      *slog.Logger
 }
 
 // Service makes backups of tenants.

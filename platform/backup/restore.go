@@ -27,7 +27,8 @@ type SessionEnder interface {
 
 // RestoreOptions tune one restore.
 type RestoreOptions struct {
-	// As restores into a fresh tenant of that slug: not supported yet.
+	// As restores into a fresh tenant of that slug (see RestoreAs) instead
+	// of replacing the backup's tenant's database.
 	As string
 	// Sessions, if not nil, ends the tenant's sessions after the swap.
 	Sessions SessionEnder
@@ -35,8 +36,10 @@ type RestoreOptions struct {
 
 // RestoreResult says what a restore did.
 type RestoreResult struct {
-	BackupID          string        `json:"backup_id"`
-	Tenant            string        `json:"tenant"`
+	BackupID string `json:"backup_id"`
+	Tenant   string `json:"tenant"`
+	// SourceTenant is the backup's tenant when it was restored --as Tenant.
+	SourceTenant      string        `json:"source_tenant,omitempty"`
 	SafetyBackupID    string        `json:"safety_backup_id,omitempty"`
 	Database          string        `json:"database"`
 	PreviousDatabase  string        `json:"previous_database"`
@@ -66,13 +69,32 @@ type restoreRecord struct {
 	PreDatabase    string        `json:"pre_database"`
 	PrevStatus     tenant.Status `json:"prev_status"`
 	SafetyBackupID string        `json:"safety_backup_id"`
-	Step           string        `json:"step"`
-	StartedAt      time.Time     `json:"started_at"`
+	// Source is set for a restore --as: the backup's tenant, while Slug is
+	// the fresh one being made (a re-run purges it and starts again).
+	Source    string    `json:"source,omitempty"`
+	Step      string    `json:"step"`
+	StartedAt time.Time `json:"started_at"`
 }
 
 // rsHook, when set by tests, runs before each step; an error aborts there
 // like a crash (nothing is rolled back).
 type rsHookFunc func(step string) error
+
+// rsCrash is a hook's error: a simulated crash, after which nothing is
+// cleaned up.
+type rsCrash struct{ error }
+
+func (c rsCrash) Unwrap() error { return c.error }
+
+func runHook(hook rsHookFunc, step string) error {
+	if hook == nil {
+		return nil
+	}
+	if err := hook(step); err != nil {
+		return rsCrash{err}
+	}
+	return nil
+}
 
 // maintenanceDB is where ALTER DATABASE statements run from: never a
 // database being renamed, never template1 (a session there blocks
@@ -93,7 +115,7 @@ func (s *Service) Restore(ctx context.Context, id string, opts RestoreOptions) (
 
 func (s *Service) restore(ctx context.Context, id string, opts RestoreOptions, hook rsHookFunc) (*RestoreResult, error) {
 	if opts.As != "" {
-		return nil, tenant.Errorf(tenant.EInvalid, "restore --as is not supported yet: restore into the backup's own tenant")
+		return s.restoreAs(ctx, id, opts.As, hook)
 	}
 	start := time.Now()
 	b, err := s.cat.BackupByID(ctx, id)
@@ -120,12 +142,7 @@ func (s *Service) restore(ctx context.Context, id string, opts RestoreOptions, h
 }
 
 func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOptions, hook rsHookFunc) (*RestoreResult, error) {
-	step := func(name string) error {
-		if hook != nil {
-			return hook(name)
-		}
-		return nil
-	}
+	step := func(name string) error { return runHook(hook, name) }
 	t, err := s.cat.TenantBySlug(ctx, b.TenantSlug)
 	if err != nil {
 		return nil, err
@@ -137,6 +154,9 @@ func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOpti
 	res := &RestoreResult{BackupID: b.ID, Tenant: t.Slug, Database: t.Database}
 	if rec, err := s.loadRestoreRecord(ctx, t.ID); err != nil {
 		return nil, err
+	} else if rec != nil && rec.Source != "" {
+		return nil, tenant.Errorf(tenant.EConflict, "tenant %q is the target of an unfinished restore --as of backup %s: run `platform backup restore %s --as %s --yes` again (it starts over) or purge the tenant",
+			t.Slug, rec.BackupID, rec.BackupID, t.Slug)
 	} else if rec != nil {
 		msg, err := s.recoverRestore(ctx, srv, t, rec, opts)
 		if err != nil {
@@ -172,22 +192,8 @@ func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOpti
 	res.SafetyBackupID = safety.ID
 	rec := &restoreRecord{BackupID: b.ID, Slug: t.Slug, Database: t.Database, PrevStatus: t.Status,
 		SafetyBackupID: safety.ID, StartedAt: time.Now().UTC()}
-	// Names by the time to the millisecond, never one that exists (two
-	// restores in one millisecond, or a clock set back).
-	for at := rec.StartedAt; ; at = at.Add(time.Millisecond) {
-		ts := at.Format("20060102_150405") + fmt.Sprintf("%03d", at.Nanosecond()/1e6)
-		rec.NewDatabase, rec.PreDatabase = rsName(t.Database, "_restore_"+ts), rsName(t.Database, "_pre_restore_"+ts)
-		taken := false
-		for _, n := range []string{rec.NewDatabase, rec.PreDatabase} {
-			exists, err := srv.DatabaseExists(ctx, n)
-			if err != nil {
-				return nil, err
-			}
-			taken = taken || exists
-		}
-		if !taken {
-			break
-		}
+	if err := nameRestore(ctx, srv, rec); err != nil {
+		return nil, err
 	}
 	res.PreviousDatabase = rec.PreDatabase
 
@@ -243,6 +249,35 @@ func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOpti
 	res.MaintenanceWindow = time.Since(mStart)
 	s.audit(ctx, t.Slug, b.ID, res, nil)
 	return res, nil
+}
+
+// rsTSLayout is the timestamp in restore database names, to the
+// millisecond (the three digits are appended).
+const rsTSLayout = "20060102_150405"
+
+func rsTS(at time.Time) string {
+	return at.UTC().Format(rsTSLayout) + fmt.Sprintf("%03d", at.Nanosecond()/1e6)
+}
+
+// nameRestore names rec's new and previous databases by the time to the
+// millisecond, never one that exists (two restores in one millisecond, or
+// a clock set back).
+func nameRestore(ctx context.Context, srv *pgadmin.Server, rec *restoreRecord) error {
+	for at := rec.StartedAt; ; at = at.Add(time.Millisecond) {
+		ts := rsTS(at)
+		rec.NewDatabase, rec.PreDatabase = rsName(rec.Database, "_restore_"+ts), rsName(rec.Database, "_pre_restore_"+ts)
+		taken := false
+		for _, n := range []string{rec.NewDatabase, rec.PreDatabase} {
+			exists, err := srv.DatabaseExists(ctx, n)
+			if err != nil {
+				return err
+			}
+			taken = taken || exists
+		}
+		if !taken {
+			return nil
+		}
+	}
 }
 
 // rsName is db+suffix within PostgreSQL's 63 bytes: a long db name is cut
@@ -548,7 +583,7 @@ func (s *Service) audit(ctx context.Context, slug, backupID string, res *Restore
 		a = tenant.Actor{Name: "unknown", Source: "cli"}
 	}
 	details := map[string]any{"backup_id": backupID}
-	if res != nil {
+	if res != nil && res.SourceTenant == "" {
 		details["previous_database"] = res.PreviousDatabase
 		details["safety_backup_id"] = res.SafetyBackupID
 	}

@@ -205,6 +205,22 @@ func TestRestoreRoundTrip(t *testing.T) {
 	if _, err := tn.App.Exec(e.Ctx, `UPDATE audit_log SET action = action`); err == nil {
 		t.Fatal("app role may update audit_log after a restore")
 	}
+
+	// The kept previous database expires after the keep days, not before.
+	keeper := newService(e, fileStore(t), nil, Config{RestoreKeepDays: 7})
+	for _, tc := range []struct {
+		after time.Duration
+		want  bool
+	}{{6 * 24 * time.Hour, true}, {7*24*time.Hour + time.Minute, false}} {
+		rep, err := keeper.PrunePreRestore(e.Ctx, tn.Slug, false, time.Now().Add(tc.after))
+		if err != nil || rep.Errors != 0 || len(rep.Items) != 1 || rep.Items[0].Database != res.PreviousDatabase {
+			t.Fatalf("prune after %s: %+v, %v", tc.after, rep, err)
+		}
+		if ok, err := e.Admin.DatabaseExists(e.Ctx, res.PreviousDatabase); err != nil || ok != tc.want {
+			t.Fatalf("after %s the previous database exists: %v, %v; want %v", tc.after, ok, err, tc.want)
+		}
+	}
+	wantStatus(t, e, tn.Slug, tenant.StatusActive)
 }
 
 // TestRestoreCorruptArtifact: a flipped byte in the artifact fails the
@@ -332,7 +348,7 @@ func TestRestoreBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Restore(e.Ctx, b.ID, RestoreOptions{As: platformtest.Slug("other")})
+	_, err = svc.Restore(e.Ctx, b.ID, RestoreOptions{As: "Not A Slug"})
 	wantCode(t, err, tenant.EInvalid)
 	// A backup whose artifact is gone from the store: refused before any change.
 	other := newService(e, fileStore(t), nil, Config{})
