@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/backup"
+	"github.com/tenancy/platform/platform/opjob"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/platform/secrets"
@@ -169,6 +171,7 @@ type server struct {
 	auth     *auth.Service
 	backups  *backup.Service     // nil: PLATFORM_BACKUP_URL is not set
 	sched    *schedule.Scheduler // nil: likewise
+	jobs     *opjob.Runner       // the operator API's backup jobs; nil: likewise
 	tenant   *fiber.App
 	admin    *fiber.App
 }
@@ -257,8 +260,19 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
 		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity})
-	s.admin = adminapi.New(adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
-		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits})
+	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
+		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits}
+	if s.backups != nil { // a nil *backup.Service in the interface would not be nil
+		host, err := os.Hostname()
+		if err != nil {
+			host = "serve"
+		}
+		s.jobs = opjob.New(opjob.Config{Catalog: a.cat, Replica: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()), Logger: log})
+		acfg.Backups, acfg.Jobs = s.backups, s.jobs
+		// Its own client timeout: a restore's last step may wait on Redis longer than a request.
+		acfg.Sessions = session.New(s.redis, session.Options{Timeout: 10 * time.Second})
+	}
+	s.admin = adminapi.New(acfg)
 	ok = true
 	return s, nil
 }
@@ -395,6 +409,9 @@ func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) erro
 	}
 	if s.sched != nil {
 		s.sched.Stop() // running jobs are cancelled and their claims released
+	}
+	if s.jobs != nil {
+		s.jobs.Close() // operator jobs are cancelled and record that they were interrupted
 	}
 	s.close()
 	return err
