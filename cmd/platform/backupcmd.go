@@ -72,8 +72,12 @@ func openBackupService(ctx context.Context, a *app, getenv func(string) string, 
 			return nil, err
 		}
 	}
+	keepDays, err := restoreKeepDays(getenv)
+	if err != nil {
+		return nil, err
+	}
 	return backup.New(a.cat, map[string]*pgadmin.Server{"default": a.admin}, a.vault, st, cp,
-		backup.Config{PGBinDir: bc.PGBinDir, Logger: log}), nil
+		backup.Config{PGBinDir: bc.PGBinDir, Logger: log, RestoreKeepDays: keepDays, Provisioner: provisioner{a.svc}}), nil
 }
 
 // backupCmd: platform backup run|list|show.
@@ -97,7 +101,7 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "verify":
 	case "restore":
 		fs.BoolVar(&yes, "yes", false, "confirm: the tenant's database is replaced by the backup")
-		fs.StringVar(&as, "as", "", "restore into a fresh tenant of this slug (not supported yet)")
+		fs.StringVar(&as, "as", "", "restore into a fresh tenant of this slug (for investigation; the backup's tenant is not touched)")
 	case "list", "show":
 	default:
 		return usagef("backup: unknown verb %q", verb)

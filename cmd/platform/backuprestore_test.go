@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/platformtest"
 )
 
@@ -19,35 +15,8 @@ func TestCLIRestore(t *testing.T) {
 	c := newCLI(t)
 	a := platformtest.Slug("rsa")
 	c.ok("tenant", "create", a, "--kind", "restaurant", "--name", "A")
-	// The kept previous database holds the tenant's roles: purge (the
-	// CLI's cleanup, registered earlier, so it runs later) cannot drop them
-	// while it exists. Dropping it is for restore pruning, not yet written.
-	t.Cleanup(func() {
-		srv, err := pgadmin.Open(context.Background(), platformtest.AdminURL(t))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer srv.Close()
-		prefix := "tenant_" + strings.ReplaceAll(a, "-", "_") + "_pre_restore_"
-		var names []string
-		err = srv.In(context.Background(), "postgres", "", func(conn *pgx.Conn) error {
-			rows, err := conn.Query(context.Background(), `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, prefix)
-			if err != nil {
-				return err
-			}
-			names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-			return err
-		})
-		if err != nil {
-			t.Error(err)
-		}
-		for _, n := range names {
-			if err := srv.DropDatabase(context.Background(), n); err != nil {
-				t.Error(err)
-			}
-		}
-	})
+	// The kept previous database goes with the CLI's cleanup: purge drops
+	// every database of the tenant's owner role.
 	c.env["PLATFORM_BACKUP_URL"] = "file://" + t.TempDir()
 	c.ok("backup", "run", a)
 	var list []struct{ ID string }
