@@ -90,13 +90,20 @@ func (r *Runner) Start(ctx context.Context, kind, tenantSlug, backupID, actor st
 		r.wg.Done()
 		return nil, err
 	}
-	jctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), jobIDKey{}, j.ID))
+	log := r.log.With("job_id", j.ID, "kind", j.Kind, "tenant", j.Tenant, "actor", j.Actor)
+	if j.BackupID != "" {
+		log = log.With("backup_id", j.BackupID)
+	}
+	// The request's logger reads the request's state: the job logs with
+	// its own (services take it with tenant.Logger).
+	jctx := tenant.WithLogger(context.WithValue(context.WithoutCancel(ctx), jobIDKey{}, j.ID), log)
+	jctx, cancel := context.WithCancel(jctx)
 	stop := context.AfterFunc(r.ctx, cancel)
 	go func() {
 		defer r.wg.Done()
 		defer cancel()
 		defer stop()
-		r.run(jctx, j, fn)
+		r.run(jctx, j, fn, log)
 	}()
 	return j, nil
 }
@@ -109,12 +116,8 @@ func ID(ctx context.Context) string {
 	return id
 }
 
-func (r *Runner) run(ctx context.Context, j *catalog.OperatorJob, fn Func) {
+func (r *Runner) run(ctx context.Context, j *catalog.OperatorJob, fn Func, log *slog.Logger) {
 	start := time.Now()
-	log := r.log.With("job_id", j.ID, "kind", j.Kind, "tenant", j.Tenant, "actor", j.Actor)
-	if j.BackupID != "" {
-		log = log.With("backup_id", j.BackupID)
-	}
 	if ok, err := r.cfg.Catalog.StartOperatorJob(ctx, j.ID, r.cfg.Replica); err != nil || !ok {
 		// Not fatal: the job runs and records its outcome all the same.
 		log.Warn("operator job: could not mark it running", "swept", !ok && err == nil, "err", err)

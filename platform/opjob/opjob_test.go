@@ -65,6 +65,7 @@ func TestRunnerSucceeds(t *testing.T) {
 		}
 		a, _ := tenant.ActorFrom(ctx)
 		actor.Store(a.Name)
+		tenant.Logger(ctx, nil).Info("from the job", "job", opjob.ID(ctx))
 		return &catalog.Backup{ID: backupID, TenantSlug: "acme", Status: catalog.BackupCompleted}, nil
 	})
 	if err != nil {
@@ -104,6 +105,9 @@ func TestRunnerSucceeds(t *testing.T) {
 	l := logs.Lines(t, "operator job succeeded")[0]
 	if l["job_id"] != j.ID || l["tenant"] != "acme" || l["kind"] != "backup" || l["duration_ms"] == nil {
 		t.Errorf("log line: %v", l)
+	}
+	if l := logs.Lines(t, "from the job"); len(l) != 1 || l[0]["job_id"] != j.ID || l[0]["job"] != j.ID {
+		t.Errorf("the job's own logger and id on its context: %v", l)
 	}
 	if len(logs.Lines(t, "operator job started")) != 1 {
 		t.Errorf("start not logged:\n%s", logs.String())
