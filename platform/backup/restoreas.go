@@ -129,12 +129,28 @@ func (s *Service) purgeInterruptedAs(ctx context.Context, b *Backup, as string) 
 	if err != nil {
 		return "", err
 	}
+	exists := tenant.Errorf(tenant.EConflict, "tenant %q already exists (%s): restore --as makes a new tenant; choose another slug", as, t.Status)
 	rec, err := s.loadRestoreRecord(ctx, t.ID)
 	if err != nil {
 		return "", err
 	}
 	if rec == nil || rec.Source == "" || rec.BackupID != b.ID {
-		return "", tenant.Errorf(tenant.EConflict, "tenant %q already exists (%s): restore --as makes a new tenant; choose another slug", as, t.Status)
+		return "", exists
+	}
+	// A run that is not dead holds the tenant's lock for as long as the
+	// record exists: only a record nobody holds is an interrupted run's.
+	free, err := s.cat.TryLock(ctx, "tenant:"+as, func() error {
+		rec, err := s.loadRestoreRecord(ctx, t.ID)
+		if err == nil && (rec == nil || rec.Source == "" || rec.BackupID != b.ID) {
+			return exists // it finished meanwhile
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !free {
+		return "", tenant.Errorf(tenant.EConflict, "a restore --as of backup %s into %q is running", b.ID, as)
 	}
 	if err := s.cfg.Provisioner.PurgeTenant(ctx, as); err != nil {
 		return "", fmt.Errorf("purge tenant %q, left by an interrupted restore --as: %w", as, err)

@@ -262,9 +262,9 @@ func TestRestoreAsFailurePurges(t *testing.T) {
 }
 
 // TestRestoreAsResumes: a restore --as killed at each step leaves its
-// tenant in maintenance with a record; a restore --as of another backup
-// into it is refused, and re-running the same one purges it and makes it
-// again.
+// tenant in maintenance with a record; the same command is refused while
+// that run lives, a restore --as of another backup into it is refused,
+// and re-running the same one once it died purges it and makes it again.
 func TestRestoreAsResumes(t *testing.T) {
 	t.Parallel()
 	e := tenanttest.New(t)
@@ -279,10 +279,16 @@ func TestRestoreAsResumes(t *testing.T) {
 	for _, at := range []string{rsStepRestoring, rsStepSwapping, rsStepSwapped} {
 		as := platformtest.Slug("kill")
 		_, err := svc.restore(e.Ctx, b.ID, RestoreOptions{As: as}, func(step string) error {
-			if step == at {
-				return errKilled
+			if step != at {
+				return nil
 			}
-			return nil
+			// While this run lives (and holds the lock), the same command
+			// must not take its tenant for an interrupted one.
+			_, err := svc.Restore(e.Ctx, b.ID, RestoreOptions{As: as})
+			if tenant.ErrorCode(err) != tenant.EConflict || !strings.Contains(err.Error(), "is running") {
+				t.Errorf("restore --as while one runs at %s: %v", at, err)
+			}
+			return errKilled
 		})
 		if !errors.Is(err, errKilled) {
 			t.Fatalf("killed at %s: %v", at, err)
