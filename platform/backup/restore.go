@@ -27,7 +27,7 @@ type SessionEnder interface {
 
 // RestoreOptions tune one restore.
 type RestoreOptions struct {
-	// As restores into a fresh tenant of that slug (see RestoreAs) instead
+	// As restores into a fresh tenant of that slug (see restoreAs) instead
 	// of replacing the backup's tenant's database.
 	As string
 	// Sessions, if not nil, ends the tenant's sessions after the swap.

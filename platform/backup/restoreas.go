@@ -90,7 +90,7 @@ func (s *Service) restoreAs(ctx context.Context, id, as string, hook rsHookFunc)
 		}
 	}
 
-	name := src.Name
+	name := tenant.SanitizeText(src.Name) // one stored before names were checked may hold control characters
 	if utf8.RuneCountInString(name) > 140 {
 		name = string([]rune(name)[:140])
 	}
