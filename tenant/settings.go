@@ -20,6 +20,10 @@ const (
 	// only loosely: the caller passes the scheduler's own check to
 	// ApplySettingsChecked (tenant/ imports nothing of platform/).
 	SettingBackupSchedule = "backup_schedule"
+	// SettingVerifySchedule is the cron spec of the tenant's restore drill
+	// (its newest backup verified); default monthly, on a day and at
+	// 04:MM derived from the tenant. Checked like SettingBackupSchedule.
+	SettingVerifySchedule = "verify_schedule"
 	// SettingBackupRetention is "Nd,Nw,Nm": how many daily, weekly (ISO
 	// week) and monthly backups are kept; default DefaultRetention.
 	SettingBackupRetention = "backup_retention"
@@ -94,12 +98,8 @@ var settingRules = map[string]func(string) (any, error){
 		}
 		return n, nil
 	},
-	SettingBackupSchedule: func(v string) (any, error) {
-		if v == "" || len(v) > 200 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return nil, fmt.Errorf("want a cron spec such as \"0 2 * * *\" or @daily (one line, up to 200 characters)")
-		}
-		return v, nil
-	},
+	SettingBackupSchedule: cronSpec,
+	SettingVerifySchedule: cronSpec,
 	SettingBackupRetention: func(v string) (any, error) {
 		r, err := ParseRetention(v)
 		if err != nil {
@@ -107,6 +107,14 @@ var settingRules = map[string]func(string) (any, error){
 		}
 		return r.String(), nil
 	},
+}
+
+// cronSpec is the loose check of a schedule (see SettingBackupSchedule).
+func cronSpec(v string) (any, error) {
+	if v == "" || len(v) > 200 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, fmt.Errorf("want a cron spec such as \"0 2 * * *\" or @daily (one line, up to 200 characters)")
+	}
+	return v, nil
 }
 
 func durationBetween(lo, hi time.Duration) func(string) (any, error) {

@@ -50,7 +50,7 @@ func (s *server) startSchedule(ctx context.Context, getenv func(string) string) 
 				}},
 			// The restore drill: the newest backup restored into a scratch
 			// database and counted, monthly.
-			{Name: "verify", Default: schedule.DefaultVerifySpec, CatchUp: 24 * time.Hour,
+			{Name: "verify", Spec: schedule.SettingSpec(tenant.SettingVerifySchedule), Default: schedule.DefaultVerifySpec, CatchUp: 24 * time.Hour,
 				Retry: schedule.Backoff{Attempts: 2, Base: 5 * time.Minute, Max: 30 * time.Minute},
 				Run: func(ctx context.Context, t *tenant.Tenant, _ time.Time) error {
 					_, err := svc.Drill(ctx, t.Slug)

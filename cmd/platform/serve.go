@@ -214,12 +214,21 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if _, err := a.cat.EnsureBaseDomain(ctx, a.baseDomain); err != nil {
 		return nil, err
 	}
+	// Before the resolver, whose OnPatch tells the scheduler of changed
+	// tenants (a new backup_schedule applies at once, not at the next reload).
+	if err := s.startSchedule(ctx, getenv); err != nil {
+		return nil, err
+	}
 	// Callbacks at construction; Start (below, once the pools exist) runs them.
 	s.resolver = resolve.New(a.cat, resolve.Options{Logger: log, OnChange: func(old *tenant.Tenant) {
 		s.pools.Evict(old.ID)
 		s.secrets.Invalidate(old.Slug)
 	}, OnSecretsChange: func(old *tenant.Tenant) { s.secrets.Invalidate(old.Slug) }, // rotated: the pool stays
-		OnServerChange: s.serverChanged})
+		OnServerChange: s.serverChanged, OnPatch: func(string) {
+			if s.sched != nil {
+				s.sched.Reload()
+			}
+		}})
 	budgets := map[string]int{}
 	servers, err := a.cat.DBServers(ctx)
 	if err != nil {
@@ -248,9 +257,6 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	// ReadTimeout bounds a request's headers and body from its first byte: a
 	// client trickling them is cut off, on both listeners.
 	if err := s.startRotation(ctx, getenv); err != nil {
-		return nil, err
-	}
-	if err := s.startSchedule(ctx, getenv); err != nil {
 		return nil, err
 	}
 	identity, err := s.identity(getenv)
@@ -418,6 +424,9 @@ func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) erro
 }
 
 func (s *server) close() {
+	if s.sched != nil {
+		s.sched.Stop() // a start that failed after the scheduler began
+	}
 	if s.auth != nil {
 		s.auth.Close() // reset mails still being sent
 	}

@@ -75,3 +75,49 @@ func TestServeScheduledBackups(t *testing.T) {
 		t.Errorf("%d completed scheduled backups for %d succeeded slots", scheduled, succeeded)
 	}
 }
+
+// TestServeScheduledDrill: the restore drill runs on the tenant's
+// verify_schedule inside serve: its newest backup ends up verified, by a
+// succeeded "verify" job run.
+func TestServeScheduledDrill(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	slug := platformtest.Slug("drill")
+	c.ok("tenant", "create", slug, "--kind", "institution", "--name", "Drill")
+	c.ok("tenant", "set", slug, "--backup-schedule", "@every 2s")
+	c.serve(t, map[string]string{"PLATFORM_BACKUP_URL": "file://" + t.TempDir()})
+
+	ctx := context.Background()
+	tn, err := c.cat.TenantBySlug(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A drill before the first backup finds nothing and waits minutes to
+	// retry: start it once there is a backup.
+	platformtest.Eventually(t, 60*time.Second, "a scheduled backup", func() bool {
+		bs, err := c.cat.Backups(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(bs) > 0 && bs[len(bs)-1].Status == "completed"
+	})
+	c.ok("tenant", "set", slug, "--verify-schedule", "@every 3s")
+	platformtest.Eventually(t, 90*time.Second, "a verified backup and a succeeded drill run", func() bool {
+		bs, err := c.cat.Backups(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := c.cat.JobRuns(ctx, catalog.JobRunFilter{Job: "verify", TenantID: tn.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		verified, drilled := false, false
+		for _, b := range bs {
+			verified = verified || (b.Status == "verified" && b.VerifiedAt != nil)
+		}
+		for _, r := range runs {
+			drilled = drilled || r.Status == "succeeded"
+		}
+		return verified && drilled
+	})
+}

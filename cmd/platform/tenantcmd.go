@@ -21,6 +21,7 @@ import (
 var setFlags = map[string]string{
 	"backup-schedule":      tenant.SettingBackupSchedule,
 	"backup-retention":     tenant.SettingBackupRetention,
+	"verify-schedule":      tenant.SettingVerifySchedule,
 	"session-lifetime":     tenant.SettingSessionLifetime,
 	"session-idle":         tenant.SettingSessionIdle,
 	"secret-rotation-days": tenant.SettingRotationDays,
@@ -117,7 +118,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 			}
 		})
 		if len(set) == 0 && len(unsets) == 0 {
-			return usagef("tenant set: nothing to set (--backup-schedule, --backup-retention, --session-lifetime, --session-idle, --secret-rotation-days)")
+			return usagef("tenant set: nothing to set (--backup-schedule, --backup-retention, --verify-schedule, --session-lifetime, --session-idle, --secret-rotation-days)")
 		}
 	}
 	var filter catalog.TenantFilter
@@ -335,7 +336,8 @@ func printSettings(w io.Writer, out, slug string, st map[string]any) error {
 		return writeJSON(w, map[string]any{"slug": slug, "settings": st})
 	}
 	defaults := map[string]string{tenant.SettingSessionLifetime: "8h", tenant.SettingSessionIdle: "30m", tenant.SettingRotationDays: "90",
-		tenant.SettingBackupSchedule: "daily at 03:MM, tenant's time zone, MM per tenant", tenant.SettingBackupRetention: tenant.DefaultRetention.String()}
+		tenant.SettingBackupSchedule: "daily at 03:MM, tenant's time zone, MM per tenant", tenant.SettingBackupRetention: tenant.DefaultRetention.String(),
+		tenant.SettingVerifySchedule: "monthly at 04:MM on a day per tenant, tenant's time zone"}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE")
 	for _, k := range tenant.SettingNames() {
@@ -370,7 +372,7 @@ func printBackupSummary(w io.Writer, b *adminapi.BackupSummary) error {
 		fmt.Fprintf(tw, "schedule error:\t%s (no backups run until it is fixed: platform tenant set SLUG --backup-schedule ...)\n", b.ScheduleError)
 	}
 	fmt.Fprintf(tw, "backup retention:\t%s%s\n", b.Retention, dflt(b.RetentionDefault))
-	fmt.Fprintf(tw, "restore drill:\t%s, next %s\n", b.DrillSchedule, when(b.NextDrillAt))
+	fmt.Fprintf(tw, "restore drill:\t%s%s, next %s\n", b.DrillSchedule, dflt(b.DrillDefault), when(b.NextDrillAt))
 	fmt.Fprintf(tw, "backups held:\t%d\n", b.Count)
 	if l := b.LastBackup; l != nil {
 		line := fmt.Sprintf("%s %s (%s) at %s", l.ID, l.Status, l.Reason, l.StartedAt.Format(time.RFC3339))

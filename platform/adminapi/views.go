@@ -125,7 +125,8 @@ type BackupSummary struct {
 	NextBackupAt     *time.Time `json:"next_backup_at,omitempty"`
 	Retention        string     `json:"retention"`
 	RetentionDefault bool       `json:"retention_default"`
-	DrillSchedule    string     `json:"drill_schedule"` // the monthly restore drill
+	DrillSchedule    string     `json:"drill_schedule"` // the restore drill's (monthly by default)
+	DrillDefault     bool       `json:"drill_default"`
 	NextDrillAt      *time.Time `json:"next_drill_at,omitempty"`
 	Count            int        `json:"count"` // completed or verified backups held
 	LastBackup       *BackupRef `json:"last_backup,omitempty"`
@@ -154,15 +155,19 @@ func BackupSummaryOf(ctx context.Context, cat *catalog.DB, t *tenant.Tenant, now
 	if err != nil {
 		return nil, err
 	}
-	out := &BackupSummary{DrillSchedule: schedule.DefaultVerifySpec(t)}
-	spec, err := schedule.SettingSpec(tenant.SettingBackupSchedule)(t)
-	if err != nil {
-		out.ScheduleError = tenant.ErrorMessage(err)
+	out := &BackupSummary{}
+	spec := func(key string, dflt func(*tenant.Tenant) string) (string, bool) {
+		v, err := schedule.SettingSpec(key)(t)
+		if err != nil {
+			out.ScheduleError = tenant.ErrorMessage(err)
+		}
+		if v == "" {
+			return dflt(t), true
+		}
+		return v, false
 	}
-	if spec == "" {
-		spec, out.ScheduleDefault = schedule.DefaultBackupSpec(t), true
-	}
-	out.Schedule = spec
+	out.Schedule, out.ScheduleDefault = spec(tenant.SettingBackupSchedule, schedule.DefaultBackupSpec)
+	out.DrillSchedule, out.DrillDefault = spec(tenant.SettingVerifySchedule, schedule.DefaultVerifySpec)
 	next := func(spec string) *time.Time {
 		s, err := schedule.ParseSpec(spec, t.TimeZone)
 		if err != nil {
@@ -172,7 +177,7 @@ func BackupSummaryOf(ctx context.Context, cat *catalog.DB, t *tenant.Tenant, now
 		at := s.Next(now)
 		return &at
 	}
-	out.NextBackupAt, out.NextDrillAt = next(spec), next(out.DrillSchedule)
+	out.NextBackupAt, out.NextDrillAt = next(out.Schedule), next(out.DrillSchedule)
 	_, set := t.Settings[tenant.SettingBackupRetention]
 	out.Retention, out.RetentionDefault = t.BackupRetention().String(), !set
 	for _, b := range bs { // newest first

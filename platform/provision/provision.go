@@ -546,9 +546,12 @@ func (s *Service) Resume(ctx context.Context, slug string) error {
 }
 
 // settingChecks are the checks of settings whose syntax tenant/ does not
-// know: a backup schedule must parse as the scheduler parses it, whoever
+// know: a backup or drill schedule must parse as the scheduler parses it, whoever
 // sets it (CLI or API), or the tenant would silently go unbacked-up.
-var settingChecks = map[string]func(string) error{tenant.SettingBackupSchedule: schedule.ValidateSpec}
+var settingChecks = map[string]func(string) error{
+	tenant.SettingBackupSchedule: schedule.ValidateSpec,
+	tenant.SettingVerifySchedule: schedule.ValidateSpec,
+}
 
 // UpdateSettings sets and unsets per-tenant settings (tenant.ApplySettings
 // checks them) and returns them all; recorded as tenant.settings with the

@@ -61,6 +61,10 @@ type Options struct {
 	// connection budget changed; old is the zero DBServer for a server
 	// added, updated the zero DBServer for one removed.
 	OnServerChange func(old, updated tenant.DBServer)
+	// OnPatch is called after every tenant notification applied, whatever
+	// changed (settings too), with the tenant's id: for consumers that
+	// re-read tenants, such as the backup scheduler.
+	OnPatch func(id string)
 }
 
 // maxSenders bounds the set of foreign senders already warned about.
@@ -316,6 +320,9 @@ func (r *Resolver) patch(ctx context.Context, id string) {
 	}
 	if old != nil {
 		r.changed(old, t)
+	}
+	if r.opts.OnPatch != nil {
+		r.opts.OnPatch(id)
 	}
 }
 
