@@ -119,10 +119,10 @@ func TestRestoreKill9(t *testing.T) {
 	}
 
 	cmd := exec.Command(bin, "backup", "restore", b.Backup.ID, "--yes")
+	cmd.Env = os.Environ() // as TestCreateResumesAfterKill9: PATH finds pg_restore
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"), "HOME="+os.Getenv("HOME"))
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
