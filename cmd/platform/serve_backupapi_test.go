@@ -37,9 +37,9 @@ func (ts *testServer) waitJob(t *testing.T, id string) map[string]any {
 	return job
 }
 
-// TestServeBackupAPI: through serve's wiring, a backup and a restore
-// (sessions through the real Redis) run as jobs that any replica reports
-// on; shutdown waits for a running job to record its end; a serve without
+// TestServeBackupAPI: through serve's wiring, a backup, a restore
+// (sessions through the real Redis) and a restore --as run as jobs that
+// any replica reports on; shutdown waits for a running job to record its end; a serve without
 // PLATFORM_BACKUP_URL answers 503.
 func TestServeBackupAPI(t *testing.T) {
 	t.Parallel()
@@ -69,8 +69,21 @@ func TestServeBackupAPI(t *testing.T) {
 	if rs["status"] != "succeeded" || res["previous_database"] == nil || res["sessions_ended"] == nil {
 		t.Fatalf("restore job: %v", rs)
 	}
+	// --as: into a fresh tenant, through serve's provisioner; the source
+	// stays as it is.
+	as := platformtest.Slug("bapias")
+	rs = a.waitJob(t, a.startJob(t, "/v1/backups/"+backupID+"/restore", `{"confirm": "`+slug+`", "as": "`+as+`"}`))
+	res, _ = rs["result"].(map[string]any)
+	if rs["status"] != "succeeded" || res["tenant"] != as || res["source_tenant"] != slug {
+		t.Fatalf("restore --as job: %v", rs)
+	}
+	for _, s := range []string{slug, as} {
+		if tn, err := c.cat.TenantBySlug(context.Background(), s); err != nil || tn.Status != "active" {
+			t.Fatalf("tenant %s after restore --as: %+v %v", s, tn, err)
+		}
+	}
 	lines := a.logs.Lines(t, "operator job succeeded")
-	if len(lines) != 2 || lines[0]["job_id"] != id || lines[0]["tenant"] != slug || lines[0]["kind"] != "backup" {
+	if len(lines) != 3 || lines[0]["job_id"] != id || lines[0]["tenant"] != slug || lines[0]["kind"] != "backup" {
 		t.Errorf("job log lines: %v", lines)
 	}
 	if strings.Contains(a.logs.String(), testOperatorToken) {
