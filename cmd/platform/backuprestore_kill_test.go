@@ -117,59 +117,7 @@ func TestRestoreKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	cmd := exec.Command(bin, "backup", "restore", b.Backup.ID, "--yes")
-	cmd.Env = os.Environ() // as TestCreateResumesAfterKill9: PATH finds pg_restore
-	for k, v := range c.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	killedAt := ""
-	poll := time.NewTicker(5 * time.Millisecond)
-	defer poll.Stop()
-	timeout := time.After(2 * time.Minute)
-	for killedAt == "" {
-		select {
-		case err := <-exited:
-			t.Fatalf("the restore ended (%v) before it was seen restoring:\n%s", err, stderr.String())
-		case <-timeout:
-			cmd.Process.Kill()
-			t.Fatalf("the restore was never seen restoring:\n%s", stderr.String())
-		case <-poll.C:
-		}
-		raw, err := c.cat.RestoreRecord(context.Background(), tn.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec struct {
-			Step        string `json:"step"`
-			NewDatabase string `json:"new_database"`
-		}
-		if raw != nil {
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				t.Fatal(err)
-			}
-			if rec.Step == "restoring" {
-				if ok, err := c.admin.DatabaseExists(context.Background(), rec.NewDatabase); err != nil {
-					t.Fatal(err)
-				} else if ok {
-					if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-						t.Fatal(err)
-					}
-					killedAt = rec.Step + " into " + rec.NewDatabase
-				}
-			}
-		}
-	}
-	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("the restore was not killed (%v):\n%s", err, stderr.String())
-	}
+	killedAt := killWhileRestoring(t, c, bin, slug, "backup", "restore", b.Backup.ID, "--yes")
 
 	// Killed: in maintenance, data untouched, the record still there.
 	if st := tenantStatus(t, c, slug); st != tenant.StatusMaintenance {
@@ -217,4 +165,114 @@ func TestRestoreKill9(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM k9_items`).Scan(&n); err != nil || n != 30000 {
 		t.Fatalf("app role sees %d rows (%v), want 30000", n, err)
 	}
+}
+
+// killWhileRestoring runs the platform binary bin with args and kills it
+// with SIGKILL once, seen from outside, it restores into slug: the
+// catalog's restore record of slug says "restoring" and its new database
+// exists. It returns where the kill landed.
+func killWhileRestoring(t *testing.T, c *cli, bin, slug string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = os.Environ() // as TestCreateResumesAfterKill9: PATH finds pg_restore
+	for k, v := range c.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("platform %s ended (%v) before it was seen restoring:\n%s", strings.Join(args, " "), err, out.String())
+		case <-timeout:
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("platform %s was never seen restoring:\n%s", strings.Join(args, " "), out.String())
+		case <-poll.C:
+		}
+		tn, err := c.cat.TenantBySlug(context.Background(), slug)
+		if tenant.ErrorCode(err) == tenant.ENotFound {
+			continue // restore --as: not made yet
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := c.cat.RestoreRecord(context.Background(), tn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw == nil {
+			continue
+		}
+		var rec struct {
+			Step        string `json:"step"`
+			NewDatabase string `json:"new_database"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Step != "restoring" {
+			continue
+		}
+		if ok, err := c.admin.DatabaseExists(context.Background(), rec.NewDatabase); err != nil {
+			t.Fatal(err)
+		} else if !ok {
+			continue
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("platform %s was not killed (%v):\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return rec.Step + " into " + rec.NewDatabase
+	}
+}
+
+// TestRestoreAsKill9 kills `platform backup restore ID --yes --as NEW`
+// while it restores: NEW is left in maintenance, the source untouched;
+// the same command again purges NEW, says so, and makes it with the
+// backup's data.
+func TestRestoreAsKill9(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	bin := filepath.Join(t.TempDir(), "platform")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	src := platformtest.Slug("k9s")
+	c.ok("tenant", "create", src, "--kind", "restaurant", "--name", "Source")
+	asOwner(t, c, src, `CREATE TABLE k9_items (id int PRIMARY KEY, payload text NOT NULL);
+		INSERT INTO k9_items SELECT g, (SELECT string_agg(md5(random()::text || g || r), '') FROM generate_series(1, 8) r)
+		FROM generate_series(1, 30000) g`)
+	c.env["PLATFORM_BACKUP_URL"] = "file://" + t.TempDir()
+	id := backupID(t, c, src)
+	want := digests(t, c, tenant.DatabaseName(src))
+	as := platformtest.Slug("k9n")
+
+	killedAt := killWhileRestoring(t, c, bin, as, "backup", "restore", id, "--yes", "--as", as)
+	if st := tenantStatus(t, c, as); st != tenant.StatusMaintenance {
+		t.Fatalf("after the kill (%s) the new tenant is %s", killedAt, st)
+	}
+	if st := tenantStatus(t, c, src); st != tenant.StatusActive {
+		t.Fatalf("after the kill the source is %s", st)
+	}
+	sameTables(t, "source after the kill", digests(t, c, tenant.DatabaseName(src)), want)
+
+	out := c.ok("backup", "restore", id, "--yes", "--as", as)
+	if !strings.Contains(out, "purged tenant "+as+", left by an interrupted restore of backup "+id) ||
+		!strings.Contains(out, "tenant "+as+": created and restored from backup "+id) {
+		t.Fatalf("re-run after a kill while %s printed %q", killedAt, out)
+	}
+	if st := tenantStatus(t, c, as); st != tenant.StatusActive {
+		t.Fatalf("after the re-run the new tenant is %s", st)
+	}
+	sameTables(t, "new tenant", digests(t, c, tenant.DatabaseName(as)), want)
 }
