@@ -57,9 +57,9 @@ func pruneBackups(ctx context.Context, svc *backup.Service, pos []string, dryRun
 		if dryRun {
 			verb = "dry run (nothing changed): would prune"
 		}
-		fmt.Fprintf(w, "%s %d tenants: %d kept, %d expired, %d abandoned running, %d failed rows cleaned, %d errors\n",
+		fmt.Fprintf(w, "%s %d tenants: %d kept, %d expired, %d abandoned running, %d failed rows cleaned, %d partial uploads removed, %d errors\n",
 			verb, rep.Tenants, rep.Count(backup.PruneKeep), rep.Count(backup.PruneExpire),
-			rep.Count(backup.PruneAbandon), rep.Count(backup.PruneClean), rep.Errors)
+			rep.Count(backup.PruneAbandon), rep.Count(backup.PruneClean), rep.PartialsRemoved, rep.Errors)
 		if err := printPreRestore(w, pre); err != nil {
 			return err
 		}

@@ -58,11 +58,17 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform secrets rotate SLUG [--only jwt_secret,session_secret,...] [-o json]
   platform db-server list [-o json]
   platform db-server set NAME [--host H] [--port P] [--budget N] [-o json]
-  platform backup run (SLUG | --all [--parallel N]) [-o json] | backup list [SLUG] [-o json] | backup show ID [-o json]
+  platform tenant set SLUG [--backup-schedule S] [--backup-retention R] [--verify-schedule S] [--session-lifetime D] [--session-idle D] [--secret-rotation-days N]
+  platform backup run (SLUG | --all [--parallel N]) [-o json]
+  platform backup list [SLUG] [-o json] | backup show ID [-o json]
+  platform backup verify ID [-o json]
+  platform backup prune [SLUG] [--dry-run] [-o json]
+  platform backup restore ID --yes [--as NEW-SLUG] [-o json]
 
 Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
 VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN; serve also REDIS_URL, PLATFORM_HTTP_ADDR,
-PLATFORM_ADMIN_ADDR, PLATFORM_OPERATOR_TOKEN (see README.md).
+PLATFORM_ADMIN_ADDR, PLATFORM_OPERATOR_TOKEN; backups PLATFORM_BACKUP_URL and more
+(see README.md and docs/backups.md).
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -63,7 +64,12 @@ func (s *server) startSchedule(ctx context.Context, getenv func(string) string) 
 					if err == nil && rep.Errors > 0 {
 						err = fmt.Errorf("%d backups could not be pruned", rep.Errors)
 					}
-					return err
+					// The databases restores kept, past PLATFORM_RESTORE_KEEP_DAYS.
+					pre, perr := svc.PrunePreRestore(ctx, t.Slug, false, time.Now())
+					if perr == nil && pre.Errors > 0 {
+						perr = fmt.Errorf("%d kept pre-restore databases could not be dropped", pre.Errors)
+					}
+					return errors.Join(err, perr)
 				}},
 		},
 		Alert: alert,
