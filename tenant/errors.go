@@ -30,6 +30,11 @@ const (
 	EForbidden              = "forbidden"                // authenticated, but the role does not allow it
 	EValidation             = "validation_failed"        // per-field messages in Error.Fields
 	ERateLimited            = "rate_limited"
+
+	// The domain APIs'.
+	EInUse             = "in_use"             // a delete the schema restricts: dependents exist (Error.Details says which)
+	EInvalidTransition = "invalid_transition" // a status change the resource's flow does not allow
+	ECapacityExceeded  = "capacity_exceeded"  // e.g. a reservation beyond the branch's seats per slot
 )
 
 // Error is an error meant to be shown to the caller: its Message is safe to
@@ -40,6 +45,9 @@ type Error struct {
 	// Fields holds per-field messages of a validation_failed error (field
 	// name as the API spells it → message).
 	Fields map[string]string
+	// Details are machine-readable facts about the refusal, safe to show
+	// (an in_use error's dependents and their counts).
+	Details map[string]any
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -82,6 +90,15 @@ func Invalid(fields map[string]string) error {
 		return nil
 	}
 	return &Error{Code: EValidation, Message: "some fields are not valid", Fields: fields}
+}
+
+// ErrorDetails returns the Details of the first *Error in err's chain.
+func ErrorDetails(err error) map[string]any {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Details
+	}
+	return nil
 }
 
 // ErrorFields returns the per-field messages of err's first *Error.

@@ -49,6 +49,9 @@ var statuses = map[string]int{
 	tenant.EPasswordChangeRequired: http.StatusForbidden,
 	tenant.EForbidden:              http.StatusForbidden,
 	tenant.EValidation:             http.StatusUnprocessableEntity,
+	tenant.EInUse:                  http.StatusConflict,
+	tenant.EInvalidTransition:      http.StatusConflict,
+	tenant.ECapacityExceeded:       http.StatusConflict,
 }
 
 // retryLater are the codes that tell the client to come back: they carry
@@ -74,6 +77,7 @@ type Body struct {
 		Message   string            `json:"message"`
 		RequestID string            `json:"request_id,omitempty"`
 		Fields    map[string]string `json:"fields,omitempty"`
+		Details   map[string]any    `json:"details,omitempty"`
 	} `json:"error"`
 }
 
@@ -137,6 +141,9 @@ func write(c *fiber.Ctx, log *slog.Logger, err error, logInternal bool) error {
 	b.Error.Code, b.Error.Message, b.Error.RequestID = code, msg, id
 	if code == tenant.EValidation {
 		b.Error.Fields = tenant.ErrorFields(err)
+	}
+	if code != tenant.EInternal {
+		b.Error.Details = tenant.ErrorDetails(err)
 	}
 	if retryLater[code] && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
 		c.Set(fiber.HeaderRetryAfter, "5")

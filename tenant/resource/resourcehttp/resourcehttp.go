@@ -1,0 +1,348 @@
+// Package resourcehttp serves resource.Spec resources on a tenant host:
+// GET (list, with filters and a cursor) and POST on the collection, GET,
+// PATCH and DELETE on an item, each behind authentication and the
+// data.read or data.write permission, only on tenants of the Spec's kind
+// (the other kind gets 404 route_not_found, as for a route that does not
+// exist). Every write runs in one transaction with its audit row.
+//
+// Custom routes (an order's status change, a reservation's capacity
+// check) use the same pieces: Handle registers and documents a route,
+// Write runs a transaction with its audit entry.
+package resourcehttp
+
+import (
+	"context"
+	"log/slog"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/audit"
+	"github.com/tenancy/platform/tenant/auth"
+	"github.com/tenancy/platform/tenant/httpx"
+	"github.com/tenancy/platform/tenant/resource"
+	"github.com/tenancy/platform/tenant/resource/resourcepg"
+)
+
+// Pools hands out connections to tenant databases (tenant/pool).
+type Pools interface {
+	Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn, error)
+}
+
+// Config wires the API.
+type Config struct {
+	Pools        Pools
+	Tenant       func(*fiber.Ctx) *tenant.Tenant  // router.FromContext
+	Authenticate fiber.Handler                    // authhttp.Handlers.Authenticate()
+	Principal    func(*fiber.Ctx) *auth.Principal // authhttp.Principal
+	Require      func(perm string) fiber.Handler  // authhttp.Require
+	Proxies      httpx.Proxies                    // for the client address in the audit
+	Logger       *slog.Logger
+}
+
+// Route is one documented route, for the OpenAPI document.
+type Route struct {
+	Method, Path string // Path in OpenAPI form: /api/branches/{id}
+	Kind         tenant.Kind
+	Perm         string
+	Op           Op
+	Spec         *resource.Spec // the resource it serves; nil for a custom body
+	Summary      string
+	// Request and Response name custom schemas (Op Custom): a Go value the
+	// document's generator reflects, and an example request.
+	Request, Response any
+	Example           any
+	Status            int // the success status
+}
+
+// Op is what a route does.
+type Op string
+
+const (
+	OpList   Op = "list"
+	OpGet    Op = "get"
+	OpCreate Op = "create"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+	OpCustom Op = "custom"
+)
+
+// API serves resources; New returns it.
+type API struct {
+	cfg    Config
+	specs  map[string]*resource.Spec
+	routes []Route
+}
+
+// New returns an API with cfg.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{cfg: cfg, specs: map[string]*resource.Spec{}}
+}
+
+// Routes returns every route mounted, in order.
+func (a *API) Routes() []Route { return a.routes }
+
+// Specs returns the resources mounted by name.
+func (a *API) Specs() map[string]*resource.Spec { return a.specs }
+
+// errNoRoute is what a route of the other kind answers: the same as a
+// route that does not exist.
+var errNoRoute = tenant.Errorf(httpx.ERouteNotFound, "no such route")
+
+// kindGate answers 404 route_not_found on a tenant of another kind.
+func (a *API) kindGate(kind tenant.Kind) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if t := a.cfg.Tenant(c); t == nil || t.Kind != kind {
+			return errNoRoute
+		}
+		return c.Next()
+	}
+}
+
+// Handle registers a route of kind behind authentication and perm, and
+// records it for the document. path is in Fiber form (/api/orders/:id).
+func (a *API) Handle(r fiber.Router, rt Route, h fiber.Handler) {
+	rt.Path = openAPIPath(rt.Path)
+	a.routes = append(a.routes, rt)
+	r.Add(rt.Method, fiberPath(rt.Path), a.kindGate(rt.Kind), a.cfg.Authenticate, a.cfg.Require(rt.Perm), h)
+}
+
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func fiberPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			parts[i] = ":" + s[1:len(s)-1]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// Mount serves the five routes of each spec on r.
+func (a *API) Mount(r fiber.Router, specs ...*resource.Spec) {
+	for _, s := range specs {
+		a.specs[s.Name] = s
+		item := s.Path + "/{id}"
+		a.Handle(r, Route{Method: fiber.MethodGet, Path: s.Path, Kind: s.Kind, Perm: auth.PermDataRead, Op: OpList, Spec: s,
+			Summary: "List " + resource.Words(s.Name), Status: fiber.StatusOK}, a.list(s))
+		a.Handle(r, Route{Method: fiber.MethodPost, Path: s.Path, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpCreate, Spec: s,
+			Summary: "Create a " + resource.Singular(s.Name), Status: fiber.StatusCreated}, a.create(s))
+		a.Handle(r, Route{Method: fiber.MethodGet, Path: item, Kind: s.Kind, Perm: auth.PermDataRead, Op: OpGet, Spec: s,
+			Summary: "Get a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.get(s))
+		a.Handle(r, Route{Method: fiber.MethodPatch, Path: item, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpUpdate, Spec: s,
+			Summary: "Change a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.update(s))
+		a.Handle(r, Route{Method: fiber.MethodDelete, Path: item, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpDelete, Spec: s,
+			Summary: "Delete a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.delete(s))
+	}
+}
+
+// Conn runs fn on a connection to the request's tenant database.
+func (a *API) Conn(c *fiber.Ctx, fn func(ctx context.Context, db *pgxpool.Conn) error) error {
+	ctx := c.UserContext()
+	conn, err := a.cfg.Pools.Acquire(ctx, a.cfg.Tenant(c))
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return fn(ctx, conn)
+}
+
+// Change is what a write did, for its audit row.
+type Change struct {
+	Action   string // e.g. "branch.create"
+	Entity   string
+	EntityID string
+	Details  map[string]any
+}
+
+// Write runs fn in a transaction of the tenant database and records its
+// audit row in the same transaction: both happen or neither.
+func (a *API) Write(c *fiber.Ctx, fn func(ctx context.Context, tx pgx.Tx) (Change, error)) error {
+	return a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
+		return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			ch, err := fn(ctx, tx)
+			if err != nil {
+				return err
+			}
+			e := audit.Entry{Action: ch.Action, Entity: ch.Entity, EntityID: ch.EntityID, Details: ch.Details,
+				IP: httpx.ClientIP(c, a.cfg.Proxies), UserAgent: string(c.Request().Header.UserAgent()),
+				RequestID: httpx.RequestID(c)}
+			if p := a.cfg.Principal(c); p != nil {
+				id := p.UserID
+				e.UserID, e.Actor = &id, p.Username
+			}
+			return audit.Record(ctx, tx, e)
+		})
+	})
+}
+
+// ID reads the :id parameter: a positive integer, or 404 for s.
+func ID(c *fiber.Ctx, s *resource.Spec) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, tenant.Errorf(tenant.ENotFound, "no %s with id %q", resource.Singular(s.Name), c.Params("id"))
+	}
+	return id, nil
+}
+
+var errNotJSON = tenant.Errorf(tenant.EInvalid, "the request body must be JSON (Content-Type: application/json)")
+
+// Body returns the request's JSON body; another Content-Type is refused
+// (a browser posts forms cross-site without a preflight).
+func Body(c *fiber.Ctx) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return nil, errNotJSON
+	}
+	return c.Body(), nil
+}
+
+func (a *API) list(s *resource.Spec) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var names []string
+		c.Context().QueryArgs().VisitAll(func(k, _ []byte) { names = append(names, string(k)) })
+		p, err := resource.ParseList(s, names, func(k string) string { return c.Query(k) })
+		if err != nil {
+			return err
+		}
+		var page resource.Page
+		err = a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
+			var err error
+			page, err = resourcepg.List(ctx, db, s, p)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(page)
+	}
+}
+
+func (a *API) get(s *resource.Spec) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := ID(c, s)
+		if err != nil {
+			return err
+		}
+		var row resource.Row
+		err = a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
+			row, err = resourcepg.Get(ctx, db, s, id, false)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(row)
+	}
+}
+
+func (a *API) create(s *resource.Spec) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		body, err := Body(c)
+		if err != nil {
+			return err
+		}
+		v, err := resource.Decode(s, body, nil)
+		if err != nil {
+			return err
+		}
+		var row resource.Row
+		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+			var err error
+			if row, err = resourcepg.Create(ctx, tx, s, v); err != nil {
+				return Change{}, err
+			}
+			return Change{Action: s.Entity + ".create", Entity: s.Entity, EntityID: strconv.FormatInt(row.ID(), 10),
+				Details: map[string]any{"fields": v.Names}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		c.Location(s.Path + "/" + strconv.FormatInt(row.ID(), 10))
+		return c.Status(fiber.StatusCreated).JSON(row)
+	}
+}
+
+func (a *API) update(s *resource.Spec) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := ID(c, s)
+		if err != nil {
+			return err
+		}
+		body, err := Body(c)
+		if err != nil {
+			return err
+		}
+		var row resource.Row
+		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+			cur, err := resourcepg.Get(ctx, tx, s, id, true)
+			if err != nil {
+				return Change{}, err
+			}
+			v, err := resource.Decode(s, body, &cur)
+			if err != nil {
+				return Change{}, err
+			}
+			if row, err = resourcepg.Update(ctx, tx, s, id, v); err != nil {
+				return Change{}, err
+			}
+			return Change{Action: s.Entity + ".update", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
+				Details: map[string]any{"fields": v.Names}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(row)
+	}
+}
+
+// DeleteResult is a delete's answer: what went, cascades counted.
+type DeleteResult struct {
+	Deleted  DeletedRef       `json:"deleted"`
+	Cascaded map[string]int64 `json:"cascaded"`
+}
+
+// DeletedRef names the deleted row.
+type DeletedRef struct {
+	Resource string `json:"resource"`
+	ID       int64  `json:"id"`
+}
+
+func (a *API) delete(s *resource.Spec) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := ID(c, s)
+		if err != nil {
+			return err
+		}
+		var d resourcepg.Deleted
+		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+			var err error
+			if d, err = resourcepg.Delete(ctx, tx, a.specs, s, id); err != nil {
+				return Change{}, err
+			}
+			return Change{Action: s.Entity + ".delete", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
+				Details: map[string]any{"cascaded": d.Cascaded}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(DeleteResult{Deleted: DeletedRef{Resource: s.Name, ID: id}, Cascaded: d.Cascaded})
+	}
+}
