@@ -58,6 +58,9 @@ type Field struct {
 	ReadOnly bool
 	// Immutable: given on create, never changed by an update.
 	Immutable bool
+	// ByUser: a Ref to users set by the server to the acting user on
+	// create (uploaded_by, recorded_by…); read-only to clients.
+	ByUser bool
 	// Max is a String's maximum length in characters (default 200; 10000
 	// for a field named notes or description); an Int's maximum when set.
 	Max int
@@ -367,7 +370,7 @@ func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
 			} else {
 				bad[name] = "is not a known field"
 			}
-		case f.ReadOnly:
+		case f.ReadOnly || f.ByUser:
 			bad[name] = "is set by the server"
 		case f.Immutable && !create:
 			bad[name] = "cannot be changed once created"
@@ -377,7 +380,7 @@ func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		raw, given := obj[f.Name]
-		if f.ReadOnly || (!create && f.Immutable) || bad[f.Name] != "" {
+		if f.ReadOnly || f.ByUser || (!create && f.Immutable) || bad[f.Name] != "" {
 			continue
 		}
 		if !given {

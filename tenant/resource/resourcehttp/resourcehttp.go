@@ -263,6 +263,13 @@ func (a *API) create(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if p := a.cfg.Principal(c); p != nil {
+			for _, f := range s.Fields {
+				if f.ByUser {
+					v.Set(f.Name, p.UserID)
+				}
+			}
+		}
 		var row resource.Row
 		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
 			var err error
