@@ -11,6 +11,9 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
+	"github.com/tenancy/platform/tenant/institution"
+	"github.com/tenancy/platform/tenant/resource/resourcehttp"
+	"github.com/tenancy/platform/tenant/restaurant"
 	"github.com/tenancy/platform/tenant/auth/session"
 	"github.com/tenancy/platform/tenant/mail"
 	"github.com/tenancy/platform/tenant/router"
@@ -87,9 +90,16 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 	}
 	s.auth = svc
 	return func(r fiber.Router) {
-		authhttp.Routes(r, authhttp.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
+		ah := authhttp.Routes(r, authhttp.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
 			Proxies: s.cfg.Proxies, Tenant: router.FromContext, SameTenant: s.sameTenant,
 			LoginLimit: ic.LoginLimit, DefaultLimit: ic.DefaultLimit, Logger: s.log})
+		// The domain APIs, each on tenants of its kind, behind the same
+		// authentication.
+		api := resourcehttp.New(resourcehttp.Config{Pools: s.pools, Tenant: router.FromContext,
+			Authenticate: ah.Authenticate(), Principal: authhttp.Principal, Require: authhttp.Require,
+			Proxies: s.cfg.Proxies, Logger: s.log})
+		restaurant.Mount(api, r)
+		institution.Mount(api, r)
 	}, nil
 }
 
