@@ -11,11 +11,11 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
+	"github.com/tenancy/platform/tenant/auth/session"
 	"github.com/tenancy/platform/tenant/institution"
+	"github.com/tenancy/platform/tenant/mail"
 	"github.com/tenancy/platform/tenant/resource/resourcehttp"
 	"github.com/tenancy/platform/tenant/restaurant"
-	"github.com/tenancy/platform/tenant/auth/session"
-	"github.com/tenancy/platform/tenant/mail"
 	"github.com/tenancy/platform/tenant/router"
 )
 
