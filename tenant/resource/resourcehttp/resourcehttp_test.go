@@ -10,6 +10,7 @@ import (
 	"github.com/tenancy/platform/tenant/domaintest"
 	"github.com/tenancy/platform/tenant/resource"
 	"github.com/tenancy/platform/tenant/resource/resourcehttp"
+	"github.com/tenancy/platform/tenant/resource/resourcepg"
 )
 
 // Test specs over tables the restaurant schema has had since issue 9.
@@ -121,4 +122,33 @@ func TestCRUD(t *testing.T) {
 	h.Admin(t, other).Do("GET", "/api/test/categories", nil).Want(t, 404, "route_not_found")
 	// Unauthenticated on the right kind.
 	h.Client(t, tn).Do("GET", "/api/test/categories", nil).Want(t, 401, "unauthorized")
+}
+
+// TestCheckSchema: the test specs agree with the schema, and a wrong
+// declaration is reported.
+func TestCheckSchema(t *testing.T) {
+	t.Parallel()
+	h := domaintest.New(t)
+	tn := h.Tenant(t, tenant.Restaurant)
+	ctx := h.Env.Ctx
+	// The restaurant schema since 000005 also points menu_item_branches
+	// and order_items at menu_items.
+	good := *items
+	good.Depends = []resource.Dependent{
+		{Resource: "order_items", Table: "order_items", Column: "menu_item_id", Action: resource.Restrict},
+		{Resource: "menu_item_branches", Table: "menu_item_branches", Column: "menu_item_id", Action: resource.Cascade},
+	}
+	problems, err := resourcepg.CheckSchema(ctx, tn.App, []*resource.Spec{categories, &good})
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("good specs: %v %v", problems, err)
+	}
+	bad := good
+	bad.Depends = []resource.Dependent{{Resource: "order_items", Table: "order_items", Column: "menu_item_id", Action: resource.Cascade}}
+	bad.Fields = append([]resource.Field{}, good.Fields...)
+	bad.Fields = append(bad.Fields, resource.Field{Name: "colour", Type: resource.String})
+	bad.Uniques = []resource.Unique{{Constraint: "no_such_key", Fields: []string{"name"}}}
+	problems, err = resourcepg.CheckSchema(ctx, tn.App, []*resource.Spec{&bad})
+	if err != nil || len(problems) != 4 {
+		t.Fatalf("bad spec: %d problems %v %v, want 4 (column, action, undeclared, unique)", len(problems), problems, err)
+	}
 }
