@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-backup clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup clean
 
 all: build
 
@@ -52,6 +52,9 @@ bench-router: services build
 
 bench-idle: services build
 	$(ENV) && scripts/bench/idle
+
+bench-domain: services build
+	$(ENV) && scripts/bench/domain
 
 bench-backup: services build
 	$(ENV) && scripts/bench/backup

@@ -1,8 +1,11 @@
 // Command bare is the baseline for the router figures in
-// docs/BENCHMARKS.md (scripts/bench/router): a bare Fiber app with one
-// pgx pool, serving GET /api/tenant/db with exactly the query and JSON of
-// the platform's handler (tenant/router), but without host resolution,
-// per-tenant pools or a connection budget.
+// docs/BENCHMARKS.md (scripts/bench/router, scripts/bench/domain): a bare
+// Fiber app with one pgx pool, serving GET /api/tenant/db with exactly the
+// query and JSON of the platform's handler (tenant/router), and a typical
+// list and write of the restaurant API (GET /api/menu-items?limit=50,
+// POST /api/customers with its audit row in the same transaction) with the
+// same SQL as tenant/resource, but without host resolution, per-tenant
+// pools, a connection budget, authentication or validation.
 //
 // Environment: DATABASE_URL (required) and ADDR (default 127.0.0.1:18090).
 package main
@@ -47,6 +50,7 @@ func main() {
 		}
 		return c.JSON(fiber.Map{"database": db, "schema_version": version})
 	})
+	domain(app, pool)
 	if err := app.Listen(addr); err != nil {
 		log.Fatal(err)
 	}
