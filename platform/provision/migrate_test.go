@@ -34,12 +34,17 @@ func TestMigrateFleet(t *testing.T) {
 			t.Fatalf("down %s: %+v, %v", tn.Slug, r, err)
 		}
 	}
-	if _, err := e.svc.MigrateDown(e.ctx, ts[0].Slug, 5); tenant.ErrorCode(err) != tenant.EInvalid {
-		t.Errorf("down 5 steps: %v, want invalid", err)
+	// More steps than the tenant has migrations applied.
+	st0, err := e.svc.MigrationStatus(e.ctx, ts[0].Slug)
+	if err != nil || len(st0) != 1 {
+		t.Fatalf("status %s: %+v, %v", ts[0].Slug, st0, err)
+	}
+	if _, err := e.svc.MigrateDown(e.ctx, ts[0].Slug, int(st0[0].Status.Version)+1); tenant.ErrorCode(err) != tenant.EInvalid {
+		t.Errorf("down %d steps: %v, want invalid", st0[0].Status.Version+1, err)
 	}
 	// Make the last tenant dirty, as a migration failing half-way would.
 	dirty := ts[3]
-	err := e.admin.In(e.ctx, dirty.Database, tenant.OwnerRole(dirty.Slug), func(c *pgx.Conn) error {
+	err = e.admin.In(e.ctx, dirty.Database, tenant.OwnerRole(dirty.Slug), func(c *pgx.Conn) error {
 		_, err := c.Exec(e.ctx, `UPDATE schema_migrations SET version = 1, dirty = true`)
 		return err
 	})
