@@ -14,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,9 @@ type Route struct {
 	Request, Response any
 	Example           any
 	Status            int // the success status
+	// Query documents a custom route's query parameters (name, type and
+	// rules as a resource field's), for the OpenAPI document.
+	Query []resource.Field
 }
 
 // Op is what a route does.
@@ -138,18 +142,36 @@ func fiberPath(p string) string {
 // Mount serves the five routes of each spec on r.
 func (a *API) Mount(r fiber.Router, specs ...*resource.Spec) {
 	for _, s := range specs {
-		a.specs[s.Name] = s
-		item := s.Path + "/{id}"
-		a.Handle(r, Route{Method: fiber.MethodGet, Path: s.Path, Kind: s.Kind, Perm: auth.PermDataRead, Op: OpList, Spec: s,
-			Summary: "List " + resource.Words(s.Name), Status: fiber.StatusOK}, a.list(s))
-		a.Handle(r, Route{Method: fiber.MethodPost, Path: s.Path, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpCreate, Spec: s,
-			Summary: "Create a " + resource.Singular(s.Name), Status: fiber.StatusCreated}, a.create(s))
-		a.Handle(r, Route{Method: fiber.MethodGet, Path: item, Kind: s.Kind, Perm: auth.PermDataRead, Op: OpGet, Spec: s,
-			Summary: "Get a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.get(s))
-		a.Handle(r, Route{Method: fiber.MethodPatch, Path: item, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpUpdate, Spec: s,
-			Summary: "Change a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.update(s))
-		a.Handle(r, Route{Method: fiber.MethodDelete, Path: item, Kind: s.Kind, Perm: auth.PermDataWrite, Op: OpDelete, Spec: s,
-			Summary: "Delete a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.delete(s))
+		a.MountExcept(r, s)
+	}
+}
+
+// MountExcept serves s's routes but those of the ops in custom, which the
+// caller serves itself through Handle (an order's create with its items, a
+// reservation's capacity-checked writes); s counts as mounted (Specs).
+func (a *API) MountExcept(r fiber.Router, s *resource.Spec, custom ...Op) {
+	a.specs[s.Name] = s
+	item := s.Path + "/{id}"
+	for _, rt := range []struct {
+		route Route
+		h     fiber.Handler
+	}{
+		{Route{Method: fiber.MethodGet, Path: s.Path, Perm: auth.PermDataRead, Op: OpList,
+			Summary: "List " + resource.Words(s.Name), Status: fiber.StatusOK}, a.list(s)},
+		{Route{Method: fiber.MethodPost, Path: s.Path, Perm: auth.PermDataWrite, Op: OpCreate,
+			Summary: "Create a " + resource.Singular(s.Name), Status: fiber.StatusCreated}, a.create(s)},
+		{Route{Method: fiber.MethodGet, Path: item, Perm: auth.PermDataRead, Op: OpGet,
+			Summary: "Get a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.get(s)},
+		{Route{Method: fiber.MethodPatch, Path: item, Perm: auth.PermDataWrite, Op: OpUpdate,
+			Summary: "Change a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.update(s)},
+		{Route{Method: fiber.MethodDelete, Path: item, Perm: auth.PermDataWrite, Op: OpDelete,
+			Summary: "Delete a " + resource.Singular(s.Name), Status: fiber.StatusOK}, a.delete(s)},
+	} {
+		if slices.Contains(custom, rt.route.Op) {
+			continue
+		}
+		rt.route.Kind, rt.route.Spec = s.Kind, s
+		a.Handle(r, rt.route, rt.h)
 	}
 }
 
