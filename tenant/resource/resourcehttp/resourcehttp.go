@@ -367,11 +367,30 @@ func (a *API) delete(s *resource.Spec) fiber.Handler {
 				return Change{}, err
 			}
 			return Change{Action: s.Entity + ".delete", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
-				Details: map[string]any{"cascaded": d.Cascaded}}, nil
+				Details: map[string]any{"cascaded": cascadeList(d.Cascaded)}}, nil
 		})
 		if err != nil {
 			return err
 		}
 		return c.JSON(DeleteResult{Deleted: DeletedRef{Resource: s.Name, ID: id}, Cascaded: d.Cascaded})
 	}
+}
+
+// CascadeCount is one kind of dependents a delete took with it, as its
+// audit row lists them.
+type CascadeCount struct {
+	Resource string `json:"resource"`
+	Count    int64  `json:"count"`
+}
+
+// cascadeList is the audit's form of a delete's cascades: the resources are
+// values, not keys, since the audit drops keys that look like secrets
+// ("tutoring_sessions" contains "session"). In resource order.
+func cascadeList(m map[string]int64) []CascadeCount {
+	out := make([]CascadeCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, CascadeCount{Resource: k, Count: n})
+	}
+	slices.SortFunc(out, func(a, b CascadeCount) int { return strings.Compare(a.Resource, b.Resource) })
+	return out
 }
