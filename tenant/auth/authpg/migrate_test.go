@@ -41,7 +41,13 @@ func TestRoleMigrationKeepsUsersRoles(t *testing.T) {
 			if got := roles(); !slices.Equal(got, c.rolesAt) {
 				t.Fatalf("roles %v, want %v", got, c.rolesAt)
 			}
-			if _, err := e.Service.MigrateDown(ctx, tn.Slug, 1); err != nil {
+			// Down to version 3, before the roles migration (000004),
+			// whatever came after it.
+			st, err := e.Service.MigrationStatus(ctx, tn.Slug)
+			if err != nil || len(st) != 1 || st[0].Status.Version < 4 {
+				t.Fatalf("status: %+v %v", st, err)
+			}
+			if _, err := e.Service.MigrateDown(ctx, tn.Slug, int(st[0].Status.Version)-3); err != nil {
 				t.Fatal(err)
 			}
 			if got := roles(); !slices.Equal(got, c.rolesBefore) {
