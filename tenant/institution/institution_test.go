@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tenancy/platform/migrations"
@@ -624,5 +625,91 @@ func TestAccess(t *testing.T) {
 		if n := count(t, tn, table); n != 1 {
 			t.Errorf("%d %s, want 1", n, table)
 		}
+	}
+}
+
+// TestExamples: every field has an example (the OpenAPI document's), and
+// a create of every writable field's example and an update of every
+// changeable one pass the server's own validation.
+func TestExamples(t *testing.T) {
+	t.Parallel()
+	for _, s := range institution.Specs() {
+		create, update := map[string]any{}, map[string]any{}
+		cur := resource.Row{Spec: s}
+		for _, f := range s.Fields {
+			if f.Example == nil {
+				t.Errorf("%s.%s has no example", s.Name, f.Name)
+			}
+			cur.Vals = append(cur.Vals, f.Example)
+			if f.ReadOnly || f.ByUser {
+				continue
+			}
+			create[f.Name] = f.Example
+			if !f.Immutable {
+				update[f.Name] = f.Example
+			}
+		}
+		for _, tc := range []struct {
+			body map[string]any
+			cur  *resource.Row
+		}{{create, nil}, {update, &cur}} {
+			b, err := json.Marshal(tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := resource.Decode(s, b, tc.cur); err != nil {
+				t.Errorf("%s: example %s refused: %v %v", s.Name, b, err, tenant.ErrorFields(err))
+			}
+		}
+	}
+}
+
+// TestDeleteRaces: a teacher deleted while teaching loads are being given
+// to it: the delete is refused (in_use) or the loads are (422, no such
+// teacher), never a 500, and no load is left pointing at nothing.
+func TestDeleteRaces(t *testing.T) {
+	t.Parallel()
+	h := domaintest.New(t, institution.Mount)
+	tn := h.Tenant(t, tenant.Institution)
+	c := h.Admin(t, tn)
+	w := newWorld(t, c, "")
+	var subjects []int64
+	for i := range 6 {
+		subjects = append(subjects, c.Do("POST", "/api/subjects", map[string]any{"code": fmt.Sprintf("S%d", i),
+			"name": fmt.Sprintf("Asignatura %d", i), "hours_per_week": 2}).Want(t, 201, "").ID())
+	}
+	type result struct {
+		status int
+		code   string
+	}
+	results := make(chan result, len(subjects))
+	var wg sync.WaitGroup
+	for _, s := range subjects {
+		wg.Go(func() {
+			// Do calls t.Fatal only when the harness itself breaks.
+			r := c.Do("POST", "/api/teaching-loads", map[string]any{"period_id": w.period, "group_id": w.group,
+				"teacher_id": w.teacher, "subject_id": s, "hours": 2})
+			results <- result{r.Status, r.Code}
+		})
+	}
+	del := c.Do("DELETE", item("/api/teachers", w.teacher), nil)
+	wg.Wait()
+	close(results)
+	created := 0
+	for r := range results {
+		switch {
+		case r.status == 201:
+			created++
+		case r.status == 422 && r.code == "validation_failed":
+		default:
+			t.Errorf("a load during the delete: %d %q", r.status, r.code)
+		}
+	}
+	loads := count(t, tn, "teaching_loads")
+	switch {
+	case del.Status == 200 && loads == 0 && created == 0:
+	case del.Status == 409 && del.Code == "in_use" && loads > 0 && int(loads) == created:
+	default:
+		t.Errorf("delete %d %s with %d loads created, %d stored", del.Status, del.Raw, created, loads)
 	}
 }
