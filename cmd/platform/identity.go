@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/apidoc"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
 	"github.com/tenancy/platform/tenant/auth/session"
@@ -100,6 +101,9 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 			Proxies: s.cfg.Proxies, Logger: s.log})
 		restaurant.Mount(api, r)
 		institution.Mount(api, r)
+		// GET /api/openapi.json: the document of the tenant's kind, built
+		// from the routes above on its first request.
+		apidoc.Mount(api, r)
 	}, nil
 }
 
