@@ -17,12 +17,14 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/apidoc"
 	"github.com/tenancy/platform/tenant/domaintest"
+	"github.com/tenancy/platform/tenant/institution"
 	"github.com/tenancy/platform/tenant/resource/resourcehttp"
+	"github.com/tenancy/platform/tenant/restaurant"
 )
 
-// mounts are the routes of the tests' harness: both kinds' APIs and the
-// document's.
-var mounts = []domaintest.Mount{testMount, apidoc.Mount}
+// mounts are the routes of the tests' harness: both kinds' APIs, the
+// generator's own test specs and the document's route.
+var mounts = []domaintest.Mount{restaurant.Mount, institution.Mount, testMount, apidoc.Mount}
 
 // harness is one router with every route mounted, the documents of both
 // kinds and a tenant of each.
