@@ -444,6 +444,19 @@ func (b *builder) resourceRoute(rt resourcehttp.Route) error {
 		if strings.Contains(rt.Path, "{") {
 			op.errors = append(op.errors, 404)
 		}
+		return b.add(op)
+	}
+	// A standard op served by a custom handler may name its own bodies.
+	if rt.Request != nil {
+		op.request, op.example = b.goSchema(rt.Request, true), rt.Example
+		if op.example == nil {
+			op.example = rt.Request
+		}
+	} else if rt.Example != nil && op.request != nil {
+		op.example = rt.Example
+	}
+	if rt.Response != nil {
+		op.response = b.goSchema(rt.Response, false)
 	}
 	return b.add(op)
 }

@@ -216,6 +216,32 @@ func TestExamplesValidate(t *testing.T) {
 		if bodies < 8 {
 			t.Errorf("%s: only %d operations with a body", k, bodies)
 		}
+		// The fields' examples shown in the schemas are valid values too.
+		schemas, _ := d.tree["components"].(map[string]any)["schemas"].(map[string]any)
+		checked := 0
+		for name, sc := range schemas {
+			props, _ := sc.(map[string]any)["properties"].(map[string]any)
+			for field, ps := range props {
+				exs, _ := ps.(map[string]any)["examples"].([]any)
+				if len(exs) == 0 {
+					continue
+				}
+				sch, err := c.Compile(docURL + "#" + pointer("components", "schemas", name, "properties", field))
+				if err != nil {
+					t.Errorf("%s: %s.%s: %v", k, name, field, err)
+					continue
+				}
+				for _, ex := range exs {
+					checked++
+					if err := sch.Validate(instance(t, ex)); err != nil {
+						t.Errorf("%s: %s.%s example %v: %v", k, name, field, ex, err)
+					}
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no field examples checked", k)
+		}
 	}
 }
 
