@@ -27,15 +27,15 @@ const MaxOrderItems = 100
 type OrderRequest struct {
 	BranchID   int64              `json:"branch_id"`
 	CustomerID *int64             `json:"customer_id,omitempty"`
-	OrderType  string             `json:"order_type" enum:"dine_in,takeaway,delivery"`
+	OrderType  string             `json:"order_type" doc:"dine_in, takeaway or delivery"`
 	Notes      *string            `json:"notes,omitempty"`
-	Items      []OrderItemRequest `json:"items" minItems:"1" maxItems:"100"`
+	Items      []OrderItemRequest `json:"items" doc:"1 to 100 lines; a menu item not available at the branch is 422 on items[i].menu_item_id"`
 }
 
 // OrderItemRequest is one line of an OrderRequest.
 type OrderItemRequest struct {
 	MenuItemID int64   `json:"menu_item_id"`
-	Quantity   int64   `json:"quantity" minimum:"1" maximum:"1000"`
+	Quantity   int64   `json:"quantity" doc:"1 to 1000"`
 	Notes      *string `json:"notes,omitempty"`
 }
 
@@ -45,9 +45,9 @@ type OrderWithItems struct {
 	ID         int64           `json:"id"`
 	BranchID   int64           `json:"branch_id"`
 	CustomerID *int64          `json:"customer_id"`
-	Status     string          `json:"status"`
+	Status     string          `json:"status" doc:"pending, confirmed, preparing, ready, delivered or cancelled"`
 	OrderType  string          `json:"order_type"`
-	TotalCents int64           `json:"total_cents"`
+	TotalCents int64           `json:"total_cents" doc:"Σ quantity × unit_price_cents of the items"`
 	Notes      *string         `json:"notes"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
@@ -60,7 +60,7 @@ type OrderItemJSON struct {
 	OrderID        int64   `json:"order_id"`
 	MenuItemID     int64   `json:"menu_item_id"`
 	Quantity       int64   `json:"quantity"`
-	UnitPriceCents int64   `json:"unit_price_cents"`
+	UnitPriceCents int64   `json:"unit_price_cents" doc:"the menu item's price when ordered"`
 	Notes          *string `json:"notes"`
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/tenancy/platform/platform/platformtest/tenanttest"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/domaintest"
+	"github.com/tenancy/platform/tenant/resource"
 	"github.com/tenancy/platform/tenant/resource/resourcepg"
 	"github.com/tenancy/platform/tenant/restaurant"
 )
@@ -102,7 +103,7 @@ func TestSchema(t *testing.T) {
 	t.Parallel()
 	h := domaintest.New(t)
 	tn := h.Tenant(t, tenant.Restaurant)
-	problems, err := resourcepg.CheckSchema(h.Env.Ctx, tn.App, restaurant.Specs)
+	problems, err := resourcepg.CheckSchema(h.Env.Ctx, tn.App, append([]*resource.Spec{restaurant.OrderItems}, restaurant.Specs...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,6 +408,11 @@ func TestOrders(t *testing.T) {
 	if len(list) != 2 || list[0]["items"] != nil {
 		t.Errorf("list: %v", list)
 	}
+	for q, want := range map[string]int{"created_at_from=2000-01-01T00:00:00Z": 2, "created_at_to=2000-01-01T00:00:00Z": 0} {
+		if n := len(c.Do("GET", fmt.Sprintf("/api/orders?branch_id=%d&%s", branch, q), nil).Want(t, 200, "").Items()); n != want {
+			t.Errorf("orders ?%s: %d, want %d", q, n, want)
+		}
+	}
 	if a := e.audit(t, "order.create", id); len(a) != 1 || a[0]["items"] != float64(2) {
 		t.Errorf("audit: %v", a)
 	}
@@ -470,6 +476,11 @@ func TestOrders(t *testing.T) {
 		"items": []any{map[string]any{"menu_item_id": items[0], "quantity": 1}}}).Want(t, 422, "validation_failed")
 	if r.Fields["branch_id"] == nil {
 		t.Errorf("unknown branch: %s", r.Raw)
+	}
+	r = c.Do("POST", "/api/orders", map[string]any{"branch_id": branch, "customer_id": 99999999, "order_type": "dine_in",
+		"items": []any{map[string]any{"menu_item_id": items[0], "quantity": 1}}}).Want(t, 422, "validation_failed")
+	if r.Fields["customer_id"] == nil {
+		t.Errorf("unknown customer: %s", r.Raw)
 	}
 	c.Do("POST", "/api/orders", "{").Want(t, 400, "invalid_input")
 	c.Do("POST", "/api/orders", `{"branch_id": 1} {}`).Want(t, 400, "invalid_input")

@@ -243,6 +243,7 @@ var CustomerMessages = &resource.Spec{
 	OrderDoc: "by id",
 }
 
-// Specs are every resource of the restaurant kind.
-var Specs = []*resource.Spec{Branches, Customers, MenuCategories, MenuItems, MenuItemBranches, Orders, OrderItems,
+// Specs are the resources the restaurant API serves (OrderItems comes
+// with Orders).
+var Specs = []*resource.Spec{Branches, Customers, MenuCategories, MenuItems, MenuItemBranches, Orders,
 	Reservations, CustomerMessages}

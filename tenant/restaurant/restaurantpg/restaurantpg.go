@@ -23,18 +23,19 @@ type Branch struct {
 	Active       bool
 }
 
-// LockBranch reads the branch with id FOR UPDATE: the capacity checks of
-// one branch's reservations run one after the other, so two concurrent
-// bookings cannot both take the last seats. A missing branch is 422 on
-// field.
+// LockBranch reads the branch with id FOR NO KEY UPDATE: the capacity
+// checks of one branch's reservations run one after the other, so two
+// concurrent bookings cannot both take the last seats (the weaker lock
+// than FOR UPDATE lets orders, and inserts checking their foreign key,
+// proceed meanwhile). A missing branch is 422 on field.
 func LockBranch(ctx context.Context, db resourcepg.DBTX, id int64, field string) (Branch, error) {
-	return branch(ctx, db, id, field, " FOR UPDATE")
+	return branch(ctx, db, id, field, " FOR NO KEY UPDATE")
 }
 
-// GetBranch reads the branch with id (FOR SHARE: it stays while the
-// transaction lasts). A missing branch is 422 on field.
+// GetBranch reads the branch with id FOR KEY SHARE: it cannot be deleted
+// while the transaction lasts. A missing branch is 422 on field.
 func GetBranch(ctx context.Context, db resourcepg.DBTX, id int64, field string) (Branch, error) {
-	return branch(ctx, db, id, field, " FOR SHARE")
+	return branch(ctx, db, id, field, " FOR KEY SHARE")
 }
 
 func branch(ctx context.Context, db resourcepg.DBTX, id int64, field, lock string) (Branch, error) {
