@@ -220,9 +220,6 @@ func (h *handlers) createReservation(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(row)
 }
 
-// capacityFields are the fields whose change asks for a new capacity check.
-var capacityFields = []string{"branch_id", "party_size", "starts_at", "duration_minutes", "status"}
-
 func (h *handlers) updateReservation(c *fiber.Ctx) error {
 	id, err := resourcehttp.ID(c, Reservations)
 	if err != nil {
@@ -252,13 +249,13 @@ func (h *handlers) updateReservation(c *fiber.Ctx) error {
 		if err := transition("reservation", reservationFlow, from, to); err != nil {
 			return resourcehttp.Change{}, err
 		}
-		recheck := false
-		for _, f := range capacityFields {
-			if x, ok := v.Get(f); ok && x != cur.Get(f) {
-				recheck = true
-			}
-		}
-		// A reservation that holds no seats after the change needs none.
+		// Seats are checked again when the reservation asks for more of
+		// them, or for others: a larger party, another branch or time. (A
+		// status change keeps it active or frees its seats: the flow has no
+		// way back from cancelled, completed or no_show.)
+		st, _ := after("starts_at").(time.Time)
+		recheck := after("branch_id") != cur.Get("branch_id") || !st.Equal(cur.Get("starts_at").(time.Time)) ||
+			after("duration_minutes") != cur.Get("duration_minutes") || after("party_size").(int64) > cur.Get("party_size").(int64)
 		if recheck && isActive(to) {
 			if err := fits(ctx, tx, after("branch_id").(int64), after("starts_at").(time.Time),
 				after("duration_minutes").(int64), after("party_size").(int64), id); err != nil {

@@ -492,6 +492,12 @@ func TestOrders(t *testing.T) {
 	if r := c.Do("PATCH", path("/api/orders", id), map[string]any{"notes": "Retira Juan"}).Want(t, 200, ""); r.Body["notes"] != "Retira Juan" {
 		t.Errorf("patch notes: %s", r.Raw)
 	}
+	c.Do("PATCH", path("/api/branches", other), map[string]any{"active": false}).Want(t, 200, "")
+	r = c.Do("POST", "/api/orders", map[string]any{"branch_id": other, "order_type": "dine_in",
+		"items": []any{map[string]any{"menu_item_id": items[2], "quantity": 1}}}).Want(t, 422, "validation_failed")
+	if r.Fields["branch_id"] == nil {
+		t.Errorf("inactive branch: %s", r.Raw)
+	}
 	c.Do("GET", "/api/orders/99999999", nil).Want(t, 404, "not_found")
 	c.Do("PATCH", "/api/orders/99999999", map[string]any{"notes": "x"}).Want(t, 404, "not_found")
 }
@@ -591,7 +597,11 @@ func TestReservations(t *testing.T) {
 		"starts_at": "2026-07-01T20:00:00Z"}).Want(t, 201, "")
 	// Growing a party is checked; a change of notes is not.
 	c.Do("PATCH", path("/api/reservations", two), map[string]any{"party_size": 3}).Want(t, 409, "capacity_exceeded")
-	c.Do("PATCH", path("/api/reservations", two), map[string]any{"notes": "Silla de bebé"}).Want(t, 200, "")
+	c.Do("PATCH", path("/api/reservations", two), map[string]any{"notes": "Silla de bebé", "party_size": 1}).Want(t, 200, "")
+	late := c.Do("POST", "/api/reservations", res(4, "2026-07-01T23:00:00Z", 60)).Want(t, 201, "").ID()
+	c.Do("PATCH", path("/api/reservations", late), map[string]any{"starts_at": "2026-07-01T20:30:00Z"}).Want(t, 409, "capacity_exceeded")
+	c.Do("PATCH", path("/api/reservations", late), map[string]any{"branch_id": other, "starts_at": "2026-07-01T22:00:00Z"}).Want(t, 200, "")
+	c.Do("PATCH", path("/api/reservations", two), map[string]any{"party_size": 2}).Want(t, 200, "")
 	// A cancelled reservation frees its seats; it cannot come back.
 	c.Do("POST", "/api/reservations", res(2, "2026-07-01T20:00:00Z", 30)).Want(t, 409, "capacity_exceeded")
 	c.Do("PATCH", path("/api/reservations", a), map[string]any{"status": "cancelled"}).Want(t, 200, "")
