@@ -40,6 +40,9 @@ func (b *builder) goSchema(v any, request bool) Schema {
 	return b.typeSchema(reflect.TypeOf(v), request)
 }
 
+// genericNames are type names that say little without their package.
+var genericNames = map[string]bool{"Page": true, "Entry": true, "Item": true, "Result": true, "Info": true, "Request": true, "Response": true}
+
 // goType is a named Go type's component schema, one per direction.
 type goType struct {
 	t       reflect.Type
@@ -55,6 +58,11 @@ func (b *builder) component(t reflect.Type, request bool) Schema {
 		return ref(name)
 	}
 	name := strings.ToUpper(t.Name()[:1]) + t.Name()[1:]
+	if genericNames[name] {
+		// audit.Page → AuditPage
+		pkg := t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]
+		name = typeName(pkg) + name
+	}
 	if _, taken := b.schemas[name]; taken && request {
 		name += "Input"
 	}
