@@ -188,34 +188,6 @@ func (r Row) ID() int64 {
 	return id
 }
 
-// MarshalJSON writes the fields in the Spec's order.
-func (r Row) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range r.Spec.Fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		name, _ := json.Marshal(f.Name)
-		b.Write(name)
-		b.WriteByte(':')
-		var v any
-		if i < len(r.Vals) {
-			v = r.Vals[i]
-		}
-		if t, ok := v.(time.Time); ok {
-			v = t.UTC().Format(time.RFC3339Nano)
-		}
-		enc, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(enc)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
 // Limits of a list.
 const (
 	DefaultLimit = 50
