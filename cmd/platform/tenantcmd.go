@@ -29,7 +29,7 @@ var setFlags = map[string]string{
 
 func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, set, settings)")
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, set, settings, seed)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
@@ -38,6 +38,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		kind, name, tz, status string
 		domains, sets, unsets  multiFlag
 		yes, purge, reveal     bool
+		seedSize               string
 	)
 	switch verb {
 	case "create":
@@ -63,6 +64,8 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "settings":
 		fs.Var(&sets, "set", "KEY=VALUE (repeatable)")
 		fs.Var(&unsets, "unset", "KEY back to its default (repeatable)")
+	case "seed":
+		fs.StringVar(&seedSize, "size", "small", "small or large (about 500 MB)")
 	default:
 		return usagef("tenant: unknown verb %q", verb)
 	}
@@ -92,6 +95,11 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if verb == "delete" && !yes {
 		return usagef("tenant delete: refusing without --yes (add --purge to drop the database, roles and secrets too)")
+	}
+	if verb == "seed" {
+		if err := checkSeedSize(seedSize); err != nil {
+			return err
+		}
 	}
 	if verb == "create" && kind == "" {
 		return usagef("tenant create: --kind is required (restaurant or institution)")
@@ -224,6 +232,8 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		return printSettings(stdout, *out, slug, st)
+	case "seed":
+		return seedTenant(ctx, a, slug, seedSize, *out, stdout)
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
 		if err != nil {

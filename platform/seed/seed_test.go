@@ -17,7 +17,7 @@ func seeder(e *tenanttest.Env) *seed.Seeder {
 }
 
 // query runs fn on a connection to tn's database as its owner.
-func query(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, fn func(c *pgx.Conn) error) {
+func query(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, fn func(c *pgx.Conn) error) {
 	t.Helper()
 	if err := e.Admin.In(e.Ctx, tn.Database, tenant.OwnerRole(tn.Slug), fn); err != nil {
 		t.Fatal(err)
