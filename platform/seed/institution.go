@@ -181,10 +181,10 @@ func (in institution) fill(f *filler) error {
 		SELECT gt.period_id, gt.group_id,
 			CASE WHEN x.kind <= 3 OR k % 2 = 0 THEN gt.teachers[1 + k % cardinality(gt.teachers)] END, `+admin+`,
 			d.day, ($2::text[])[x.kind],
-			'Sala ' || ($4::text[])[1 + (k + gt.group_id) % cardinality($4::text[])] || ', bloque de las '
-				|| ($5::text[])[1 + (k * 5 + gt.group_id) % cardinality($5::text[])] || ': '
-				|| CASE WHEN k % 2 = 0 THEN ($6::text[])[x.kind] ELSE ($7::text[])[x.kind] END,
-			d.day + time '13:15'
+			CASE WHEN k % 2 = 0 THEN ($6::text[])[x.kind] ELSE ($7::text[])[x.kind] END
+				|| ' (sala ' || ($4::text[])[1 + (k + gt.group_id) % cardinality($4::text[])] || ', bloque de las '
+				|| ($5::text[])[1 + (k * 5 + gt.group_id) % cardinality($5::text[])] || ')',
+			d.day + time '20:15'
 		FROM gt JOIN periods p ON p.id = gt.period_id, generate_series(1, $3::int) AS k, `+weekday+`,
 		LATERAL (SELECT CASE WHEN (k + gt.group_id) % 20 < 7 THEN 2 WHEN (k + gt.group_id) % 20 < 11 THEN 1
 			WHEN (k + gt.group_id) % 20 < 14 THEN 3 WHEN (k + gt.group_id) % 20 < 18 THEN 4 ELSE 5 END AS kind) AS x

@@ -93,19 +93,20 @@ func (r restaurant) fill(f *filler) error {
 
 	// Customers: ids reserved, so orders can name them by number.
 	cbase := f.reserveIDs("customers", sc.customers)
-	f.insert("customers", `INSERT INTO customers (id, name, phone, email, notes, created_at) OVERRIDING SYSTEM VALUE
+	f.insert("customers", `INSERT INTO customers (id, name, phone, email, notes, created_at, updated_at) OVERRIDING SYSTEM VALUE
 		SELECT $1::bigint + i, p.first || ' ' || p.last1 || ' ' || p.last2,
 			'+56 9 ' || lpad(((i * 7919 + 1234) % 10000)::text, 4, '0') || ' ' || lpad(((i::bigint * 104729 + 5678) % 10000)::text, 4, '0'),
 			CASE WHEN i % 5 <> 0 THEN translate(lower(p.first || '.' || p.last1), 'áéíóúüñ', 'aeiouun')
 				|| CASE WHEN i >= p.pairs THEN (i / p.pairs)::text ELSE '' END
 				|| '@' || ($5::text[])[1 + i % cardinality($5::text[])] END,
 			CASE WHEN i % 9 = 0 THEN ($6::text[])[1 + (i / 9) % cardinality($6::text[])] END,
-			now() - make_interval(days => $7) * (1 - i::float8 / $2) - interval '1 day'
+			p.at, p.at
 		FROM generate_series(1, $2::int) AS i,
 		LATERAL (SELECT ($3::text[])[1 + i % cardinality($3::text[])] AS first,
 			($4::text[])[1 + (i / cardinality($3::text[])) % cardinality($4::text[])] AS last1,
 			($4::text[])[1 + (i * 7 + 3) % cardinality($4::text[])] AS last2,
-			cardinality($3::text[]) * cardinality($4::text[]) AS pairs) AS p`,
+			cardinality($3::text[]) * cardinality($4::text[]) AS pairs,
+			now() - make_interval(days => $7) * (1 - i::float8 / $2) - interval '1 day' AS at) AS p`,
 		cbase, sc.customers, firstNames, lastNames, emailDomains, customerNotes, sc.orderDays)
 
 	// Orders: the last few are in the kitchen now; the others were
