@@ -54,6 +54,16 @@ func TestCLITenantSeed(t *testing.T) {
 		}
 	}
 
+	// The operator audit has each seed, and each refusal with its code.
+	defer func() {
+		var ok, refused int
+		err := c.cat.Pool().QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE outcome = 'succeeded' AND source = 'cli' AND actor LIKE 'cli%'),
+			count(*) FILTER (WHERE outcome = 'failed' AND details->>'error_code' = 'conflict' AND tenant_slug = $1)
+			FROM operator_audit WHERE action = 'tenant.seed'`, rest).Scan(&ok, &refused)
+		if err != nil || ok != 2 || refused != 1 {
+			t.Errorf("operator audit: %d seeds, %d refused (%v), want 2 and 1", ok, refused, err)
+		}
+	}()
 	for _, tt := range []struct {
 		args  []string
 		code  string // error code, or "" for a usage error

@@ -25,7 +25,7 @@ func query(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, fn func(c *pg
 }
 
 // count returns the result of a one-number query.
-func count(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, sql string) int64 {
+func count(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, sql string) int64 {
 	t.Helper()
 	var n int64
 	query(t, e, tn, func(c *pgx.Conn) error { return c.QueryRow(e.Ctx, sql).Scan(&n) })
@@ -34,7 +34,7 @@ func count(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, sql string) i
 
 // tableCounts is the row count of every table of a seed's result, read
 // from the database.
-func tableCounts(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, tables []seed.TableCount) map[string]int64 {
+func tableCounts(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, tables []seed.TableCount) map[string]int64 {
 	t.Helper()
 	m := map[string]int64{}
 	for _, tc := range tables {
@@ -72,7 +72,7 @@ func checkResult(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, res *se
 }
 
 // zero: each query counts violations of a rule; every one must be 0.
-func zero(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, rules map[string]string) {
+func zero(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, rules map[string]string) {
 	t.Helper()
 	for name, sql := range rules {
 		if n := count(t, e, tn, sql); n != 0 {
@@ -82,13 +82,52 @@ func zero(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, rules map[stri
 }
 
 // some: each query counts rows that must exist.
-func some(t *testing.T, e *tenanttest.Env, tn *tenanttest.Tenant, facts map[string]string) {
+func some(t testing.TB, e *tenanttest.Env, tn *tenanttest.Tenant, facts map[string]string) {
 	t.Helper()
 	for name, sql := range facts {
 		if n := count(t, e, tn, sql); n == 0 {
 			t.Errorf("%s: none", name)
 		}
 	}
+}
+
+// restaurantRules and institutionRules count violations of the rules the
+// domain APIs enforce; a seed of any size has none (BenchmarkSeed checks
+// the large one).
+var restaurantRules = map[string]string{
+	"order total = Σ quantity × unit price": `SELECT count(*) FROM orders o
+		WHERE o.total_cents <> (SELECT coalesce(sum(quantity * unit_price_cents), 0) FROM order_items i WHERE i.order_id = o.id)`,
+	"orders without items":          `SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)`,
+	"unit price = the menu's price": `SELECT count(*) FROM order_items i JOIN menu_items m ON m.id = i.menu_item_id WHERE i.unit_price_cents <> m.price_cents`,
+	// At the start of each reservation (where the guests present can
+	// only grow), the parties present fit the branch's seats.
+	"reservations beyond seats_per_slot": `SELECT count(*) FROM reservations r JOIN branches b ON b.id = r.branch_id
+		WHERE (SELECT sum(o.party_size) FROM reservations o WHERE o.branch_id = r.branch_id
+			AND o.starts_at <= r.starts_at AND o.starts_at + o.duration_minutes * interval '1 minute' > r.starts_at) > b.seats_per_slot`,
+	"reservations off the slot grid": `SELECT count(*) FROM reservations r JOIN branches b ON b.id = r.branch_id
+		WHERE extract(epoch FROM r.starts_at)::bigint % (b.slot_minutes * 60) <> 0`,
+	"order messages of another customer": `SELECT count(*) FROM customer_messages m JOIN orders o ON o.id = m.order_id
+		WHERE m.customer_id IS DISTINCT FROM o.customer_id OR m.branch_id <> o.branch_id`,
+	"CLP prices with centavos": `SELECT count(*) FROM menu_items WHERE price_cents % 100 <> 0 OR price_cents < 100000`,
+	"future orders":            `SELECT count(*) FROM orders WHERE created_at > now()`,
+}
+
+var institutionRules = map[string]string{
+	"duplicate teaching loads": `SELECT count(*) - count(DISTINCT (period_id, group_id, subject_id)) FROM teaching_loads`,
+	"loads outside the group's curriculum": `SELECT count(*) FROM teaching_loads l JOIN groups g ON g.id = l.group_id
+		WHERE NOT EXISTS (SELECT 1 FROM program_subjects ps WHERE ps.program_id = g.program_id AND ps.subject_id = l.subject_id AND ps.semester = g.semester)`,
+	"groups without loads": `SELECT count(*) FROM groups g, periods p
+		WHERE NOT EXISTS (SELECT 1 FROM teaching_loads l WHERE l.group_id = g.id AND l.period_id = p.id)`,
+	"load hours ≠ subject hours": `SELECT count(*) FROM teaching_loads l JOIN subjects s ON s.id = l.subject_id WHERE l.hours <> s.hours_per_week`,
+	"tutoring outside its period": `SELECT count(*) FROM tutoring_sessions x JOIN periods p ON p.id = x.period_id
+		WHERE x.held_on < p.starts_on OR x.held_on > p.ends_on OR extract(isodow FROM x.held_on) > 5`,
+	"reports outside their period": `SELECT count(*) FROM prefecture_reports x JOIN periods p ON p.id = x.period_id
+		WHERE x.report_date < p.starts_on OR x.report_date > p.ends_on`,
+	"tutors who do not teach the group": `SELECT count(*) FROM tutoring_sessions x WHERE NOT EXISTS (SELECT 1 FROM teaching_loads l
+		WHERE l.period_id = x.period_id AND l.group_id = x.group_id AND l.teacher_id = x.teacher_id)`,
+	"active periods ≠ 1":             `SELECT abs(count(*) FILTER (WHERE active) - 1) FROM periods`,
+	"schedules without blocks":       `SELECT count(*) FROM schedules WHERE jsonb_array_length(content->'bloques') = 0 OR uploaded_by IS NULL`,
+	"teacher absences of no teacher": `SELECT count(*) FROM prefecture_reports WHERE kind IN ('teacher_absent', 'teacher_late') AND teacher_id IS NULL`,
 }
 
 func TestSeedRestaurantSmall(t *testing.T) {
@@ -105,23 +144,7 @@ func TestSeedRestaurantSmall(t *testing.T) {
 	if n := count(t, e, tn, `SELECT count(*) FROM branches`); n != 3 {
 		t.Errorf("branches = %d, want 3 (the first one reused)", n)
 	}
-	zero(t, e, tn, map[string]string{
-		"order total = Σ quantity × unit price": `SELECT count(*) FROM orders o
-			WHERE o.total_cents <> (SELECT coalesce(sum(quantity * unit_price_cents), 0) FROM order_items i WHERE i.order_id = o.id)`,
-		"orders without items":          `SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)`,
-		"unit price = the menu's price": `SELECT count(*) FROM order_items i JOIN menu_items m ON m.id = i.menu_item_id WHERE i.unit_price_cents <> m.price_cents`,
-		// At the start of each reservation (where the guests present can
-		// only grow), the parties present fit the branch's seats.
-		"reservations beyond seats_per_slot": `SELECT count(*) FROM reservations r JOIN branches b ON b.id = r.branch_id
-			WHERE (SELECT sum(o.party_size) FROM reservations o WHERE o.branch_id = r.branch_id
-				AND o.starts_at <= r.starts_at AND o.starts_at + o.duration_minutes * interval '1 minute' > r.starts_at) > b.seats_per_slot`,
-		"reservations off the slot grid": `SELECT count(*) FROM reservations r JOIN branches b ON b.id = r.branch_id
-			WHERE extract(epoch FROM r.starts_at)::bigint % (b.slot_minutes * 60) <> 0`,
-		"order messages of another customer": `SELECT count(*) FROM customer_messages m JOIN orders o ON o.id = m.order_id
-			WHERE m.customer_id IS DISTINCT FROM o.customer_id OR m.branch_id <> o.branch_id`,
-		"CLP prices with centavos": `SELECT count(*) FROM menu_items WHERE price_cents % 100 <> 0 OR price_cents < 100000`,
-		"future orders":            `SELECT count(*) FROM orders WHERE created_at > now()`,
-	})
+	zero(t, e, tn, restaurantRules)
 	some(t, e, tn, map[string]string{
 		"pastel de choclo":      `SELECT count(*) FROM menu_items WHERE name = 'Pastel de choclo' AND price_cents = 990000`,
 		"empanadas de pino":     `SELECT count(*) FROM order_items i JOIN menu_items m ON m.id = i.menu_item_id WHERE m.name = 'Empanada de pino'`,
@@ -178,23 +201,7 @@ func TestSeedInstitutionSmall(t *testing.T) {
 	t.Logf("seeded: %+v", res)
 	checkResult(t, e, tn, res, map[string]int64{"periods": 3, "programs": 8, "subjects": 60, "program_subjects": 80, "groups": 80,
 		"teachers": 60, "teaching_loads": 500, "schedules": 24, "tutoring_sessions": 500, "prefecture_reports": 500})
-	zero(t, e, tn, map[string]string{
-		"duplicate teaching loads": `SELECT count(*) - count(DISTINCT (period_id, group_id, subject_id)) FROM teaching_loads`,
-		"loads outside the group's curriculum": `SELECT count(*) FROM teaching_loads l JOIN groups g ON g.id = l.group_id
-			WHERE NOT EXISTS (SELECT 1 FROM program_subjects ps WHERE ps.program_id = g.program_id AND ps.subject_id = l.subject_id AND ps.semester = g.semester)`,
-		"groups without loads": `SELECT count(*) FROM groups g, periods p
-			WHERE NOT EXISTS (SELECT 1 FROM teaching_loads l WHERE l.group_id = g.id AND l.period_id = p.id)`,
-		"load hours ≠ subject hours": `SELECT count(*) FROM teaching_loads l JOIN subjects s ON s.id = l.subject_id WHERE l.hours <> s.hours_per_week`,
-		"tutoring outside its period": `SELECT count(*) FROM tutoring_sessions x JOIN periods p ON p.id = x.period_id
-			WHERE x.held_on < p.starts_on OR x.held_on > p.ends_on OR extract(isodow FROM x.held_on) > 5`,
-		"reports outside their period": `SELECT count(*) FROM prefecture_reports x JOIN periods p ON p.id = x.period_id
-			WHERE x.report_date < p.starts_on OR x.report_date > p.ends_on`,
-		"tutors who do not teach the group": `SELECT count(*) FROM tutoring_sessions x WHERE NOT EXISTS (SELECT 1 FROM teaching_loads l
-			WHERE l.period_id = x.period_id AND l.group_id = x.group_id AND l.teacher_id = x.teacher_id)`,
-		"active periods ≠ 1":             `SELECT abs(count(*) FILTER (WHERE active) - 1) FROM periods`,
-		"schedules without blocks":       `SELECT count(*) FROM schedules WHERE jsonb_array_length(content->'bloques') = 0 OR uploaded_by IS NULL`,
-		"teacher absences of no teacher": `SELECT count(*) FROM prefecture_reports WHERE kind IN ('teacher_absent', 'teacher_late') AND teacher_id IS NULL`,
-	})
+	zero(t, e, tn, institutionRules)
 	some(t, e, tn, map[string]string{
 		"periods 2025-1, 2025-2, 2026-1":  `SELECT count(*) FROM periods WHERE code IN ('2025-1', '2025-2', '2026-1') HAVING count(*) = 3`,
 		"Ingeniería Civil Informática":    `SELECT count(*) FROM programs WHERE name = 'Ingeniería Civil Informática'`,
@@ -273,5 +280,41 @@ func TestSeedRefusals(t *testing.T) {
 	}
 	if _, err := s.Seed(context.WithoutCancel(e.Ctx), gone.Slug, seed.Small); tenant.ErrorCode(err) != tenant.EConflict {
 		t.Errorf("deleted tenant: %v, want conflict", err)
+	}
+}
+
+// TestSeedConcurrent: two seeds of one tenant at once: one fills it, the
+// other waits for it and is refused, so the data is there once.
+func TestSeedConcurrent(t *testing.T) {
+	t.Parallel()
+	e := tenanttest.New(t)
+	tn := e.Create(t, tenant.Institution)
+	s := seeder(e)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := s.Seed(e.Ctx, tn.Slug, seed.Small)
+			errs <- err
+		}()
+	}
+	var ok, refused int
+	for range 2 {
+		switch err := <-errs; tenant.ErrorCode(err) {
+		case "":
+			ok++
+		case tenant.EConflict:
+			refused++
+		default:
+			t.Errorf("concurrent seed: %v", err)
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Errorf("%d seeds succeeded and %d were refused, want 1 and 1", ok, refused)
+	}
+	if n := count(t, e, tn, `SELECT count(*) FROM periods`); n != 3 {
+		t.Errorf("periods = %d, want 3", n)
+	}
+	if n := count(t, e, tn, `SELECT count(*) FROM audit_log WHERE action = 'tenant.seeded'`); n != 1 {
+		t.Errorf("%d tenant.seeded audit rows, want 1", n)
 	}
 }
