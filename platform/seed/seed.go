@@ -46,7 +46,7 @@ func ParseSize(s string) (Size, error) {
 	return "", tenant.Errorf(tenant.EInvalid, "unknown size %q (small or large)", s)
 }
 
-// ErrHasData is the refusal of a tenant that already has domain data.
+// errHasData is the refusal of a tenant that already has domain data.
 func errHasData() error {
 	return tenant.Errorf(tenant.EConflict, "tenant already has data; seed only an empty tenant")
 }
@@ -84,9 +84,11 @@ func New(cat *catalog.DB, servers map[string]*pgadmin.Server) *Seeder {
 // Seed fills the tenant slug with data of its kind and size in one
 // transaction: an error leaves the tenant as it was. A tenant that already
 // has domain data is refused with EConflict. It holds the tenant's catalog
-// lock (no restore, purge or other seed of it meanwhile) and records the
-// action in the tenant's audit log and the operator audit, with the actor
-// of ctx.
+// lock (no restore, purge or other seed of it meanwhile); the request
+// path's writes to the domain tables wait until it commits (seconds for
+// Small, about half a minute for Large), its reads go on. The action is
+// recorded in the tenant's audit log and the operator audit, with the
+// actor of ctx.
 func (s *Seeder) Seed(ctx context.Context, slug string, size Size) (res *Result, err error) {
 	if _, err := ParseSize(string(size)); err != nil {
 		return nil, err
