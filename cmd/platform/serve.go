@@ -474,5 +474,11 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	// concurrent use): set here, once the process's one server is sure to
 	// run, not in newServer, which tests call many times in one process.
 	redis.SetLogger(redisLogger{log})
+	if err := startPprof(ctx, getenv("PLATFORM_PPROF_ADDR"), log); err != nil {
+		tl.Close()
+		al.Close()
+		s.close()
+		return tenant.Errorf(tenant.EUnavailable, "PLATFORM_PPROF_ADDR: %v", err)
+	}
 	return s.serve(ctx, tl, al)
 }

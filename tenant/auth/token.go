@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -52,8 +53,13 @@ func IssueToken(key []byte, tenantID, secret string, expires time.Time) (string,
 // refused), exp (with now), tid == tenantID; returns sid. Every failure is
 // ErrNoSession: why a token was refused is never told to the client.
 func ParseToken(key []byte, tenantID, token string, now time.Time) (secret string, err error) {
+	secret, _, err = parseToken(key, tenantID, token, now)
+	return secret, err
+}
+
+func parseToken(key []byte, tenantID, token string, now time.Time) (secret string, exp time.Time, err error) {
 	if len(key) == 0 || tenantID == "" || token == "" || len(token) > maxTokenLen || !tokenChars(token) {
-		return "", ErrNoSession
+		return "", time.Time{}, ErrNoSession
 	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -70,10 +76,68 @@ func ParseToken(key []byte, tenantID, token string, now time.Time) (secret strin
 		}
 		return key, nil
 	})
-	if err != nil || !t.Valid || c.TenantID != tenantID || c.Session == "" {
-		return "", ErrNoSession
+	if err != nil || !t.Valid || c.TenantID != tenantID || c.Session == "" || c.ExpiresAt == nil {
+		return "", time.Time{}, ErrNoSession
 	}
-	return c.Session, nil
+	return c.Session, c.ExpiresAt.Time, nil
+}
+
+// TokenCache remembers the tokens it verified until they expire, so that
+// a client's every request does not pay the signature and the JSON of its
+// claims again (a tenth of an authenticated request's CPU). It is keyed by
+// the tenant, the signing key and the token itself: a rotated jwt_secret
+// misses, and a token is only ever a pointer to a session, which
+// Sessions.Check still asks Redis about on every request, so revocation
+// stays immediate. Bounded by Max entries (expired ones are dropped
+// first, then everything). Safe for concurrent use.
+type TokenCache struct {
+	Max int // default 10000
+
+	mu sync.Mutex
+	m  map[tokenKey]tokenEntry
+}
+
+type tokenKey struct{ tenantID, key, token string }
+
+type tokenEntry struct {
+	secret string
+	exp    time.Time
+}
+
+// Parse is ParseToken through the cache.
+func (c *TokenCache) Parse(key []byte, tenantID, token string, now time.Time) (string, error) {
+	k := tokenKey{tenantID, string(key), token}
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.secret, nil
+	}
+	secret, exp, err := parseToken(key, tenantID, token, now)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	max := c.Max
+	if max <= 0 {
+		max = 10000
+	}
+	if c.m == nil {
+		c.m = map[tokenKey]tokenEntry{}
+	}
+	if len(c.m) >= max {
+		for k, e := range c.m {
+			if !now.Before(e.exp) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= max {
+			clear(c.m)
+		}
+	}
+	c.m[k] = tokenEntry{secret, exp}
+	return secret, nil
 }
 
 // tokenChars: only base64url and the dots. Go's base64 decoder skips CR

@@ -73,7 +73,8 @@ const (
 
 // Handlers serves the identity API; Routes returns it.
 type Handlers struct {
-	cfg Config
+	cfg    Config
+	tokens auth.TokenCache
 }
 
 // withDefaults fills the limits as Config documents.
@@ -221,7 +222,7 @@ func (h *Handlers) authn(c *fiber.Ctx, gate bool) error {
 	if err != nil {
 		return err
 	}
-	secret, err := auth.ParseToken([]byte(sec["jwt_secret"]), t.ID, tok, h.cfg.Now())
+	secret, err := h.tokens.Parse([]byte(sec["jwt_secret"]), t.ID, tok, h.cfg.Now())
 	if err != nil {
 		return auth.ErrNoSession
 	}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -78,6 +79,7 @@ const (
 
 // API serves resources; New returns it.
 type API struct {
+	bufs   sync.Pool // *[]byte: response bodies being encoded
 	cfg    Config
 	specs  map[string]*resource.Spec
 	routes []Route
@@ -253,7 +255,7 @@ func (a *API) list(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendJSON(c, page.AppendJSON)
+		return a.sendJSON(c, page.AppendJSON)
 	}
 }
 
@@ -271,7 +273,7 @@ func (a *API) get(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendJSON(c, row.AppendJSON)
+		return a.sendJSON(c, row.AppendJSON)
 	}
 }
 
@@ -306,7 +308,7 @@ func (a *API) create(s *resource.Spec) fiber.Handler {
 		}
 		c.Location(s.Path + "/" + strconv.FormatInt(row.ID(), 10))
 		c.Status(fiber.StatusCreated)
-		return sendJSON(c, row.AppendJSON)
+		return a.sendJSON(c, row.AppendJSON)
 	}
 }
 
@@ -339,7 +341,7 @@ func (a *API) update(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendJSON(c, row.AppendJSON)
+		return a.sendJSON(c, row.AppendJSON)
 	}
 }
 
@@ -397,10 +399,20 @@ func cascadeList(m map[string]int64) []CascadeCount {
 }
 
 // sendJSON answers with the JSON enc appends (no reflection; see
-// resource.Row.AppendJSON), in a buffer of its own: the response's pooled
-// body buffer must not be aliased by a raw body.
-func sendJSON(c *fiber.Ctx, enc func([]byte) []byte) error {
+// resource.Row.AppendJSON), built in a pooled buffer and copied into the
+// response's own: a raw body must not alias a buffer that is reused.
+func (a *API) sendJSON(c *fiber.Ctx, enc func([]byte) []byte) error {
+	bp, _ := a.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 16<<10)
+		bp = &b
+	}
+	b := enc((*bp)[:0])
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	c.Response().SetBodyRaw(enc(make([]byte, 0, 1024)))
+	c.Response().SetBody(b)
+	if cap(b) <= 1<<20 { // a huge page's buffer is not kept
+		*bp = b
+		a.bufs.Put(bp)
+	}
 	return nil
 }

@@ -7,6 +7,7 @@
 package resourcepg
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/resource"
@@ -43,41 +45,79 @@ func columns(s *resource.Spec) string {
 	return strings.Join(cols, ", ")
 }
 
-// scan reads one row of columns(s) into a Row, converting to the types
-// resource.Values documents.
-func scan(s *resource.Spec, rows pgx.Rows) (resource.Row, error) {
-	vals, err := rows.Values()
-	if err != nil {
-		return resource.Row{}, err
-	}
-	out := make([]any, len(vals))
-	for i, v := range vals {
-		f := &s.Fields[i]
-		switch x := v.(type) {
-		case nil:
-		case int16:
-			out[i] = int64(x)
-		case int32:
-			out[i] = int64(x)
-		case int64:
-			out[i] = x
-		case time.Time:
-			if f.Type == resource.Date {
-				out[i] = x.Format(time.DateOnly)
-			} else {
-				out[i] = x
-			}
-		case map[string]any, []any:
-			b, err := json.Marshal(x)
-			if err != nil {
-				return resource.Row{}, err
-			}
-			out[i] = json.RawMessage(b)
-		default:
-			out[i] = x
+// scanner reads rows of columns(s) into Rows through typed holders, one
+// per field, reused from row to row: rows.Values decoded every value into
+// a fresh interface through the type map, the largest cost of a list.
+type scanner struct {
+	s     *resource.Spec
+	dest  []any
+	ints  []pgtype.Int8
+	texts []pgtype.Text
+	bools []pgtype.Bool
+	times []pgtype.Timestamptz
+	dates []pgtype.Date
+	raws  [][]byte
+}
+
+func newScanner(s *resource.Spec) *scanner {
+	n := len(s.Fields)
+	sc := &scanner{s: s, dest: make([]any, n), ints: make([]pgtype.Int8, n), texts: make([]pgtype.Text, n),
+		bools: make([]pgtype.Bool, n), times: make([]pgtype.Timestamptz, n), dates: make([]pgtype.Date, n), raws: make([][]byte, n)}
+	for i, f := range s.Fields {
+		switch f.Type {
+		case resource.Int, resource.Money, resource.Ref:
+			sc.dest[i] = &sc.ints[i]
+		case resource.Bool:
+			sc.dest[i] = &sc.bools[i]
+		case resource.Time:
+			sc.dest[i] = &sc.times[i]
+		case resource.Date:
+			sc.dest[i] = &sc.dates[i]
+		case resource.JSON:
+			sc.dest[i] = &sc.raws[i]
+		default: // String, Enum, Email, Phone
+			sc.dest[i] = &sc.texts[i]
 		}
 	}
-	return resource.Row{Spec: s, Vals: out}, nil
+	return sc
+}
+
+// scan reads the current row, converting to the types resource.Values
+// documents (nil for NULL).
+func (sc *scanner) scan(rows pgx.Rows) (resource.Row, error) {
+	if err := rows.Scan(sc.dest...); err != nil {
+		return resource.Row{}, err
+	}
+	out := make([]any, len(sc.dest))
+	for i, f := range sc.s.Fields {
+		switch f.Type {
+		case resource.Int, resource.Money, resource.Ref:
+			if v := sc.ints[i]; v.Valid {
+				out[i] = v.Int64
+			}
+		case resource.Bool:
+			if v := sc.bools[i]; v.Valid {
+				out[i] = v.Bool
+			}
+		case resource.Time:
+			if v := sc.times[i]; v.Valid {
+				out[i] = v.Time
+			}
+		case resource.Date:
+			if v := sc.dates[i]; v.Valid {
+				out[i] = v.Time.Format(time.DateOnly)
+			}
+		case resource.JSON:
+			if v := sc.raws[i]; v != nil {
+				out[i] = json.RawMessage(bytes.Clone(v))
+			}
+		default:
+			if v := sc.texts[i]; v.Valid {
+				out[i] = v.String
+			}
+		}
+	}
+	return resource.Row{Spec: sc.s, Vals: out}, nil
 }
 
 // List returns one page of s's rows matching p, by id.
@@ -111,9 +151,10 @@ func List(ctx context.Context, db DBTX, s *resource.Spec, p resource.ListParams)
 		return resource.Page{}, Translate(s, err)
 	}
 	defer rows.Close()
-	page := resource.Page{Items: []resource.Row{}}
+	page := resource.Page{Items: make([]resource.Row, 0, min(limit, 64))}
+	sc := newScanner(s)
 	for rows.Next() {
-		r, err := scan(s, rows)
+		r, err := sc.scan(rows)
 		if err != nil {
 			return resource.Page{}, err
 		}
@@ -152,7 +193,7 @@ func Get(ctx context.Context, db DBTX, s *resource.Spec, id int64, lock bool) (r
 		}
 		return resource.Row{}, NotFound(s, id)
 	}
-	r, err := scan(s, rows)
+	r, err := newScanner(s).scan(rows)
 	if err != nil {
 		return resource.Row{}, err
 	}
@@ -201,7 +242,7 @@ func one(ctx context.Context, db DBTX, s *resource.Spec, q string, args ...any) 
 		}
 		return resource.Row{}, pgx.ErrNoRows
 	}
-	r, err := scan(s, rows)
+	r, err := newScanner(s).scan(rows)
 	if err != nil {
 		return resource.Row{}, err
 	}
