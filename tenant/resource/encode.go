@@ -81,6 +81,9 @@ func appendValue(b []byte, v any) []byte {
 
 const hex = "0123456789abcdef"
 
+// AppendString appends s as a JSON string (see appendString).
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString appends s as a JSON string as encoding/json writes it
 // (invalid UTF-8 as U+FFFD; U+2028 and U+2029 escaped), but without
 // escaping <, > and &: the API serves application/json, never HTML.

@@ -246,16 +246,18 @@ func (a *API) list(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var page resource.Page
-		err = a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
-			var err error
-			page, err = resourcepg.List(ctx, db, s, p)
+		return a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
+			var lerr error
+			err := a.sendJSON(c, func(b []byte) []byte {
+				b, lerr = resourcepg.AppendList(ctx, db, s, p, b)
+				return b
+			})
+			if lerr != nil {
+				c.Response().ResetBody()
+				return lerr
+			}
 			return err
 		})
-		if err != nil {
-			return err
-		}
-		return a.sendJSON(c, page.AppendJSON)
 	}
 }
 
