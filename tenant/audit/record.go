@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Size caps. Rows come from request input (user agents, usernames typed at
@@ -43,9 +45,32 @@ var ErrNoAction = errors.New("audit: entry without an action")
 // pass context.WithoutCancel(ctx) (with a timeout) where the request's
 // context may already be cancelled.
 func Record(ctx context.Context, db DBTX, e Entry) error {
+	sql, args, err := insert(e)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Queue adds e's INSERT to b, as Record would run it: for a write that
+// sends its audit row with its COMMIT in one round trip.
+func Queue(b *pgx.Batch, e Entry) error {
+	sql, args, err := insert(e)
+	if err != nil {
+		return err
+	}
+	b.Queue(sql, args...)
+	return nil
+}
+
+// insert is the statement that records e (see Record).
+func insert(e Entry) (string, []any, error) {
 	action := clean(e.Action, maxAction)
 	if strings.TrimSpace(action) == "" {
-		return ErrNoAction
+		return "", nil, ErrNoAction
 	}
 	outcome := e.Outcome
 	switch outcome {
@@ -53,25 +78,21 @@ func Record(ctx context.Context, db DBTX, e Entry) error {
 		outcome = Success
 	case Success, Failure, Denied:
 	default:
-		return fmt.Errorf("audit: unknown outcome %q", outcome)
+		return "", nil, fmt.Errorf("audit: unknown outcome %q", outcome)
 	}
 	details, err := encodeDetails(e.Details)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	// The subquery turns the id of a user deleted in the meantime into
 	// NULL rather than a foreign-key error that would lose the row.
-	_, err = db.Exec(ctx, `INSERT INTO audit_log
+	return `INSERT INTO audit_log
 		(user_id, actor, action, entity, entity_id, outcome, ip, user_agent, request_id, details)
 		VALUES ((SELECT id FROM users WHERE id = $1), $2, $3, $4, $5, $6, $7::inet, $8, $9, $10::jsonb)`,
-		e.UserID, nullIfEmpty(clean(e.Actor, maxText)), action,
-		nullIfEmpty(clean(e.Entity, maxText)), nullIfEmpty(clean(e.EntityID, maxText)), outcome,
-		parseIP(e.IP), nullIfEmpty(clean(e.UserAgent, MaxUserAgent)),
-		nullIfEmpty(clean(e.RequestID, maxText)), details)
-	if err != nil {
-		return fmt.Errorf("audit: record %s: %w", action, err)
-	}
-	return nil
+		[]any{e.UserID, nullIfEmpty(clean(e.Actor, maxText)), action,
+			nullIfEmpty(clean(e.Entity, maxText)), nullIfEmpty(clean(e.EntityID, maxText)), outcome,
+			parseIP(e.IP), nullIfEmpty(clean(e.UserAgent, MaxUserAgent)),
+			nullIfEmpty(clean(e.RequestID, maxText)), details}, nil
 }
 
 // OperatorActor is the Actor of an operation the control plane performs

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/resource"
@@ -158,7 +157,7 @@ func (h *handlers) createOrder(c *fiber.Ctx) error {
 	}
 	var out []byte
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx pgx.Tx) (resourcehttp.Change, error) {
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
 		bv, _ := v.Get("branch_id")
 		branch := bv.(int64)
 		b, err := restaurantpg.GetBranch(ctx, tx, branch, "branch_id")
@@ -257,7 +256,7 @@ func (h *handlers) updateOrder(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx pgx.Tx) (resourcehttp.Change, error) {
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
 		cur, err := resourcepg.Get(ctx, tx, Orders, id, true)
 		if err != nil {
 			return resourcehttp.Change{}, err

@@ -17,7 +17,6 @@ import (
 	_ "time/tzdata" // branch time zones are checked with time.LoadLocation
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/tenant"
@@ -138,7 +137,7 @@ func peak(bookings []restaurantpg.Booking, start, end time.Time, slot time.Durat
 // slot would hold more than the branch's seats per slot. The branch is
 // locked first, so concurrent bookings of a branch are checked one at a
 // time.
-func fits(ctx context.Context, tx pgx.Tx, branch int64, start time.Time, dur, party, except int64) error {
+func fits(ctx context.Context, tx resourcepg.DBTX, branch int64, start time.Time, dur, party, except int64) error {
 	b, err := restaurantpg.LockBranch(ctx, tx, branch, "branch_id")
 	if err != nil {
 		return err
@@ -181,7 +180,7 @@ func (h *handlers) createReservation(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx pgx.Tx) (resourcehttp.Change, error) {
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
 		if _, ok := v.Get("customer_name"); !ok {
 			cust, _ := v.Get("customer_id")
 			name, err := restaurantpg.CustomerName(ctx, tx, cust.(int64), "customer_id")
@@ -230,7 +229,7 @@ func (h *handlers) updateReservation(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx pgx.Tx) (resourcehttp.Change, error) {
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
 		cur, err := resourcepg.Get(ctx, tx, Reservations, id, true)
 		if err != nil {
 			return resourcehttp.Change{}, err

@@ -20,7 +20,6 @@ import (
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/tenant"
@@ -197,23 +196,30 @@ type Change struct {
 }
 
 // Write runs fn in a transaction of the tenant database and records its
-// audit row in the same transaction: both happen or neither.
-func (a *API) Write(c *fiber.Ctx, fn func(ctx context.Context, tx pgx.Tx) (Change, error)) error {
+// audit row in the same transaction: both happen or neither. fn's first
+// statement carries the BEGIN, the audit row the COMMIT (txConn), so fn
+// must close what it queries before its next statement, as resourcepg
+// does.
+func (a *API) Write(c *fiber.Ctx, fn func(ctx context.Context, tx resourcepg.DBTX) (Change, error)) error {
 	return a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
-		return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-			ch, err := fn(ctx, tx)
-			if err != nil {
-				return err
-			}
-			e := audit.Entry{Action: ch.Action, Entity: ch.Entity, EntityID: ch.EntityID, Details: ch.Details,
-				IP: httpx.ClientIP(c, a.cfg.Proxies), UserAgent: string(c.Request().Header.UserAgent()),
-				RequestID: httpx.RequestID(c)}
-			if p := a.cfg.Principal(c); p != nil {
-				id := p.UserID
-				e.UserID, e.Actor = &id, p.Username
-			}
-			return audit.Record(ctx, tx, e)
-		})
+		tx := &txConn{conn: db}
+		ch, err := fn(ctx, tx)
+		if err != nil {
+			tx.rollback(ctx)
+			return err
+		}
+		e := audit.Entry{Action: ch.Action, Entity: ch.Entity, EntityID: ch.EntityID, Details: ch.Details,
+			IP: httpx.ClientIP(c, a.cfg.Proxies), UserAgent: string(c.Request().Header.UserAgent()),
+			RequestID: httpx.RequestID(c)}
+		if p := a.cfg.Principal(c); p != nil {
+			id := p.UserID
+			e.UserID, e.Actor = &id, p.Username
+		}
+		if err := tx.commit(ctx, e); err != nil {
+			tx.rollback(ctx)
+			return err
+		}
+		return nil
 	})
 }
 
@@ -297,7 +303,7 @@ func (a *API) create(s *resource.Spec) fiber.Handler {
 			}
 		}
 		var row resource.Row
-		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
 			var err error
 			if row, err = resourcepg.Create(ctx, tx, s, v); err != nil {
 				return Change{}, err
@@ -325,7 +331,7 @@ func (a *API) update(s *resource.Spec) fiber.Handler {
 			return err
 		}
 		var row resource.Row
-		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
 			cur, err := resourcepg.Get(ctx, tx, s, id, true)
 			if err != nil {
 				return Change{}, err
@@ -366,7 +372,7 @@ func (a *API) delete(s *resource.Spec) fiber.Handler {
 			return err
 		}
 		var d resourcepg.Deleted
-		err = a.Write(c, func(ctx context.Context, tx pgx.Tx) (Change, error) {
+		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
 			var err error
 			if d, err = resourcepg.Delete(ctx, tx, a.specs, s, id); err != nil {
 				return Change{}, err
