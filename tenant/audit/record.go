@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -64,6 +65,25 @@ func Queue(b *pgx.Batch, e Entry) error {
 	}
 	b.Queue(sql, args...)
 	return nil
+}
+
+// InsertFrom returns a statement recording e whose entity id is the SQL
+// expression entityID over from (an INSERT … SELECT … FROM from), its
+// parameters numbered from $first: to record a row's creation in the same
+// statement as the row (WITH row AS (INSERT … RETURNING …) …), one round
+// trip and one implicit transaction for both.
+func InsertFrom(e Entry, first int, entityID, from string) (string, []any, error) {
+	_, args, err := insert(e)
+	if err != nil {
+		return "", nil, err
+	}
+	p := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	sql := `INSERT INTO audit_log
+		(user_id, actor, action, entity, entity_id, outcome, ip, user_agent, request_id, details)
+		SELECT (SELECT id FROM users WHERE id = ` + p(0) + `), ` + p(1) + `, ` + p(2) + `, ` + p(3) + `, ` + entityID +
+		`, ` + p(4) + `, ` + p(5) + `::inet, ` + p(6) + `, ` + p(7) + `, ` + p(8) + `::jsonb FROM ` + from
+	// The entity id comes from the row: its parameter is left out.
+	return sql, append(append([]any{}, args[:4]...), args[5:]...), nil
 }
 
 // insert is the statement that records e (see Record).

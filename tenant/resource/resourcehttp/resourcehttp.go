@@ -208,19 +208,24 @@ func (a *API) Write(c *fiber.Ctx, fn func(ctx context.Context, tx resourcepg.DBT
 			tx.rollback(ctx)
 			return err
 		}
-		e := audit.Entry{Action: ch.Action, Entity: ch.Entity, EntityID: ch.EntityID, Details: ch.Details,
-			IP: httpx.ClientIP(c, a.cfg.Proxies), UserAgent: string(c.Request().Header.UserAgent()),
-			RequestID: httpx.RequestID(c)}
-		if p := a.cfg.Principal(c); p != nil {
-			id := p.UserID
-			e.UserID, e.Actor = &id, p.Username
-		}
-		if err := tx.commit(ctx, e); err != nil {
+		if err := tx.commit(ctx, a.entry(c, ch)); err != nil {
 			tx.rollback(ctx)
 			return err
 		}
 		return nil
 	})
+}
+
+// entry is the audit entry of ch on behalf of the request's principal.
+func (a *API) entry(c *fiber.Ctx, ch Change) audit.Entry {
+	e := audit.Entry{Action: ch.Action, Entity: ch.Entity, EntityID: ch.EntityID, Details: ch.Details,
+		IP: httpx.ClientIP(c, a.cfg.Proxies), UserAgent: string(c.Request().Header.UserAgent()),
+		RequestID: httpx.RequestID(c)}
+	if p := a.cfg.Principal(c); p != nil {
+		id := p.UserID
+		e.UserID, e.Actor = &id, p.Username
+	}
+	return e
 }
 
 // ID reads the :id parameter: a positive integer, or 404 for s.
@@ -302,14 +307,16 @@ func (a *API) create(s *resource.Spec) fiber.Handler {
 				}
 			}
 		}
+		// The row and its audit row in one statement (one round trip, one
+		// implicit transaction): the audit row takes the new row's id.
+		e := a.entry(c, Change{Action: s.Entity + ".create", Entity: s.Entity, Details: map[string]any{"fields": v.Names}})
 		var row resource.Row
-		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
+		err = a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
 			var err error
-			if row, err = resourcepg.Create(ctx, tx, s, v); err != nil {
-				return Change{}, err
-			}
-			return Change{Action: s.Entity + ".create", Entity: s.Entity, EntityID: strconv.FormatInt(row.ID(), 10),
-				Details: map[string]any{"fields": v.Names}}, nil
+			row, err = resourcepg.CreateWith(ctx, db, s, v, func(first int) (string, []any, error) {
+				return audit.InsertFrom(e, first, resourcepg.Inserted+".id::text", resourcepg.Inserted)
+			})
+			return err
 		})
 		if err != nil {
 			return err

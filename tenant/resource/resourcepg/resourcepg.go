@@ -332,6 +332,32 @@ func Create(ctx context.Context, db DBTX, s *resource.Spec, v resource.Values) (
 	return one(ctx, db, s, q+" RETURNING "+columns(s), v.Vals...)
 }
 
+// Inserted names the inserted row in CreateWith's statement.
+const Inserted = "inserted"
+
+// CreateWith inserts v and, in the same statement, runs the statement
+// also returns given the number of its first parameter: an INSERT … SELECT
+// … FROM Inserted over the inserted row (audit.InsertFrom). One round trip and
+// one implicit transaction: both rows are written or neither.
+func CreateWith(ctx context.Context, db DBTX, s *resource.Spec, v resource.Values, also func(first int) (string, []any, error)) (resource.Row, error) {
+	ins := "INSERT INTO " + ident(s.Table)
+	if len(v.Names) == 0 {
+		ins += " DEFAULT VALUES"
+	} else {
+		cols, ph := make([]string, len(v.Names)), make([]string, len(v.Names))
+		for i, n := range v.Names {
+			cols[i], ph[i] = ident(n), "$"+strconv.Itoa(i+1)
+		}
+		ins += " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
+	}
+	sql, args, err := also(len(v.Vals) + 1)
+	if err != nil {
+		return resource.Row{}, err
+	}
+	q := "WITH " + Inserted + " AS (" + ins + " RETURNING " + columns(s) + "), also AS (" + sql + ") SELECT " + columns(s) + " FROM " + Inserted
+	return one(ctx, db, s, q, append(append([]any{}, v.Vals...), args...)...)
+}
+
 // Update changes the fields of v of the row with id.
 func Update(ctx context.Context, db DBTX, s *resource.Spec, id int64, v resource.Values) (resource.Row, error) {
 	set := make([]string, len(v.Names))
