@@ -27,7 +27,33 @@ const (
 	// SettingBackupRetention is "Nd,Nw,Nm": how many daily, weekly (ISO
 	// week) and monthly backups are kept; default DefaultRetention.
 	SettingBackupRetention = "backup_retention"
+	// SettingLocale is the tenant's locale (BCP 47: es-CL, es-MX, en-US),
+	// how its money and numbers are written; unset, it follows the time
+	// zone (tenant/i18n.DefaultLocale: Mexican zones es-MX, else es-CL).
+	SettingLocale = "locale"
+	// SettingCurrency is the tenant's currency (ISO 4217: CLP, MXN, USD);
+	// unset, the locale's (es-CL CLP, es-MX MXN, en-US USD).
+	SettingCurrency = "currency"
 )
+
+// SupportedLocales are the values SettingLocale accepts.
+func SupportedLocales() []string { return []string{"es-CL", "es-MX", "en-US"} }
+
+// SupportedCurrencies are the values SettingCurrency accepts.
+func SupportedCurrencies() []string { return []string{"CLP", "MXN", "USD"} }
+
+// oneOf is the rule of a setting with a closed set of values, matched
+// without regard to case and stored as the set spells it.
+func oneOf(what string, values func() []string) func(string) (any, error) {
+	return func(v string) (any, error) {
+		for _, s := range values() {
+			if strings.EqualFold(v, s) {
+				return s, nil
+			}
+		}
+		return nil, fmt.Errorf("unknown %s %q: want one of %s", what, v, strings.Join(values(), ", "))
+	}
+}
 
 // Retention is a backup retention policy: the newest backup of each of the
 // last Daily days, Weekly ISO weeks and Monthly months (in the tenant's
@@ -107,6 +133,8 @@ var settingRules = map[string]func(string) (any, error){
 		}
 		return r.String(), nil
 	},
+	SettingLocale:   oneOf("locale", SupportedLocales),
+	SettingCurrency: oneOf("currency", SupportedCurrencies),
 }
 
 // cronSpec is the loose check of a schedule (see SettingBackupSchedule).
