@@ -257,6 +257,12 @@ func TestLocalize(t *testing.T) {
 		{es, "lang.en", -1, nil, "English"},
 		{en, "lang.es", -1, nil, "Español"},
 	}
+	// Counts of any integer type: the database's int64, a uint8.
+	for _, n := range []any{int64(3), int32(3), uint8(3), uint64(3)} {
+		if got, err := es.N("count.orders", n); err != nil || got != "3 pedidos" {
+			t.Errorf("N(count.orders, %T 3) = %q, %v", n, got, err)
+		}
+	}
 	for _, tt := range tests {
 		var got string
 		var err error
@@ -285,6 +291,10 @@ func TestLocalizeErrors(t *testing.T) {
 		"name not string":  func() (string, error) { return z.T("home.welcome", 1, "x") },
 		"T of a plural":    func() (string, error) { return z.T("count.orders") },
 		"N of a plain":     func() (string, error) { return z.N("login.title", 2) },
+		"float count":      func() (string, error) { return z.N("count.orders", 2.5) },
+		"string count":     func() (string, error) { return z.N("count.orders", "2") },
+		"nil count":        func() (string, error) { return z.N("count.orders", nil) },
+		"huge uint count":  func() (string, error) { return z.N("count.orders", uint64(1<<63)) },
 	} {
 		if s, err := f(); err == nil {
 			t.Errorf("%s: %q, want an error", name, s)
@@ -328,7 +338,7 @@ func TestInTemplate(t *testing.T) {
 	}
 	page := template.Must(template.New("p").Parse(`<html lang="{{.L.Lang}}"><h1>{{.L.T "login.title"}}</h1><p>{{.L.T "home.welcome" "Name" .Name}}</p><li>{{.L.N "count.groups" .Groups}}</li><td>{{.L.Money .Price}}</td>`))
 	var b bytes.Buffer
-	if err := page.Execute(&b, map[string]any{"L": c.Localizer(Spanish, loc), "Name": "<b>Ana</b>", "Groups": 2, "Price": int64(1299000)}); err != nil {
+	if err := page.Execute(&b, map[string]any{"L": c.Localizer(Spanish, loc), "Name": "<b>Ana</b>", "Groups": int64(2), "Price": int64(1299000)}); err != nil {
 		t.Fatal(err)
 	}
 	want := `<html lang="es"><h1>Iniciar sesión</h1><p>Hola, &lt;b&gt;Ana&lt;/b&gt;</p><li>2 grupos</li><td>$12.990</td>`

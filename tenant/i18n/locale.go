@@ -70,7 +70,8 @@ func DefaultCurrency(locale string) string {
 }
 
 // Locale is how a tenant's amounts and dates are written: its locale
-// (es-CL, es-MX, en-US), currency (CLP, MXN, USD) and time zone.
+// (es-CL, es-MX, en-US), currency (CLP, MXN, USD) and time zone. The zero
+// Locale writes like es-CL, CLP, UTC.
 type Locale struct {
 	tag      string
 	currency string
@@ -127,12 +128,15 @@ func (l Locale) Zone() *time.Location {
 	return l.zone
 }
 
-func (l Locale) numbers() numberFormat {
-	if f, ok := numberFormats[l.tag]; ok {
-		return f
+// The zero Locale is es-CL, CLP, UTC.
+func (l Locale) tagOrDefault() string {
+	if _, ok := numberFormats[l.tag]; ok {
+		return l.tag
 	}
-	return numberFormats["es-CL"]
+	return "es-CL"
 }
+
+func (l Locale) numbers() numberFormat { return numberFormats[l.tagOrDefault()] }
 
 // Number writes n with the locale's grouping: 1234567 is "1.234.567" in
 // es-CL, "1,234,567" in es-MX and en-US.
@@ -157,11 +161,11 @@ func (l Locale) Number(n int64) string {
 func (l Locale) Money(cents int64) string {
 	cf, ok := currencyFormats[l.currency]
 	if !ok {
-		cf = currencyFormats["CLP"]
+		cf = currencyFormats[DefaultCurrency(l.tagOrDefault())]
 	}
 	nf := l.numbers()
 	sym := cf.foreign
-	if cf.home == l.tag {
+	if cf.home == l.tagOrDefault() {
 		sym = "$"
 	}
 	neg := cents < 0

@@ -63,6 +63,15 @@ func TestMoney(t *testing.T) {
 	}
 }
 
+// The zero Locale writes like es-CL, CLP, UTC.
+func TestZeroLocale(t *testing.T) {
+	t.Parallel()
+	var l Locale
+	if l.Money(1299000) != "$12.990" || l.Number(1000) != "1.000" || l.Zone() != time.UTC || l.Tag() != "" {
+		t.Errorf("zero Locale: %q %q %s %q", l.Money(1299000), l.Number(1000), l.Zone(), l.Tag())
+	}
+}
+
 func TestNumber(t *testing.T) {
 	t.Parallel()
 	cl, mx := mustLocale(t, "es-CL", "", "UTC"), mustLocale(t, "es-MX", "", "UTC")

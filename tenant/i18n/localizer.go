@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -42,11 +43,17 @@ func (l *Localizer) T(key string, args ...any) (string, error) {
 	return l.cat.localize(l.lang, key, data, nil)
 }
 
-// N renders the plural message key for count: the language's CLDR plural
-// form of count is chosen and {{.Count}} is count grouped like the
-// tenant's numbers ([Locale.Number]); other arguments as in T.
-// N("count.teaching_loads", 3) is "3 cargas docentes".
-func (l *Localizer) N(key string, count int, args ...any) (string, error) {
+// N renders the plural message key for count, any Go integer (an int
+// from Go code, an int64 count from the database, a constant in a
+// template): the language's CLDR plural form of count is chosen and
+// {{.Count}} is count grouped like the tenant's numbers ([Locale.Number]);
+// other arguments as in T. N("count.teaching_loads", 3) is "3 cargas
+// docentes". A count that is not an integer is an error.
+func (l *Localizer) N(key string, count any, args ...any) (string, error) {
+	n, ok := toInt64(count)
+	if !ok {
+		return "", fmt.Errorf("i18n: %s: count %v (%T) is not an integer", key, count, count)
+	}
 	data, err := argMap(key, args)
 	if err != nil {
 		return "", err
@@ -54,8 +61,34 @@ func (l *Localizer) N(key string, count int, args ...any) (string, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["Count"] = l.locale.Number(int64(count))
-	return l.cat.localize(l.lang, key, data, count)
+	data["Count"] = l.locale.Number(n)
+	return l.cat.localize(l.lang, key, data, n)
+}
+
+func toInt64(v any) (int64, bool) {
+	switch v := v.(type) {
+	case int:
+		return int64(v), true
+	case int8:
+		return int64(v), true
+	case int16:
+		return int64(v), true
+	case int32:
+		return int64(v), true
+	case int64:
+		return v, true
+	case uint:
+		return int64(v), v <= math.MaxInt64
+	case uint8:
+		return int64(v), true
+	case uint16:
+		return int64(v), true
+	case uint32:
+		return int64(v), true
+	case uint64:
+		return int64(v), v <= math.MaxInt64
+	}
+	return 0, false
 }
 
 func argMap(key string, args []any) (map[string]any, error) {
