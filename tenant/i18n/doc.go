@@ -23,6 +23,11 @@
 //	lang := i18n.Negotiate(r.Header.Get("Accept-Language"), user.Lang)
 //	l := cat.Localizer(lang, loc)
 //
+// Storing the saved choice (a column of the user, copied into the session)
+// is the caller's: this package only reads it. [ParseLang] checks what the
+// switch posts; the switch's labels are lang.es and lang.en ("Español",
+// "English" in both catalogs).
+//
 // Pass l to the page's template data and call its methods from the template;
 // html/template escapes what they return, and an unknown key or a missing
 // template argument fails the execution (so a page test catches it):

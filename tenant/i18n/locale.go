@@ -21,6 +21,9 @@ type numberFormat struct {
 	group, decimal string
 }
 
+// numberFormats and currencyFormats are read-only tables, keyed like the
+// values tenant.SupportedLocales and tenant.SupportedCurrencies list (a
+// test holds them together).
 var numberFormats = map[string]numberFormat{
 	"es-CL": {group: ".", decimal: ","},
 	"es-MX": {group: ",", decimal: "."},
@@ -207,6 +210,7 @@ func group(ds, sep string) string {
 	return b.String()
 }
 
+// Month and weekday names, read-only.
 var (
 	monthsEs   = [...]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"}
 	monthsEn   = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
