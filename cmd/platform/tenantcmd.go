@@ -347,7 +347,9 @@ func printSettings(w io.Writer, out, slug string, st map[string]any) error {
 	}
 	defaults := map[string]string{tenant.SettingSessionLifetime: "8h", tenant.SettingSessionIdle: "30m", tenant.SettingRotationDays: "90",
 		tenant.SettingBackupSchedule: "daily at 03:MM, tenant's time zone, MM per tenant", tenant.SettingBackupRetention: tenant.DefaultRetention.String(),
-		tenant.SettingVerifySchedule: "monthly at 04:MM on a day per tenant, tenant's time zone"}
+		tenant.SettingVerifySchedule: "monthly at 04:MM on a day per tenant, tenant's time zone",
+		tenant.SettingLocale:         "from the time zone: Mexican zones es-MX, else es-CL",
+		tenant.SettingCurrency:       "the locale's: CLP, MXN or USD"}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE")
 	for _, k := range tenant.SettingNames() {
