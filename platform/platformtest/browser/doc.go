@@ -51,9 +51,11 @@
 // (the browser adds the q-values: Lang("es-CL", "es", "en") sends
 // "es-CL,es;q=0.9,en;q=0.8"), navigator.language(s), and the locale Intl
 // formats dates and numbers in. It uses Emulation.setUserAgentOverride
-// (acceptLanguage) and Emulation.setLocaleOverride on the page's tab;
-// Network.setExtraHTTPHeaders would change the header only, and the --lang
-// flag applies to the whole browser. A tab the page opens (target=_blank)
+// (acceptLanguage) and Emulation.setLocaleOverride on the page's tab, as
+// both are needed (measured on chromium 156: the first alone changes the
+// header and navigator.language but not Intl, the second Intl only;
+// Network.setExtraHTTPHeaders changes the header only; the --lang flag
+// would apply to the whole browser). A tab the page opens (target=_blank)
 // does not inherit it.
 //
 // # Problems
@@ -67,8 +69,9 @@
 //
 // # Cost, and one browser per package
 //
-// Starting chromium takes about 0.3 s of wall time and a tab about 0.1 s,
-// so one Browser per test is cheap enough; tests that run in parallel each
+// A browser with its first page is up in about a second on a 2-core
+// machine (the package's own tests, each with its browser, run in 2-7 s
+// under -race), so one Browser per test is cheap enough; tests that run in parallel each
 // have their own process. To share one process among the tests of a
 // package, start it in TestMain with [Launch] and give each test its own
 // Page (pages are isolated from each other and safe to use in parallel):
