@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
+
 	"github.com/tenancy/platform/platform/platformtest/browser"
 )
 
@@ -51,6 +53,15 @@ func server(t *testing.T) *httptest.Server {
 		page(w, fmt.Sprintf(`<p id="result">Hello, %s from %s (%s)</p>`,
 			html.EscapeString(r.FormValue("name")), html.EscapeString(r.FormValue("city_field")), html.EscapeString(r.FormValue("size"))))
 	})
+	mux.HandleFunc("GET /confirm", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<button id="del" type="button">Delete</button> <p id="out"></p><script src="/confirm.js"></script>`)
+	})
+	mux.HandleFunc("GET /confirm.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.getElementById("del").addEventListener("click", () => {
+  document.getElementById("out").textContent = (confirm("Delete 3 rows?") ? "yes" : "no") + " " + (++window.n || (window.n = 1));
+});`)
+	})
 	mux.HandleFunc("GET /inline", func(w http.ResponseWriter, r *http.Request) {
 		page(w, `<p id="static">static</p><script>document.body.insertAdjacentHTML("beforeend", "<p id=ran>ran</p>")</script>`)
 	})
@@ -79,7 +90,7 @@ func TestFormCookiesAndSecondContext(t *testing.T) {
 	}
 	c, ok := p.Cookie("visit")
 	if !ok || c.Value != "v1" || !c.HTTPOnly {
-		t.Fatalf("cookie visit: %+v, %v; all: %v", c, ok, p.Cookies())
+		t.Fatalf("cookie visit: %+v, %v; all: %s", c, ok, names(p.Cookies()))
 	}
 	p.Navigate(srv.URL + "/")
 	if got := p.Text("#cookie"); got != "v1" {
@@ -89,7 +100,7 @@ func TestFormCookiesAndSecondContext(t *testing.T) {
 	// A second page is a second browser: no cookie of the first.
 	q := b.Page(t)
 	if cs := q.Cookies(); len(cs) != 0 {
-		t.Fatalf("second context has cookies %v", cs)
+		t.Fatalf("second context has %d cookies: %s", len(cs), names(cs))
 	}
 	q.Navigate(srv.URL + "/")
 	if got := q.Text("#cookie"); got != "none" {
@@ -98,10 +109,10 @@ func TestFormCookiesAndSecondContext(t *testing.T) {
 
 	p.ClearCookies()
 	if cs := p.Cookies(); len(cs) != 0 {
-		t.Fatalf("cookies after ClearCookies: %v", cs)
+		t.Fatalf("cookies after ClearCookies: %s", names(cs))
 	}
 	if len(q.Cookies()) != 1 {
-		t.Fatalf("ClearCookies of one context cleared the other's: %v", q.Cookies())
+		t.Fatalf("ClearCookies of one context cleared the other's: %s", names(q.Cookies()))
 	}
 	p.NoProblems()
 	q.NoProblems()
@@ -279,4 +290,66 @@ func TestLaunchErrors(t *testing.T) {
 	if _, err := browser.Launch(context.Background(), browser.Config{Bin: filepath.Join(t.TempDir(), "nope")}); err == nil {
 		t.Error("Launch of a missing binary succeeded")
 	}
+}
+
+func TestDialogsAndKeyboard(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	b := browser.New(t)
+	p := b.Page(t)
+	p.Navigate(srv.URL + "/confirm")
+	p.Click("#del")
+	p.WaitText("#out", "yes 1")
+	p.AnswerDialogs(false)
+	p.Click("#del")
+	p.WaitText("#out", "no 2")
+	want := []browser.Dialog{{Type: "confirm", Message: "Delete 3 rows?"}, {Type: "confirm", Message: "Delete 3 rows?"}}
+	if got := p.Dialogs(); !slices.Equal(got, want) {
+		t.Errorf("dialogs %v, want %v", got, want)
+	}
+	p.NoProblems()
+
+	// Keyboard: Tab reaches the first field, typing fills it, Enter submits.
+	p.Navigate(srv.URL + "/")
+	if p.Focused("#n") {
+		t.Fatal("#n focused before any key")
+	}
+	p.Press("\t")
+	if !p.Focused("#n") {
+		t.Fatal("Tab did not focus the first field")
+	}
+	p.Press("Kim")
+	p.Press("\r")
+	p.WaitText("#result", "Hello, Kim")
+}
+
+// Pages of one browser run in parallel, isolated (the TestMain pattern of
+// the package doc shares one browser this way).
+func TestParallelPagesOfOneBrowser(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	b := browser.New(t)
+	for i := range 4 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			p := b.Page(t)
+			p.Navigate(srv.URL + "/")
+			if got := p.Text("#cookie"); got != "none" {
+				t.Errorf("page %d sent cookie %q", i, got)
+			}
+			name := fmt.Sprintf("user%d", i)
+			p.Fill("name", name)
+			p.ClickText("Send")
+			p.WaitText("#result", "Hello, "+name+" ")
+			p.NoProblems()
+		})
+	}
+}
+
+func names(cs []*network.Cookie) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name+"@"+c.Domain)
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }

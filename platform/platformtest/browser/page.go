@@ -56,16 +56,19 @@ func Size(v Viewport) PageOption { return func(c *pageConfig) { c.viewport = v }
 // Page is one tab in its own browser context: a second Page of the same
 // Browser shares no cookie, storage or cache with it ("a second browser").
 // Its helpers fail the test on error, each bounded by the browser's
-// timeout; use a Page from one goroutine at a time.
+// timeout; use a Page from one goroutine at a time. JavaScript dialogs
+// (confirm, …) are answered at once: see AnswerDialogs.
 type Page struct {
 	t       testing.TB
 	b       *Browser
 	ctx     context.Context
 	timeout time.Duration
 
-	mu       sync.Mutex
-	problems []Problem
-	urls     map[network.RequestID]string
+	mu             sync.Mutex
+	problems       []Problem
+	urls           map[network.RequestID]string
+	dialogs        []Dialog
+	dismissDialogs bool
 }
 
 // Page opens a new tab in a new browser context, closed when the test ends.

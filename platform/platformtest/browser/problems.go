@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 )
 
@@ -88,6 +89,9 @@ func (p *Page) record(ev any) {
 			return
 		}
 		pr = Problem{Kind: Log, Source: string(e.Entry.Source), Text: e.Entry.Text, URL: e.Entry.URL}
+	case *page.EventJavascriptDialogOpening:
+		p.dialogOpened(e)
+		return
 	case *network.EventRequestWillBeSent:
 		p.mu.Lock()
 		p.urls[e.RequestID] = e.Request.URL
