@@ -247,8 +247,16 @@ func TestFlagsAndNoLeftovers(t *testing.T) {
 	if !slices.Equal(args, want) {
 		t.Errorf("browser command line %q, want %q", args, want)
 	}
-	if n := len(browser.Processes(dir)); n < 2 {
-		t.Errorf("%d processes for %s while running; want the browser and its helpers", n, dir)
+	// The helpers, and the crash handlers (outside the browser's process
+	// tree, found through their database in the profile directory).
+	var crashpad bool
+	pids := browser.Processes(dir)
+	for _, pid := range pids {
+		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		crashpad = crashpad || strings.Contains(string(raw), "chrome_crashpad_handler")
+	}
+	if len(pids) < 3 || !crashpad {
+		t.Errorf("%d processes for %s while running (crash handler among them: %v); want the browser, its helpers and its crash handler", len(pids), dir, crashpad)
 	}
 	if pgrep(t, dir) == "" {
 		t.Fatal("pgrep finds no chromium while the browser runs")

@@ -40,7 +40,11 @@
 // [Page.Cookies], [Page.Cookie] and [Page.ClearCookies] read and clear the
 // cookies of that context only. Every helper fails the test on error and is
 // bounded by [Config.Timeout] ([DefaultTimeout], 30 s); nothing waits with a
-// sleep: [Page.WaitText] and [Page.WaitProblem] poll observable state. For
+// sleep: [Page.WaitText] and [Page.WaitProblem] poll observable state.
+// [Page.Press] and [Page.Focused] check keyboard navigation. JavaScript
+// dialogs (a delete confirmation through confirm()) would stop the page:
+// they are answered at once, accepted unless [Page.AnswerDialogs](false),
+// and listed by [Page.Dialogs]. For
 // anything else, [Run] and [Page.Do] run chromedp actions on the page,
 // [Eval] evaluates JavaScript, and [Page.Context] is the raw chromedp
 // context.
@@ -84,6 +88,7 @@
 //			fmt.Fprintln(os.Stderr, err) // unset variable included: fail, do not skip
 //			os.Exit(1)
 //		}
+//		shared = b
 //		code := m.Run()
 //		if err := b.Close(); err != nil {
 //			fmt.Fprintln(os.Stderr, err)
