@@ -40,7 +40,6 @@ func TestInsertFromMatchesRecord(t *testing.T) {
 		t.Fatalf("%d entries, want 2", len(p.Entries))
 	}
 	a, b := p.Entries[0], p.Entries[1]
-	a.ID, b.ID, a.OccurredAt, b.OccurredAt = 0, 0, b.OccurredAt, b.OccurredAt
 	if a.EntityID != "41" || a.UserAgent != b.UserAgent || a.Details["password"] != b.Details["password"] ||
 		a.Actor != b.Actor || *a.UserID != *b.UserID || a.IP != b.IP || a.RequestID != b.RequestID || a.Entity != b.Entity {
 		t.Errorf("InsertFrom wrote %+v\nRecord wrote %+v", a, b)
