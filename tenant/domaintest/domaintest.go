@@ -70,8 +70,29 @@ func (h *Harness) Acquire(ctx context.Context, t *tenant.Tenant) (*pgxpool.Conn,
 	return p.Acquire(ctx)
 }
 
+// Deps are the services the harness's routes are built on, for Options.Pages.
+type Deps struct {
+	Service  *auth.Service
+	Sessions auth.Sessions
+	Secrets  authhttp.Secrets
+	Pools    authhttp.Pools
+	Proxies  httpx.Proxies
+	Tenant   func(*fiber.Ctx) *tenant.Tenant
+	Logger   *slog.Logger
+}
+
+// Options are NewWith's additions to New.
+type Options struct {
+	// Pages mounts routes beside the API on the same services (the web
+	// console: console.Mount), after the identity API and the mounts.
+	Pages func(d Deps, r fiber.Router)
+}
+
 // New starts a harness serving the routes of mounts.
-func New(t testing.TB, mounts ...Mount) *Harness {
+func New(t testing.TB, mounts ...Mount) *Harness { t.Helper(); return NewWith(t, Options{}, mounts...) }
+
+// NewWith is New with opts.
+func NewWith(t testing.TB, opts Options, mounts ...Mount) *Harness {
 	t.Helper()
 	h := &Harness{Env: tenanttest.New(t), Logs: &platformtest.LogSink{},
 		hosts: map[string]*tenant.Tenant{}, pools: map[string]*pgxpool.Pool{}}
@@ -94,8 +115,9 @@ func New(t testing.TB, mounts ...Mount) *Harness {
 	}
 	h.App = router.New(router.Config{Resolver: h, Pools: h, TrustedProxies: []string{"127.0.0.1"}, Logger: log,
 		Routes: func(r fiber.Router) {
+			secrets := secretcache.New(h.Env.Vault, secretcache.Config{})
 			ah := authhttp.Routes(r, authhttp.Config{Service: svc, Sessions: sessions,
-				Secrets: secretcache.New(h.Env.Vault, secretcache.Config{}), Pools: h, Proxies: proxies,
+				Secrets: secrets, Pools: h, Proxies: proxies,
 				Tenant: router.FromContext, Logger: log,
 				// Tests send many requests from one address.
 				DefaultLimit: auth.Limit{Rate: -1, Period: time.Minute}})
@@ -104,6 +126,10 @@ func New(t testing.TB, mounts ...Mount) *Harness {
 				Proxies: proxies, Logger: log})
 			for _, m := range mounts {
 				m(h.API, r)
+			}
+			if opts.Pages != nil {
+				opts.Pages(Deps{Service: svc, Sessions: sessions, Secrets: secrets, Pools: h, Proxies: proxies,
+					Tenant: router.FromContext, Logger: log}, r)
 			}
 		}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -123,6 +149,11 @@ func New(t testing.TB, mounts ...Mount) *Harness {
 	})
 	return h
 }
+
+// Addr is the harness's listener, host:port; a tenant is reached at
+// http://<slug>.localhost:<port> (browsers resolve *.localhost to the
+// loopback address themselves).
+func (h *Harness) Addr() string { return h.addr }
 
 // Tenant provisions a tenant of kind reachable at <slug>.localhost.
 func (h *Harness) Tenant(t testing.TB, kind tenant.Kind) *tenanttest.Tenant {

@@ -1,0 +1,231 @@
+package console_test
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/console"
+	"github.com/tenancy/platform/tenant/domaintest"
+)
+
+// Every console page has the strict CSP and no-store; the CSS is served.
+func TestHeadersAndStatic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	f := e.form(t)
+	for _, path := range []string{"/login", "/password/reset", "/password/reset/confirm?token=x"} {
+		r := f.get(path).want(t, 200)
+		if got := r.Header.Get("Content-Security-Policy"); got != console.CSP {
+			t.Errorf("%s: CSP %q", path, got)
+		}
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q", path, got)
+		}
+		if !strings.Contains(r.Body, `<html lang="es">`) {
+			t.Errorf("%s: not Spanish by default: %.200s", path, r.Body)
+		}
+		if strings.Contains(r.Body, "<script") || strings.Contains(r.Body, "style=") || strings.Contains(r.Body, "<style") {
+			t.Errorf("%s: inline script or style", path)
+		}
+	}
+	r := f.get("/static/console.css").want(t, 200)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") || !strings.Contains(r.Body, ":focus-visible") {
+		t.Errorf("css: %q %.100s", r.Header.Get("Content-Type"), r.Body)
+	}
+	f.get("/static/nope.css").want(t, 404)
+	f.get("/static/../templates/layout.html").want(t, 404)
+	// Anonymous home: to the login page.
+	if r := f.get("/").want(t, 303); r.Location != "/login" {
+		t.Errorf("anonymous / → %q", r.Location)
+	}
+	// The API stays JSON.
+	if r := f.get("/api/me"); r.Status != 401 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("/api/me: %d %q", r.Status, r.Header.Get("Content-Type"))
+	}
+}
+
+// Forms before login are refused without a same-origin Origin or
+// Sec-Fetch-Site; forms after login without the session's token. Nothing
+// changes.
+func TestCSRFRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	f := e.form(t)
+	creds := url.Values{"username": {e.tn.AdminUsername}, "password": {e.tn.AdminPassword}}
+	for name, headers := range map[string][]string{
+		"no origin":          nil,
+		"foreign origin":     {"Origin", "http://evil.localhost:1"},
+		"other port":         {"Origin", "http://" + e.tn.Slug + ".localhost:1"},
+		"null origin":        {"Origin", "null"},
+		"cross-site fetch":   {"Sec-Fetch-Site", "cross-site", "Origin", e.base},
+		"same-site fetch":    {"Sec-Fetch-Site", "same-site"},
+		"other tenant fetch": {"Origin", "http://other.localhost"},
+	} {
+		// A foreign Origin is refused by the API's CORS middleware (a
+		// JSON 403) before the console sees it; the rest by the console.
+		r := f.do("POST", "/login", creds, headers...)
+		if r.Status != 403 || !strings.Contains(r.Body, "El formulario expiró") && !strings.Contains(r.Body, `"forbidden"`) {
+			t.Errorf("%s: login %d %.300s", name, r.Status, r.Body)
+		}
+		if f.cookie("session") != "" {
+			t.Fatalf("%s: a refused login set a session", name)
+		}
+		if r := f.do("POST", "/lang", url.Values{"lang": {"en"}, "next": {"/login"}}, headers...); r.Status != 403 {
+			t.Errorf("%s: lang %d", name, r.Status)
+		}
+		if r := f.do("POST", "/password/reset", url.Values{"username": {"admin"}}, headers...); r.Status != 403 {
+			t.Errorf("%s: reset %d", name, r.Status)
+		}
+	}
+	if f.cookie("lang") != "" {
+		t.Fatal("a refused switch set the language")
+	}
+	// Sec-Fetch-Site same-origin alone is accepted.
+	r := f.do("POST", "/lang", url.Values{"lang": {"en"}, "next": {"/login"}}, "Sec-Fetch-Site", "same-origin").want(t, 303)
+	if r.Location != "/login" || f.cookie("lang") != "en" {
+		t.Fatalf("switch: %q, lang %q", r.Location, f.cookie("lang"))
+	}
+
+	tok := f.loginAdmin()
+	sess := f.cookie("session")
+	// The token is required and must be the session's; the Origin does
+	// not replace it.
+	for name, v := range map[string]string{"no token": "", "wrong token": tok[:len(tok)-2] + "xx"} {
+		vals := url.Values{"current_password": {domaintest.Password}, "new_password": {"another fine passphrase 77"},
+			"repeat_password": {"another fine passphrase 77"}}
+		if v != "" {
+			vals.Set("csrf", v)
+		}
+		f.post("/password", vals).want(t, 403)
+		f.post("/logout", url.Values{"csrf": {v}}).want(t, 403)
+		f.post("/lang", url.Values{"csrf": {v}, "lang": {"es"}, "next": {"/"}}).want(t, 403)
+		if f.cookie("session") != sess || f.cookie("lang") != "en" {
+			t.Fatalf("%s: a refused form changed a cookie", name)
+		}
+	}
+	// A token of another session is wrong too.
+	g := e.form(t)
+	g.post("/login", url.Values{"username": {e.tn.AdminUsername}, "password": {domaintest.Password}}).want(t, 303)
+	other := csrf(t, g.get("/").want(t, 200).Body)
+	f.post("/logout", url.Values{"csrf": {other}}).want(t, 403)
+	// Nothing changed: the session lives, the password is the one set.
+	f.get("/").want(t, 200)
+	api := e.h.Client(t, e.tn)
+	api.Login(e.tn.AdminUsername, domaintest.Password).Want(t, 200, "")
+	// With the token, logout works and ends the session.
+	if r := f.post("/logout", url.Values{"csrf": {tok}}).want(t, 303); r.Location != "/login?done=logout" {
+		t.Fatalf("logout → %q", r.Location)
+	}
+	if f.cookie("session") != "" {
+		t.Fatal("logout kept the cookie")
+	}
+	g2 := e.form(t)
+	if r := g2.do("GET", "/api/me", nil, "Cookie", "session="+sess); r.Status != 401 {
+		t.Fatalf("the logged-out session still works: %d", r.Status)
+	}
+}
+
+// No page holds the session's token or id; the reset token is only in
+// the confirm form's hidden field, and gone after success.
+func TestNoSecretsInPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	f := e.form(t)
+	f.loginAdmin()
+	jwt := f.cookie("session")
+	api := e.h.Client(t, e.tn)
+	api.Login(e.tn.AdminUsername, domaintest.Password).Want(t, 200, "")
+	me := f.do("GET", "/api/me", nil).want(t, 200)
+	i := strings.Index(me.Body, `"session":{"id":"`)
+	if i < 0 {
+		t.Fatalf("no session id in %s", me.Body)
+	}
+	handle := me.Body[i+len(`"session":{"id":"`):][:64]
+	for _, path := range []string{"/", "/password", "/login", "/password/reset"} {
+		r := f.get(path)
+		if strings.Contains(r.Body, jwt) || strings.Contains(r.Body, handle) || strings.Contains(r.Location, jwt) {
+			t.Errorf("%s shows the session token or id", path)
+		}
+	}
+	// A reset token for a user, as an admin issues it.
+	u := api.Do("POST", "/api/users", map[string]any{"username": "rosa", "email": "rosa@example.test", "full_name": "Rosa",
+		"password": domaintest.Password, "roles": []string{"staff"}, "must_change_password": false})
+	if u.Status != 201 {
+		api.Do("POST", "/api/auth/change-password", map[string]string{"current_password": domaintest.Password, "new_password": domaintest.Password})
+		t.Fatalf("create user: %d %s", u.Status, u.Raw)
+	}
+	rt := api.Do("POST", "/api/users/"+strconv.FormatInt(u.ID(), 10)+"/password-reset", nil).Want(t, 201, "")
+	token := rt.Str("token")
+	anon := e.form(t)
+	page := anon.get("/reset-password?token="+url.QueryEscape(token)).want(t, 200)
+	if n := strings.Count(page.Body, token); n != 1 || !strings.Contains(page.Body, `name="token" value="`+token+`"`) {
+		t.Fatalf("the token appears %d times, or not in the hidden field: %s", n, page.Body)
+	}
+	if strings.Contains(page.Body, "?token=") {
+		t.Fatal("the token is echoed into a link")
+	}
+	// A mismatch keeps the token in the form only.
+	bad := anon.post("/password/reset/confirm", url.Values{"token": {token}, "new_password": {"fresh horse staple battery 9"},
+		"repeat_password": {"fresh horse staple battery"}}).want(t, 422)
+	if !strings.Contains(bad.Body, "Las contraseñas nuevas no coinciden.") || strings.Count(bad.Body, token) != 1 {
+		t.Fatalf("mismatch page: %s", bad.Body)
+	}
+	ok := anon.post("/password/reset/confirm", url.Values{"token": {token}, "new_password": {"fresh horse staple battery 9"},
+		"repeat_password": {"fresh horse staple battery 9"}}).want(t, 303)
+	if strings.Contains(ok.Location, token) || ok.Location != "/login?done=reset" {
+		t.Fatalf("after success: %q", ok.Location)
+	}
+	done := anon.get(ok.Location).want(t, 200)
+	if strings.Contains(done.Body, token) || !strings.Contains(done.Body, "Tu contraseña fue restablecida") {
+		t.Fatalf("login after reset: %s", done.Body)
+	}
+	// Used once: the token is no longer valid.
+	again := anon.post("/password/reset/confirm", url.Values{"token": {token}, "new_password": {"fresh horse staple battery 10"},
+		"repeat_password": {"fresh horse staple battery 10"}}).want(t, 422)
+	if !strings.Contains(again.Body, "El enlace no es válido") || strings.Contains(again.Body, token) {
+		t.Fatalf("reused token: %s", again.Body)
+	}
+	e.h.Client(t, e.tn).Login("rosa", "fresh horse staple battery 9").Want(t, 200, "")
+	// The reset request answers the same for anyone.
+	a := anon.post("/password/reset", url.Values{"username": {"rosa"}}).want(t, 200)
+	b := anon.post("/password/reset", url.Values{"username": {"nobody-here"}}).want(t, 200)
+	if a.Body != b.Body || !strings.Contains(a.Body, "Si la cuenta existe") {
+		t.Fatalf("reset answers differ:\n%s\n%s", a.Body, b.Body)
+	}
+}
+
+// Per-field messages of the password change, each linked to its input.
+func TestPasswordChangeErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	f := e.form(t)
+	f.post("/login", url.Values{"username": {e.tn.AdminUsername}, "password": {e.tn.AdminPassword}}).want(t, 303)
+	if r := f.get("/").want(t, 303); r.Location != "/password" {
+		t.Fatalf("forced change: home → %q", r.Location)
+	}
+	tok := csrf(t, f.get("/password").want(t, 200).Body)
+	for name, c := range map[string]struct {
+		current, next, repeat, field, msg string
+	}{
+		"short":    {e.tn.AdminPassword, "short", "short", "new_password", "al menos 12 caracteres"},
+		"mismatch": {e.tn.AdminPassword, domaintest.Password, domaintest.Password + "x", "repeat_password", "no coinciden"},
+		"wrong":    {"not the password", domaintest.Password, domaintest.Password, "current_password", "La contraseña actual no es correcta."},
+		"common":   {e.tn.AdminPassword, "password1234", "password1234", "new_password", "demasiado común"},
+		"same":     {e.tn.AdminPassword, e.tn.AdminPassword, e.tn.AdminPassword, "new_password", "distinta de la actual"},
+	} {
+		r := f.post("/password", url.Values{"csrf": {tok}, "current_password": {c.current}, "new_password": {c.next},
+			"repeat_password": {c.repeat}}).want(t, 422)
+		if !strings.Contains(r.Body, `aria-describedby="err-`+c.field+`"`) || !strings.Contains(r.Body, `id="err-`+c.field+`">`) ||
+			!strings.Contains(r.Body, c.msg) {
+			t.Errorf("%s: %s", name, r.Body)
+		}
+		if strings.Contains(r.Body, c.current) && c.current != "" || strings.Contains(r.Body, `value="`+c.next) {
+			t.Errorf("%s: a password is shown again", name)
+		}
+	}
+	// Still forced: nothing changed.
+	f.get("/").want(t, 303)
+}
