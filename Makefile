@@ -61,3 +61,9 @@ bench-backup: services build
 
 clean:
 	rm -rf bin
+
+# PNGs of the tenant console's login and home pages, in Spanish and
+# English, desktop and phone, into docs/screenshots/ (commit them).
+.PHONY: screenshots
+screenshots: services
+	$(ENV) && $(GO) test -count=1 -run '^TestScreenshots$$' ./tenant/console/ -args -screenshots $(CURDIR)/docs/screenshots

@@ -13,6 +13,7 @@ import (
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
 	"github.com/tenancy/platform/tenant/auth/session"
+	"github.com/tenancy/platform/tenant/console"
 	"github.com/tenancy/platform/tenant/institution"
 	"github.com/tenancy/platform/tenant/mail"
 	"github.com/tenancy/platform/tenant/resource/resourcehttp"
@@ -90,6 +91,13 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 		return nil, err
 	}
 	s.auth = svc
+	// The tenant web console (HTML pages beside the API, never under /api).
+	con, err := console.New(console.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
+		Proxies: s.cfg.Proxies, Tenant: router.FromContext, LoginLimit: ic.LoginLimit, DefaultLimit: ic.DefaultLimit,
+		Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
 	return func(r fiber.Router) {
 		ah := authhttp.Routes(r, authhttp.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
 			Proxies: s.cfg.Proxies, Tenant: router.FromContext, SameTenant: s.sameTenant,
@@ -104,6 +112,8 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 		// GET /api/openapi.json: the document of the tenant's kind, built
 		// from the routes above on its first request.
 		apidoc.Mount(api, r)
+		// /, /login, /password…, /logout, /lang, /static/… (console.Routes).
+		con.Routes(r)
 	}, nil
 }
 

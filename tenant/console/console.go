@@ -114,8 +114,9 @@ type Config struct {
 	// IP, in the same bucket as the API's (key auth:ip:<ip>). Zero: 20 per
 	// 60 s; a negative Rate: off.
 	LoginLimit auth.Limit
-	// DefaultLimit bounds authenticated page requests per client IP, as
-	// the API's DefaultLimit. Zero or negative Rate: off.
+	// DefaultLimit bounds authenticated page requests per client IP, in
+	// the same bucket as the API's DefaultLimit (key api:ip:<ip>). Zero:
+	// 300 per 60 s; a Period with Rate 0, or a negative Rate: off.
 	DefaultLimit auth.Limit
 	Logger       *slog.Logger
 	Now          func() time.Time // token expiry; default time.Now
@@ -154,6 +155,12 @@ func New(cfg Config) (*Console, error) {
 		cfg.LoginLimit.Period = time.Minute
 		if cfg.LoginLimit.Rate == 0 {
 			cfg.LoginLimit.Rate = 20
+		}
+	}
+	if cfg.DefaultLimit.Period <= 0 {
+		cfg.DefaultLimit.Period = time.Minute
+		if cfg.DefaultLimit.Rate == 0 {
+			cfg.DefaultLimit.Rate = 300
 		}
 	}
 	if cfg.Logger == nil {
@@ -196,6 +203,13 @@ func Mount(r fiber.Router, cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Routes(r)
+	return s, nil
+}
+
+// Routes adds the console's routes to r (for a caller that built the
+// console with New ahead of the router, to see its error first).
+func (s *Console) Routes(r fiber.Router) {
 	h := s.headers
 	r.Get("/", h, s.home)
 	r.Get("/login", h, s.loginForm)
@@ -211,7 +225,6 @@ func Mount(r fiber.Router, cfg Config) (*Console, error) {
 	r.Post("/logout", h, s.logout)
 	r.Post("/lang", h, s.switchLang)
 	r.Get("/static/*", s.static)
-	return s, nil
 }
 
 // headers sets the console's CSP and no-store on the page's response,
@@ -408,7 +421,7 @@ func (s *Console) session(c *fiber.Ctx, t *tenant.Tenant) (*session, error) {
 	}
 	ip := httpx.ClientIP(c, s.cfg.Proxies)
 	var lim *auth.Limit
-	if s.cfg.DefaultLimit.Rate > 0 && s.cfg.DefaultLimit.Period > 0 {
+	if s.cfg.DefaultLimit.Rate > 0 {
 		l := s.cfg.DefaultLimit
 		l.Key = "api:ip:" + ip
 		lim = &l
