@@ -366,7 +366,7 @@ func (s *Console) Render(c *fiber.Ctx, status int, name string, p *Page) error {
 		if name == tplError {
 			return c.Status(fiber.StatusInternalServerError).SendString("internal error, request id " + p.RequestID)
 		}
-		p.Title, p.FormError, p.Errors = "error.title", "", map[string]string{}
+		p.Title, p.FormError, p.Notice, p.Errors = "error.title", "error.internal", "", map[string]string{}
 		return s.Render(c, fiber.StatusInternalServerError, tplError, p)
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)

@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/console"
 	"github.com/tenancy/platform/tenant/domaintest"
 )
@@ -228,4 +230,42 @@ func TestPasswordChangeErrors(t *testing.T) {
 	}
 	// Still forced: nothing changed.
 	f.get("/").want(t, 303)
+}
+
+// Past the login limit the form says to try later (429), in the page's
+// language, and the right password does not get in meanwhile.
+func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant, func(c *console.Config) { c.LoginLimit = auth.Limit{Rate: 3, Period: time.Hour} })
+	f := e.form(t)
+	for range 3 {
+		f.post("/login", url.Values{"username": {"nobody"}, "password": {"wrong password here"}}).want(t, 401)
+	}
+	r := f.do("POST", "/login", url.Values{"username": {e.tn.AdminUsername}, "password": {e.tn.AdminPassword}},
+		"Origin", e.base, "Accept-Language", "en-US,en;q=0.9").want(t, 429)
+	if !strings.Contains(r.Body, "Too many attempts. Please try again later.") || f.cookie("session") != "" {
+		t.Fatalf("rate limited: %s", r.Body)
+	}
+	// The reset request shares the bucket.
+	r = f.post("/password/reset", url.Values{"username": {"admin"}}).want(t, 429)
+	if !strings.Contains(r.Body, "Demasiados intentos") {
+		t.Fatalf("reset rate limited: %s", r.Body)
+	}
+}
+
+// Wrong credentials and a missing field: the form's message, the field's
+// message linked to its input, the username kept, the password not.
+func TestLoginErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	f := e.form(t)
+	r := f.post("/login", url.Values{"username": {"admin"}, "password": {"wrong password 1"}}).want(t, 401)
+	if !strings.Contains(r.Body, "El nombre de usuario o la contraseña no son correctos.") ||
+		!strings.Contains(r.Body, `value="admin"`) || strings.Contains(r.Body, "wrong password 1") {
+		t.Fatalf("wrong credentials: %s", r.Body)
+	}
+	r = f.post("/login", url.Values{"username": {"ana"}}).want(t, 422)
+	if !strings.Contains(r.Body, `aria-describedby="err-password"`) || !strings.Contains(r.Body, "Este campo es obligatorio.") {
+		t.Fatalf("missing password: %s", r.Body)
+	}
 }

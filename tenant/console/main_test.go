@@ -53,13 +53,17 @@ type env struct {
 	base string // http://<slug>.localhost:<port>
 }
 
-// newEnv starts a harness with the console mounted and provisions a
-// tenant of kind.
-func newEnv(t *testing.T, kind tenant.Kind) *env {
+// newEnv starts a harness with the console mounted (its Config changed
+// by opts) and provisions a tenant of kind.
+func newEnv(t *testing.T, kind tenant.Kind, opts ...func(*console.Config)) *env {
 	t.Helper()
 	h := domaintest.NewWith(t, domaintest.Options{Pages: func(d domaintest.Deps, r fiber.Router) {
-		if _, err := console.Mount(r, console.Config{Service: d.Service, Sessions: d.Sessions, Secrets: d.Secrets,
-			Pools: d.Pools, Proxies: d.Proxies, Tenant: d.Tenant, Logger: d.Logger}); err != nil {
+		cfg := console.Config{Service: d.Service, Sessions: d.Sessions, Secrets: d.Secrets,
+			Pools: d.Pools, Proxies: d.Proxies, Tenant: d.Tenant, Logger: d.Logger}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		if _, err := console.Mount(r, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}})
