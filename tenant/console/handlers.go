@@ -71,7 +71,7 @@ func (s *Console) loginForm(c *fiber.Ctx) error {
 
 // login: POST /login {username, password}.
 func (s *Console) login(c *fiber.Ctx) error {
-	t, _, p, done := s.start(c, "login.title")
+	t, prev, p, done := s.start(c, "login.title")
 	if p == nil || done != nil {
 		return done
 	}
@@ -120,6 +120,14 @@ func (s *Console) login(c *fiber.Ctx) error {
 		return s.fail(c, p, err)
 	}
 	c.Cookie(authhttp.SessionCookie(tok, res.Session.ExpiresAt, s.isTLS(c)))
+	if prev != nil {
+		// The browser's earlier session is replaced: end it rather than
+		// leave it live and unreachable until its timeout.
+		if err := s.cfg.Sessions.Revoke(c.UserContext(), t.ID, prev.principal.Session); err != nil &&
+			tenant.ErrorCode(err) != tenant.EUnauthenticated {
+			s.cfg.Logger.WarnContext(c.UserContext(), "console: end the replaced session", "err", err)
+		}
+	}
 	if res.User.MustChangePassword {
 		return see(c, "/password")
 	}

@@ -269,3 +269,64 @@ func TestLoginErrors(t *testing.T) {
 		t.Fatalf("missing password: %s", r.Body)
 	}
 }
+
+// Behind a trusted TLS proxy the cookies are Secure (and the origin check
+// wants https); a second login ends the browser's first session.
+func TestCookiesOverTLS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	f := e.form(t)
+	origin := "https://" + strings.TrimPrefix(e.base, "http://")
+	creds := url.Values{"username": {e.tn.AdminUsername}, "password": {e.tn.AdminPassword}}
+	// http's origin is not this https site's.
+	f.do("POST", "/login", creds, "X-Forwarded-Proto", "https", "Origin", e.base).want(t, 403)
+	r := f.do("POST", "/login", creds, "X-Forwarded-Proto", "https", "Origin", origin).want(t, 303)
+	sc := r.Header.Values("Set-Cookie")
+	if len(sc) != 1 || !strings.HasPrefix(sc[0], "session=") {
+		t.Fatalf("Set-Cookie %q", sc)
+	}
+	for _, attr := range []string{"HttpOnly", "secure", "SameSite=Lax", "path=/"} {
+		if !strings.Contains(strings.ToLower(sc[0]), strings.ToLower(attr)) {
+			t.Errorf("session cookie lacks %s: %s", attr, sc[0])
+		}
+	}
+	if strings.Contains(strings.ToLower(sc[0]), "domain=") {
+		t.Errorf("session cookie names a domain: %s", sc[0])
+	}
+	// (A visitor: with the session, the switch would want its token.)
+	r = e.form(t).do("POST", "/lang", url.Values{"lang": {"en"}, "next": {"/login"}}, "X-Forwarded-Proto", "https", "Origin", origin).want(t, 303)
+	if lc := r.Header.Get("Set-Cookie"); !strings.HasPrefix(lc, "lang=en") || !strings.Contains(strings.ToLower(lc), "secure") {
+		t.Errorf("lang cookie %q", lc)
+	}
+
+	// Over plain HTTP: two logins in one browser; the first session ends.
+	g := e.form(t)
+	g.loginAdmin()
+	first := g.cookie("session")
+	g.post("/login", url.Values{"username": {e.tn.AdminUsername}, "password": {domaintest.Password}}).want(t, 303)
+	if g.cookie("session") == first {
+		t.Fatal("the second login kept the first session's cookie")
+	}
+	g.get("/").want(t, 200)
+	old := e.form(t)
+	if r := old.do("GET", "/", nil, "Cookie", "session="+first); r.Status != 303 || r.Location != "/login" {
+		t.Fatalf("the replaced session still works: %d %q", r.Status, r.Location)
+	}
+}
+
+// The language switch returns only to a path of this host.
+func TestLangNextIsLocal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	f := e.form(t)
+	for next, want := range map[string]string{
+		"/password/reset": "/password/reset", "/password/reset/confirm?token=abc": "/password/reset/confirm",
+		"//evil.example/x": "/", "https://evil.example/": "/", "/\\evil.example": "/", "": "/",
+	} {
+		r := f.post("/lang", url.Values{"lang": {"en"}, "next": {next}}).want(t, 303)
+		if r.Location != want {
+			t.Errorf("next %q → %q, want %q", next, r.Location, want)
+		}
+	}
+	f.post("/lang", url.Values{"lang": {"fr"}, "next": {"/"}}).want(t, 422)
+}
