@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -218,4 +220,46 @@ func shot(t *testing.T, p *browser.Page, path string) {
 	if len(b) < 1000 || string(b[1:4]) != "PNG" {
 		t.Fatalf("%s: not a PNG (%d bytes)", path, len(b))
 	}
+}
+
+// The reset pages in a browser: the request from the login page's link,
+// then the confirm page from a token an admin issued, back to the login
+// page; no problem on any of them.
+func TestResetInBrowser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	admin := e.h.Admin(t, e.tn)
+	u := admin.Do("POST", "/api/users", map[string]any{"username": "luis", "email": "luis@example.test", "full_name": "Luis",
+		"password": domaintest.Password, "roles": []string{"teacher"}, "must_change_password": false})
+	if u.Status != 201 {
+		t.Fatalf("create user: %d %s", u.Status, u.Raw)
+	}
+
+	p := shared.Page(t, browser.Lang("es-MX", "es"), browser.Size(browser.Phone))
+	p.Navigate(e.base + "/login")
+	p.ClickText("¿Olvidaste tu contraseña?")
+	p.WaitText("h1", "Recupera tu contraseña")
+	p.Fill("Nombre de usuario o correo electrónico", "luis")
+	p.ClickText("Enviar enlace")
+	p.WaitText("main", "Si la cuenta existe")
+	p.NoProblems()
+
+	// The request replaced any earlier token (the mail goes nowhere in
+	// tests): an admin issues one now.
+	token := admin.Do("POST", "/api/users/"+strconv.FormatInt(u.ID(), 10)+"/password-reset", nil).Want(t, 201, "").Str("token")
+
+	p.Navigate(e.base + "/reset-password?token=" + url.QueryEscape(token))
+	p.WaitText("h1", "Crea una contraseña nueva")
+	const next = "lluvia sobre Valparaíso 2031"
+	p.Fill("Contraseña nueva", next)
+	p.Fill("Repite la contraseña nueva", next)
+	p.ClickText("Guardar contraseña")
+	p.WaitText("main", "Tu contraseña fue restablecida. Ya puedes iniciar sesión.")
+	if strings.Contains(p.URL(), token) || strings.Contains(browser.Eval[string](p, `document.documentElement.outerHTML`), token) {
+		t.Fatal("the token outlived the reset")
+	}
+	p.NoProblems()
+	login(p, e, "luis", next, "Nombre de usuario", "Contraseña", "Ingresar")
+	p.WaitText("h1", "Panel de la institución")
+	p.NoProblems()
 }
