@@ -93,7 +93,7 @@ const (
 	CSRFField = "csrf"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/parts/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -182,10 +182,10 @@ func parseTemplates() (map[string]*template.Template, error) {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError} {
+	for _, name := range append([]string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError}, adminTemplates...) {
 		t, err := base.Clone()
 		if err == nil {
-			t, err = t.ParseFS(templateFS, "templates/"+name+".html")
+			t, err = t.ParseFS(templateFS, "templates/"+name+".html", "templates/parts/*.html")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -224,6 +224,7 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Get("/reset-password", h, s.resetConfirmForm)
 	r.Post("/logout", h, s.logout)
 	r.Post("/lang", h, s.switchLang)
+	s.adminRoutes(r)
 	r.Get("/static/*", s.static)
 }
 
@@ -276,6 +277,7 @@ type Page struct {
 	RequestID string
 	Token     string // the reset token's hidden field (confirm page)
 	Forced    bool   // the password change is forced
+	Data      any    // the screen's own data (admin.go: usersData, userData, …)
 }
 
 // ErrorID is the id of the message element of a field, for

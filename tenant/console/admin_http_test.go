@@ -1,0 +1,129 @@
+package console_test
+
+import (
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/domaintest"
+)
+
+// loginAs logs f in through the form as a user whose password needs no
+// change.
+func (f *form) loginAs(username, password string) {
+	f.t.Helper()
+	r := f.post("/login", url.Values{"username": {username}, "password": {password}}).want(f.t, 303)
+	if r.Location != "/" {
+		f.t.Fatalf("login of %s redirects to %q", username, r.Location)
+	}
+}
+
+// A user without users.read gets the 403 page on the users screens, and
+// without audit.read on the audit log; the sessions panel is everyone's.
+// An anonymous visitor is sent to the login page.
+func TestAdminScreensDenied(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	admin := e.h.Admin(t, e.tn)
+	u := admin.Do("POST", "/api/users", map[string]any{"username": "luis", "email": "luis@example.test", "full_name": "Luis",
+		"password": domaintest.Password, "roles": []string{"teacher"}, "must_change_password": false}).Want(t, 201, "")
+	id := strconv.FormatInt(u.ID(), 10)
+
+	anon := e.form(t)
+	for _, path := range []string{"/users", "/users/new", "/users/" + id, "/sessions", "/audit"} {
+		if r := anon.get(path).want(t, 303); r.Location != "/login" {
+			t.Errorf("anonymous %s → %q", path, r.Location)
+		}
+	}
+
+	f := e.form(t)
+	f.loginAs("luis", domaintest.Password)
+	for _, path := range []string{"/users", "/users/new", "/users/" + id, "/audit"} {
+		r := f.get(path).want(t, 403)
+		if !strings.Contains(r.Body, "No tienes permiso para ver esta página.") {
+			t.Errorf("%s: not the 403 page: %.300s", path, r.Body)
+		}
+	}
+	tok := csrf(t, f.get("/sessions").want(t, 200).Body)
+	// A change without users.manage: refused, nothing changed.
+	f.post("/users/new", url.Values{"csrf": {tok}, "username": {"mallory"}, "full_name": {"M"},
+		"password": {domaintest.Password}}).want(t, 403)
+	f.post("/users/"+id+"/deactivate", url.Values{"csrf": {tok}}).want(t, 403)
+	if got := admin.Do("GET", "/api/users?q=mallory", nil).Want(t, 200, "").Body["users"].([]any); len(got) != 0 {
+		t.Fatalf("a refused create made %v", got)
+	}
+	if a, _ := admin.Do("GET", "/api/users/"+id, nil).Want(t, 200, "").Body["active"].(bool); !a {
+		t.Fatal("a refused deactivate deactivated")
+	}
+}
+
+var revokeAction = regexp.MustCompile(`action="(/sessions/[0-9a-f]{64}/revoke)"`)
+
+// Every admin form is refused without the session's token, or with a
+// wrong one, and changes nothing.
+func TestAdminCSRFRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	admin := e.h.Admin(t, e.tn)
+	u := admin.Do("POST", "/api/users", map[string]any{"username": "luis", "email": "luis@example.test", "full_name": "Luis",
+		"password": domaintest.Password, "roles": []string{"teacher"}, "must_change_password": false}).Want(t, 201, "")
+	id := strconv.FormatInt(u.ID(), 10)
+	luis := e.h.Client(t, e.tn)
+	for range 5 {
+		luis.Login("luis", "not the password")
+	}
+	f := e.form(t)
+	f.loginAs(e.tn.AdminUsername, domaintest.Password)
+	page := f.get("/sessions").want(t, 200).Body
+	tok := csrf(t, page)
+	m := revokeAction.FindAllStringSubmatch(page, -1)
+	if len(m) == 0 {
+		t.Fatalf("no revoke form: %s", page)
+	}
+	forms := map[string]url.Values{
+		"/users/new":                   {"username": {"mallory"}, "full_name": {"M"}, "password": {domaintest.Password}},
+		"/users/" + id:                 {"full_name": {"Changed"}, "email": {"luis@example.test"}},
+		"/users/" + id + "/deactivate": {},
+		"/users/" + id + "/unlock":     {},
+		"/users/" + id + "/reset":      {},
+	}
+	for _, mm := range m {
+		forms[mm[1]] = url.Values{}
+	}
+	for path, vals := range forms {
+		for name, v := range map[string]string{"no token": "", "wrong token": tok[:len(tok)-2] + "xx"} {
+			body := url.Values{}
+			for k, vv := range vals {
+				body[k] = vv
+			}
+			if v != "" {
+				body.Set("csrf", v)
+			}
+			r := f.post(path, body).want(t, 403)
+			if !strings.Contains(r.Body, "El formulario expiró") {
+				t.Errorf("%s %s: %.300s", path, name, r.Body)
+			}
+		}
+	}
+	// Nothing changed: the user is as made, still locked, no reset
+	// issued; every session lives.
+	got := admin.Do("GET", "/api/users/"+id, nil).Want(t, 200, "")
+	if got.Str("full_name") != "Luis" || got.Body["active"] != true || got.Body["locked"] != true {
+		t.Fatalf("a refused form changed the user: %v", got.Body)
+	}
+	if n := len(admin.Do("GET", "/api/users?q=mallory", nil).Want(t, 200, "").Body["users"].([]any)); n != 0 {
+		t.Fatal("a refused form created a user")
+	}
+	if n := len(admin.Do("GET", "/api/audit?action=password.reset_issued", nil).Want(t, 200, "").Body["entries"].([]any)); n != 0 {
+		t.Fatal("a refused form issued a reset token")
+	}
+	f.get("/sessions").want(t, 200)
+	admin.Do("GET", "/api/me", nil).Want(t, 200, "")
+	// With the token the same form works.
+	if r := f.post("/users/"+id+"/unlock", url.Values{"csrf": {tok}}).want(t, 303); r.Location != "/users/"+id+"?done=unlocked" {
+		t.Fatalf("unlock → %q", r.Location)
+	}
+}
