@@ -187,3 +187,62 @@ func TestAdminAuditFilter(t *testing.T) {
 	p.WaitText("#err-to", "The end date cannot be before the start date.")
 	onlyRefusedForms(t, p, "")
 }
+
+// The admin edits a user (name, roles), issues a reset token — shown in
+// that answer only, in no URL, gone on the next visit — and deactivates
+// the user, whose session ends; the changes are in the API.
+func TestAdminEditsUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Institution)
+	admin := e.h.Admin(t, e.tn)
+	u := admin.Do("POST", "/api/users", map[string]any{"username": "luis", "email": "luis@example.test", "full_name": "Luis",
+		"password": domaintest.Password, "roles": []string{"teacher"}, "must_change_password": false}).Want(t, 201, "")
+	id := strconv.FormatInt(u.ID(), 10)
+	luis := e.h.Client(t, e.tn)
+	luis.Login("luis", domaintest.Password).Want(t, 200, "")
+
+	p := adminPage(t, e, true, browser.Size(browser.Phone))
+	p.Navigate(e.base + "/users")
+	p.WaitText("tbody", "luis")
+	p.ClickText("luis")
+	p.WaitText("h1", "User: luis")
+	p.Fill("Full name", "Luis Pérez")
+	p.Click(`input[name="roles"][value="academic"]`)
+	p.ClickText("Save")
+	p.WaitText("main", "The changes were saved.")
+	got := admin.Do("GET", "/api/users/"+id, nil).Want(t, 200, "")
+	if got.Str("full_name") != "Luis Pérez" || !strings.Contains(strings.Join(strs(got.Body["roles"]), ","), "academic") {
+		t.Fatalf("saved user %v", got.Body)
+	}
+
+	p.ClickText("Issue a reset token")
+	token := p.WaitText("#reset-token", "")
+	if len(token) < 20 || strings.Contains(p.URL(), token) {
+		t.Fatalf("token %q at %s", token, p.URL())
+	}
+	if link := p.Text("#reset-link"); !strings.HasSuffix(link, "/reset-password?token="+token) {
+		t.Fatalf("link %q", link)
+	}
+	p.NoProblems()
+	p.Navigate(e.base + "/users/" + id)
+	p.WaitText("h1", "User: luis")
+	if strings.Contains(browser.Eval[string](p, `document.documentElement.outerHTML`), token) {
+		t.Fatal("the token is shown again")
+	}
+
+	p.ClickText("Deactivate")
+	p.WaitText("main", "The user was deactivated and signed out.")
+	if got := p.Text("#user-active"); got != "No" {
+		t.Fatalf("active shown as %q", got)
+	}
+	p.NoProblems()
+	luis.Do("GET", "/api/me", nil).Want(t, 401, "unauthorized")
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/domaintest"
@@ -126,4 +127,52 @@ func TestAdminCSRFRefused(t *testing.T) {
 	if r := f.post("/users/"+id+"/unlock", url.Values{"csrf": {tok}}).want(t, 303); r.Location != "/users/"+id+"?done=unlocked" {
 		t.Fatalf("unlock → %q", r.Location)
 	}
+}
+
+// The audit view's dates are days in the tenant's time zone, to included:
+// the day of a row (in that zone) finds it, the days around it do not. A
+// bad date or cursor is refused at its field, not a 500.
+func TestAdminAuditDates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	admin := e.h.Admin(t, e.tn)
+	admin.Do("POST", "/api/users", map[string]any{"username": "sofia", "email": "sofia@example.test", "full_name": "Sofía",
+		"password": domaintest.Password, "roles": []string{"staff"}, "must_change_password": false}).Want(t, 201, "")
+	rows := admin.Do("GET", "/api/audit?action=user.created", nil).Want(t, 200, "").Body["entries"].([]any)
+	if len(rows) != 1 {
+		t.Fatalf("audit rows %v", rows)
+	}
+	at, err := time.Parse(time.RFC3339Nano, rows[0].(map[string]any)["occurred_at"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone, err := time.LoadLocation(e.tn.TimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := at.In(zone)
+	d := func(n int) string { return day.AddDate(0, 0, n).Format(time.DateOnly) }
+
+	f := e.form(t)
+	f.loginAs(e.tn.AdminUsername, domaintest.Password)
+	found := func(from, to string) bool {
+		t.Helper()
+		r := f.get("/audit?"+url.Values{"action": {"user.created"}, "from": {from}, "to": {to}}.Encode()).want(t, 200)
+		return strings.Contains(r.Body, `<td class="audit-action">user.created</td>`)
+	}
+	if !found(d(0), d(0)) {
+		t.Errorf("the row's day %s (in %s) does not find it", d(0), e.tn.TimeZone)
+	}
+	if found(d(1), d(1)) || found(d(-1), d(-1)) || found(d(1), "") || found("", d(-1)) {
+		t.Errorf("a day around %s finds the row", d(0))
+	}
+	if !found("", "") || !found(d(-1), d(1)) {
+		t.Error("a range around the row misses it")
+	}
+	r := f.get("/audit?from=yesterday").want(t, 422)
+	if !strings.Contains(r.Body, `id="err-from"`) {
+		t.Errorf("bad date: %.400s", r.Body)
+	}
+	f.get("/audit?cursor=nope").want(t, 422)
+	f.get("/users?cursor=nope").want(t, 422)
 }
