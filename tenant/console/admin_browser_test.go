@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,7 +143,18 @@ func TestAdminRevokesSession(t *testing.T) {
 	if !strings.Contains(body, "admin (esta sesión)") {
 		t.Fatalf("the admin's own session is not marked: %q", body)
 	}
-	p.Click(`button[data-user="luis"]`)
+	// With the keyboard: Tab to luis's revoke button (its focus
+	// visible), Enter.
+	for i := 0; !p.Focused(`button[data-user="luis"]`); i++ {
+		if i == 40 {
+			t.Fatal("Tab never reaches the revoke button")
+		}
+		p.Press("\t")
+	}
+	if o := browser.Eval[string](p, `getComputedStyle(document.activeElement).outlineStyle`); o == "none" {
+		t.Fatal("no visible focus on the revoke button")
+	}
+	p.Press("\r")
 	p.WaitText("main", "La sesión fue revocada.")
 	if strings.Contains(p.Text("tbody"), "luis") {
 		t.Fatal("the revoked session is still listed")
@@ -245,4 +258,42 @@ func strs(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// The admin screens in es and en, desktop and phone: each renders without
+// a problem, the page never scrolls sideways (wide tables scroll in their
+// own box), and a screenshot goes to -screenshots (else a temporary
+// directory).
+func TestAdminScreenshots(t *testing.T) {
+	t.Parallel()
+	dir := *screenshots
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, tenant.Restaurant)
+	admin := e.h.Admin(t, e.tn)
+	admin.Do("POST", "/api/users", map[string]any{"username": "sofia", "email": "sofia@example.test", "full_name": "Sofía Andrade Valenzuela",
+		"password": domaintest.Password, "roles": []string{"staff", "manager"}, "must_change_password": false}).Want(t, 201, "")
+	for _, en := range []bool{false, true} {
+		lang := map[bool]string{false: "es", true: "en"}[en]
+		for name, size := range map[string]browser.Viewport{"desktop": browser.Desktop, "phone": browser.Phone} {
+			p := adminPage(t, e, en, browser.Size(size))
+			for _, screen := range []struct{ path, h1 string }{
+				{"/users", map[bool]string{false: "Usuarios", true: "Users"}[en]},
+				{"/users/new", map[bool]string{false: "Nuevo usuario", true: "New user"}[en]},
+				{"/sessions", map[bool]string{false: "Sesiones activas", true: "Active sessions"}[en]},
+				{"/audit", map[bool]string{false: "Registro de auditoría", true: "Audit log"}[en]},
+			} {
+				p.Navigate(e.base + screen.path)
+				p.WaitText("h1", screen.h1)
+				if browser.Eval[bool](p, `document.documentElement.scrollWidth > window.innerWidth`) {
+					t.Errorf("%s %s %s scrolls sideways", screen.path, lang, name)
+				}
+				shot(t, p, filepath.Join(dir, "admin-"+strings.ReplaceAll(strings.Trim(screen.path, "/"), "/", "-")+"-"+lang+"-"+name+".png"))
+				p.NoProblems()
+			}
+		}
+	}
 }
