@@ -176,3 +176,40 @@ func TestAdminAuditDates(t *testing.T) {
 	f.get("/audit?cursor=nope").want(t, 422)
 	f.get("/users?cursor=nope").want(t, 422)
 }
+
+var userLink = regexp.MustCompile(`<td><a href="/users/(\d+)">`)
+
+// The users list pages with the service's cursor: 51 users are 50 on the
+// first page and one on the next, each once.
+func TestAdminUsersPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	admin := e.h.Admin(t, e.tn)
+	for i := range 50 {
+		admin.Do("POST", "/api/users", map[string]any{"username": "u" + strconv.Itoa(i), "full_name": "U " + strconv.Itoa(i),
+			"password": domaintest.Password, "roles": []string{"staff"}, "must_change_password": false}).Want(t, 201, "")
+	}
+	f := e.form(t)
+	f.loginAs(e.tn.AdminUsername, domaintest.Password)
+	first := f.get("/users").want(t, 200).Body
+	next := regexp.MustCompile(`<a href="(/users\?cursor=[^"]+)" rel="next">`).FindStringSubmatch(first)
+	if next == nil {
+		t.Fatalf("no next page link: %s", first)
+	}
+	second := f.get(strings.ReplaceAll(next[1], "&amp;", "&")).want(t, 200).Body
+	if strings.Contains(second, `rel="next"`) {
+		t.Error("a next page link on the last page")
+	}
+	seen := map[string]bool{}
+	for _, body := range []string{first, second} {
+		for _, m := range userLink.FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Errorf("user %s listed twice", m[1])
+			}
+			seen[m[1]] = true
+		}
+	}
+	if n := len(userLink.FindAllString(first, -1)); n != 50 || len(seen) != 51 {
+		t.Fatalf("first page %d users, %d in all; want 50 and 51", n, len(seen))
+	}
+}
