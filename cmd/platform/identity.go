@@ -91,10 +91,24 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 		return nil, err
 	}
 	s.auth = svc
+	// The domain APIs, each on tenants of its kind, behind the identity
+	// API's authentication (authenticate: set when the routes are built,
+	// before any request). The console's domain screens write through it;
+	// their audit rows name the console's user (console.Principal).
+	var authenticate fiber.Handler
+	api := resourcehttp.New(resourcehttp.Config{Pools: s.pools, Tenant: router.FromContext,
+		Authenticate: func(c *fiber.Ctx) error { return authenticate(c) },
+		Principal: func(c *fiber.Ctx) *auth.Principal {
+			if p := authhttp.Principal(c); p != nil {
+				return p
+			}
+			return console.Principal(c)
+		},
+		Require: authhttp.Require, Proxies: s.cfg.Proxies, Logger: s.log})
 	// The tenant web console (HTML pages beside the API, never under /api).
 	con, err := console.New(console.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
 		Proxies: s.cfg.Proxies, Tenant: router.FromContext, LoginLimit: ic.LoginLimit, DefaultLimit: ic.DefaultLimit,
-		Logger: s.log})
+		Logger: s.log, API: api})
 	if err != nil {
 		return nil, err
 	}
@@ -102,11 +116,7 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 		ah := authhttp.Routes(r, authhttp.Config{Service: svc, Sessions: s.sessions, Secrets: s.secrets, Pools: s.pools,
 			Proxies: s.cfg.Proxies, Tenant: router.FromContext, SameTenant: s.sameTenant,
 			LoginLimit: ic.LoginLimit, DefaultLimit: ic.DefaultLimit, Logger: s.log})
-		// The domain APIs, each on tenants of its kind, behind the same
-		// authentication.
-		api := resourcehttp.New(resourcehttp.Config{Pools: s.pools, Tenant: router.FromContext,
-			Authenticate: ah.Authenticate(), Principal: authhttp.Principal, Require: authhttp.Require,
-			Proxies: s.cfg.Proxies, Logger: s.log})
+		authenticate = ah.Authenticate()
 		restaurant.Mount(api, r)
 		institution.Mount(api, r)
 		// GET /api/openapi.json: the document of the tenant's kind, built

@@ -77,6 +77,7 @@ import (
 	"github.com/tenancy/platform/tenant/auth/authhttp"
 	"github.com/tenancy/platform/tenant/httpx"
 	"github.com/tenancy/platform/tenant/i18n"
+	"github.com/tenancy/platform/tenant/resource/resourcehttp"
 )
 
 // CSP is the Content-Security-Policy of every console response.
@@ -120,6 +121,9 @@ type Config struct {
 	DefaultLimit auth.Limit
 	Logger       *slog.Logger
 	Now          func() time.Time // token expiry; default time.Now
+	// API serves the domain resources; with it the console adds the
+	// domain screens under /data (data.go), writing through its Write.
+	API *resourcehttp.API
 }
 
 // Console serves the pages; Mount returns it.
@@ -182,7 +186,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range append([]string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError}, adminTemplates...) {
+	for _, name := range append([]string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError}, append(adminTemplates, dataTemplates...)...) {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(templateFS, "templates/"+name+".html", "templates/parts/*.html")
@@ -225,6 +229,7 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Post("/logout", h, s.logout)
 	r.Post("/lang", h, s.switchLang)
 	s.adminRoutes(r)
+	s.dataRoutes(r)
 	r.Get("/static/*", s.static)
 }
 
@@ -335,14 +340,14 @@ func navFor(kind tenant.Kind, p *auth.Principal, current string) []NavItem {
 	if p.Can(auth.PermDataRead) {
 		switch kind {
 		case tenant.Restaurant:
-			items = append(items, NavItem{Key: "nav.branches", Href: "/branches"}, NavItem{Key: "nav.menu", Href: "/menu"},
-				NavItem{Key: "nav.orders", Href: "/orders"}, NavItem{Key: "nav.reservations", Href: "/reservations"},
-				NavItem{Key: "nav.customers", Href: "/customers"})
+			items = append(items, NavItem{Key: "nav.branches", Href: "/data/branches"}, NavItem{Key: "nav.menu", Href: "/data/menu_items"},
+				NavItem{Key: "nav.orders", Href: "/data/orders"}, NavItem{Key: "nav.reservations", Href: "/data/reservations"},
+				NavItem{Key: "nav.customers", Href: "/data/customers"})
 		case tenant.Institution:
-			items = append(items, NavItem{Key: "nav.periods", Href: "/periods"}, NavItem{Key: "nav.programs", Href: "/programs"},
-				NavItem{Key: "nav.groups", Href: "/groups"}, NavItem{Key: "nav.teachers", Href: "/teachers"},
-				NavItem{Key: "nav.teaching_loads", Href: "/teaching-loads"}, NavItem{Key: "nav.tutoring", Href: "/tutoring"},
-				NavItem{Key: "nav.prefecture", Href: "/prefecture"})
+			items = append(items, NavItem{Key: "nav.periods", Href: "/data/periods"}, NavItem{Key: "nav.programs", Href: "/data/programs"},
+				NavItem{Key: "nav.groups", Href: "/data/groups"}, NavItem{Key: "nav.teachers", Href: "/data/teachers"},
+				NavItem{Key: "nav.teaching_loads", Href: "/data/teaching_loads"}, NavItem{Key: "nav.tutoring", Href: "/data/tutoring_sessions"},
+				NavItem{Key: "nav.prefecture", Href: "/data/prefecture_reports"})
 		}
 	}
 	if p.Can(auth.PermUsersRead) {
@@ -353,7 +358,7 @@ func navFor(kind tenant.Kind, p *auth.Principal, current string) []NavItem {
 		items = append(items, NavItem{Key: "nav.audit", Href: "/audit"})
 	}
 	for i := range items {
-		items[i].Current = items[i].Href == current
+		items[i].Current = items[i].Href == current || strings.HasPrefix(current, items[i].Href+"/")
 	}
 	return items
 }

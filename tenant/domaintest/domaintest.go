@@ -79,6 +79,9 @@ type Deps struct {
 	Proxies  httpx.Proxies
 	Tenant   func(*fiber.Ctx) *tenant.Tenant
 	Logger   *slog.Logger
+	// API is the harness's resource API, with the mounts' specs (the
+	// console's domain screens write through it).
+	API *resourcehttp.API
 }
 
 // Options are NewWith's additions to New.
@@ -86,6 +89,10 @@ type Options struct {
 	// Pages mounts routes beside the API on the same services (the web
 	// console: console.Mount), after the identity API and the mounts.
 	Pages func(d Deps, r fiber.Router)
+	// Principal, when set, is asked who a request acts as when the API's
+	// authentication did not run (console.Principal: the audit rows of
+	// the console's writes name the user).
+	Principal func(*fiber.Ctx) *auth.Principal
 }
 
 // New starts a harness serving the routes of mounts.
@@ -121,15 +128,24 @@ func NewWith(t testing.TB, opts Options, mounts ...Mount) *Harness {
 				Tenant: router.FromContext, Logger: log,
 				// Tests send many requests from one address.
 				DefaultLimit: auth.Limit{Rate: -1, Period: time.Minute}})
+			principal := authhttp.Principal
+			if opts.Principal != nil {
+				principal = func(c *fiber.Ctx) *auth.Principal {
+					if p := authhttp.Principal(c); p != nil {
+						return p
+					}
+					return opts.Principal(c)
+				}
+			}
 			h.API = resourcehttp.New(resourcehttp.Config{Pools: h, Tenant: router.FromContext,
-				Authenticate: ah.Authenticate(), Principal: authhttp.Principal, Require: authhttp.Require,
+				Authenticate: ah.Authenticate(), Principal: principal, Require: authhttp.Require,
 				Proxies: proxies, Logger: log})
 			for _, m := range mounts {
 				m(h.API, r)
 			}
 			if opts.Pages != nil {
 				opts.Pages(Deps{Service: svc, Sessions: sessions, Secrets: secrets, Pools: h, Proxies: proxies,
-					Tenant: router.FromContext, Logger: log}, r)
+					Tenant: router.FromContext, Logger: log, API: h.API}, r)
 			}
 		}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
