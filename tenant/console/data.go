@@ -99,16 +99,22 @@ func (s *Console) dataSpecOf(t *tenant.Tenant, name string) *dataSpec {
 		return nil
 	}
 	d := &dataSpec{spec: sp}
+	// Only the generic routes count: a custom handler registered with the
+	// same Op (a reservation's capacity-checked create) has rules this
+	// generic path would skip. resourcehttp.Route does not say which is
+	// which, so the generic ones are known by the summary MountExcept
+	// gives them.
+	one := resource.Singular(sp.Name)
 	for _, rt := range s.cfg.API.Routes() {
 		if rt.Spec != sp {
 			continue
 		}
-		switch rt.Op {
-		case resourcehttp.OpCreate:
+		switch {
+		case rt.Op == resourcehttp.OpCreate && rt.Summary == "Create a "+one:
 			d.canCreate = true
-		case resourcehttp.OpUpdate:
+		case rt.Op == resourcehttp.OpUpdate && rt.Summary == "Change a "+one:
 			d.canUpdate = true
-		case resourcehttp.OpDelete:
+		case rt.Op == resourcehttp.OpDelete && rt.Summary == "Delete a "+one:
 			d.canDelete = true
 		}
 	}
@@ -587,7 +593,7 @@ func (s *Console) writeFailed(c *fiber.Ctx, p *Page, d *dataSpec, row *resource.
 	}
 	for k, m := range fieldsOf(err) {
 		if sp := d.spec.Field(k); sp != nil {
-			p.Errors[k] = fieldLabel(p, k) + ": " + m
+			p.Errors[k] = fieldLabel(p, k) + ": " + s.decodeMessage(p, m)
 		}
 	}
 	p.FormError = "validation.form_has_errors"
@@ -712,6 +718,33 @@ func (s *Console) dataSave(c *fiber.Ctx) error {
 		return s.writeFailed(c, p, d, &cur, values, err)
 	}
 	return see(c, "/data/"+sp.Name+"/"+strconv.FormatInt(id, 10)+"?done=saved")
+}
+
+// decodeMessage is the reader's language for the common messages of
+// resource.Decode and resourcepg.Translate; the others (a spec's own
+// Check, bounds) are shown as the API words them.
+func (s *Console) decodeMessage(p *Page, m string) string {
+	key := ""
+	switch {
+	case m == "is required", m == "may not be empty", m == "may not be null":
+		key = "validation.required"
+	case m == "must be a whole number":
+		key = "validation.invalid_number"
+	case strings.HasPrefix(m, "must be a date"):
+		key = "validation.invalid_date"
+	case strings.HasPrefix(m, "must be a time"):
+		key = "validation.invalid_time"
+	case m == "must be an e-mail address":
+		key = "validation.invalid_email"
+	case strings.HasPrefix(m, "must be one of"), strings.HasPrefix(m, "names no "):
+		key = "validation.invalid_choice"
+	case m == "is taken":
+		key = "validation.duplicate"
+	}
+	if key == "" {
+		return m
+	}
+	return s.t(p, key)
 }
 
 // --- delete --------------------------------------------------------------

@@ -82,6 +82,11 @@ func TestDataCreateEdit(t *testing.T) {
 			t.Fatalf("refused create lacks %q: %s", want, r.Body)
 		}
 	}
+	r = f.post("/data/periods/new", url.Values{"csrf": {tok}, "code": {"2026-3"}, "starts_on": {"2026-08-01"}}).want(t, 422)
+	if !strings.Contains(r.Body, `<p class="field-error" id="err-name">Nombre: Este campo es obligatorio.</p>`) ||
+		!strings.Contains(r.Body, `id="err-ends_on"`) {
+		t.Fatalf("missing fields: %s", r.Body)
+	}
 	bad.Set("ends_on", "2026-12-15")
 	bad.Set("active", "on")
 	r = f.post("/data/periods/new", bad).want(t, 303)
@@ -111,7 +116,7 @@ func TestDataCreateEdit(t *testing.T) {
 	// A duplicate code: 409, shown at the field.
 	r = f.post("/data/periods/new", url.Values{"csrf": {tok}, "code": {"2026-2"}, "name": {"X"}, "starts_on": {"2026-01-01"},
 		"ends_on": {"2026-02-01"}}).want(t, 409)
-	if !strings.Contains(r.Body, `id="err-code"`) {
+	if !strings.Contains(r.Body, `<p class="field-error" id="err-code">Código: Ya existe un registro con este valor.</p>`) {
 		t.Fatalf("duplicate not at its field: %s", r.Body)
 	}
 	audit := string(admin.Do("GET", "/api/audit?entity=period", nil).Want(t, 200, "").Raw)
@@ -201,6 +206,18 @@ func TestDataListFiltersPages(t *testing.T) {
 		t.Fatal("orders offer a create")
 	}
 	f.get("/data/orders/new").want(t, 404)
+	// A time range in the tenant's zone, as the datetime-local inputs send it.
+	if r := f.get("/data/orders").want(t, 200); !strings.Contains(r.Body, `name="created_at_from" type="datetime-local"`) {
+		t.Fatalf("orders' filters: %s", r.Body)
+	}
+	f.get("/data/orders?created_at_from=2000-01-01T00%3A00&created_at_to=").want(t, 200)
+	f.get("/data/orders?created_at_from=yesterday").want(t, 422)
+	// Reservations too: their writes check capacity in custom handlers.
+	if r := f.get("/data/reservations").want(t, 200); strings.Contains(r.Body, "/data/reservations/new") {
+		t.Fatal("reservations offer a create")
+	}
+	f.get("/data/reservations/new").want(t, 404)
+	f.get("/data/branches/new").want(t, 200)
 }
 
 // A teacher (data.read) reads but gets 403 on the forms and POSTs; forms
