@@ -531,7 +531,7 @@ func formBody(c *fiber.Ctx, sp *resource.Spec, create bool, zone *time.Location)
 }
 
 // form is the form page's data for the row (nil: the create form).
-func (s *Console) form(p *Page, d *dataSpec, row *resource.Row, values map[string]string) *dataForm {
+func (s *Console) form(p *Page, d *dataSpec, row *resource.Row, values map[string]string, refs map[string][]dataOption) *dataForm {
 	sp, zone := d.spec, p.L.Locale().Zone()
 	create := row == nil
 	fd := &dataForm{Name: sp.Name, Heading: s.resourceTitle(p, sp.Name), Action: "/data/" + sp.Name + "/new"}
@@ -551,7 +551,15 @@ func (s *Console) form(p *Page, d *dataSpec, row *resource.Row, values map[strin
 			v = x
 		}
 		if fd.Editable && writable(f, create) {
-			fd.Inputs = append(fd.Inputs, s.input(p, f, f.Name, v, false))
+			in := s.input(p, f, f.Name, v, false)
+			if opts, ok := refs[f.Name]; ok {
+				in.Type, in.Min, in.Options = "select", "", []dataOption{{Value: "", Label: "—"}}
+				for _, o := range opts {
+					o.Selected = o.Value == v
+					in.Options = append(in.Options, o)
+				}
+			}
+			fd.Inputs = append(fd.Inputs, in)
 			continue
 		}
 		if row != nil {
@@ -571,6 +579,51 @@ func (s *Console) form(p *Page, d *dataSpec, row *resource.Row, values map[strin
 	return fd
 }
 
+// maxRefChoices is the most rows a reference's select offers; a resource
+// with more is a number input (the id).
+const maxRefChoices = 100
+
+// refChoices are the selects of the form's references: for each writable
+// Ref field to a mounted resource of the kind with at most maxRefChoices
+// rows, its rows as "id · name" (or code, full name).
+func (s *Console) refChoices(c *fiber.Ctx, d *dataSpec, create bool) (map[string][]dataOption, error) {
+	out := map[string][]dataOption{}
+	if pr := Principal(c); pr == nil || !pr.Can(auth.PermDataWrite) {
+		return out, nil
+	}
+	err := s.cfg.API.Conn(c, func(ctx context.Context, db resourcepgConn) error {
+		for i := range d.spec.Fields {
+			f := &d.spec.Fields[i]
+			rs := s.cfg.API.Specs()[f.Ref]
+			if f.Type != resource.Ref || !writable(f, create) || rs == nil || rs.Kind != d.spec.Kind {
+				continue
+			}
+			page, err := resourcepg.List(ctx, db, rs, resource.ListParams{Limit: maxRefChoices})
+			if err != nil {
+				return err
+			}
+			if page.NextCursor != "" {
+				continue
+			}
+			opts := make([]dataOption, 0, len(page.Items))
+			for _, r := range page.Items {
+				id := strconv.FormatInt(r.ID(), 10)
+				label := id
+				for _, n := range []string{"name", "code", "full_name"} {
+					if v, ok := r.Get(n).(string); ok && v != "" {
+						label += " · " + v
+						break
+					}
+				}
+				opts = append(opts, dataOption{Value: id, Label: label})
+			}
+			out[f.Name] = opts
+		}
+		return nil
+	})
+	return out, err
+}
+
 // dataNewForm: GET /data/:name/new.
 func (s *Console) dataNewForm(c *fiber.Ctx) error {
 	_, _, p, d, ok, err := s.dataStart(c, auth.PermDataWrite)
@@ -580,7 +633,11 @@ func (s *Console) dataNewForm(c *fiber.Ctx) error {
 	if !d.canCreate {
 		return s.notFound(c, p)
 	}
-	p.Data = s.form(p, d, nil, nil)
+	refs, err := s.refChoices(c, d, true)
+	if err != nil {
+		return s.serviceError(c, p, err)
+	}
+	p.Data = s.form(p, d, nil, nil, refs)
 	return s.Render(c, fiber.StatusOK, tplDataForm, p)
 }
 
@@ -604,7 +661,11 @@ func (s *Console) writeFailed(c *fiber.Ctx, p *Page, d *dataSpec, row *resource.
 			p.FormError = "data.conflict"
 		}
 	}
-	p.Data = s.form(p, d, row, values)
+	refs, rerr := s.refChoices(c, d, row == nil)
+	if rerr != nil {
+		return s.serviceError(c, p, rerr)
+	}
+	p.Data = s.form(p, d, row, values, refs)
 	return s.Render(c, status, tplDataForm, p)
 }
 
@@ -680,7 +741,11 @@ func (s *Console) dataShow(c *fiber.Ctx) error {
 	case "saved":
 		p.Notice = "data.saved"
 	}
-	p.Data = s.form(p, d, &row, nil)
+	refs, err := s.refChoices(c, d, false)
+	if err != nil {
+		return s.serviceError(c, p, err)
+	}
+	p.Data = s.form(p, d, &row, nil, refs)
 	return s.Render(c, fiber.StatusOK, tplDataForm, p)
 }
 

@@ -218,6 +218,17 @@ func TestDataListFiltersPages(t *testing.T) {
 	}
 	f.get("/data/reservations/new").want(t, 404)
 	f.get("/data/branches/new").want(t, 200)
+	// A reference with few rows is a select of them, the current one chosen.
+	r = f.get("/data/menu_items/new").want(t, 200)
+	if want := `<option value="` + strconv.FormatInt(cat, 10) + `">` + strconv.FormatInt(cat, 10) + ` · Fondos</option>`; !strings.Contains(r.Body, want) ||
+		!strings.Contains(r.Body, `<select id="f-category_id" name="category_id" required>`) {
+		t.Fatalf("the category select lacks %s: %s", want, r.Body)
+	}
+	item := int64(admin.Do("GET", "/api/menu-items", nil).Want(t, 200, "").Items()[0]["id"].(float64))
+	r = f.get("/data/menu_items/" + strconv.FormatInt(item, 10)).want(t, 200)
+	if want := `<option value="` + strconv.FormatInt(cat, 10) + `" selected>`; !strings.Contains(r.Body, want) {
+		t.Fatalf("the item's category is not chosen (%s): %s", want, r.Body)
+	}
 }
 
 // A teacher (data.read) reads but gets 403 on the forms and POSTs; forms
