@@ -225,7 +225,7 @@ func TestDataListFiltersPages(t *testing.T) {
 		t.Fatalf("the category select lacks %s: %s", want, r.Body)
 	}
 	item := int64(admin.Do("GET", "/api/menu-items", nil).Want(t, 200, "").Items()[0]["id"].(float64))
-	r = f.get("/data/menu_items/" + strconv.FormatInt(item, 10)).want(t, 200)
+	r = f.get("/data/menu_items/"+strconv.FormatInt(item, 10)).want(t, 200)
 	if want := `<option value="` + strconv.FormatInt(cat, 10) + `" selected>`; !strings.Contains(r.Body, want) {
 		t.Fatalf("the item's category is not chosen (%s): %s", want, r.Body)
 	}
