@@ -101,20 +101,17 @@ func (s *Console) dataSpecOf(t *tenant.Tenant, name string) *dataSpec {
 	d := &dataSpec{spec: sp}
 	// Only the generic routes count: a custom handler registered with the
 	// same Op (a reservation's capacity-checked create) has rules this
-	// generic path would skip. resourcehttp.Route does not say which is
-	// which, so the generic ones are known by the summary MountExcept
-	// gives them.
-	one := resource.Singular(sp.Name)
+	// generic path would skip.
 	for _, rt := range s.cfg.API.Routes() {
-		if rt.Spec != sp {
+		if rt.Spec != sp || !rt.Generic {
 			continue
 		}
-		switch {
-		case rt.Op == resourcehttp.OpCreate && rt.Summary == "Create a "+one:
+		switch rt.Op {
+		case resourcehttp.OpCreate:
 			d.canCreate = true
-		case rt.Op == resourcehttp.OpUpdate && rt.Summary == "Change a "+one:
+		case resourcehttp.OpUpdate:
 			d.canUpdate = true
-		case rt.Op == resourcehttp.OpDelete && rt.Summary == "Delete a "+one:
+		case resourcehttp.OpDelete:
 			d.canDelete = true
 		}
 	}

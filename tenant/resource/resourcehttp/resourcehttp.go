@@ -62,6 +62,10 @@ type Route struct {
 	// Query documents a custom route's query parameters (name, type and
 	// rules as a resource field's), for the OpenAPI document.
 	Query []resource.Field
+	// Generic: one of the five routes Mount gives a spec, served by the
+	// engine alone; a custom handler with the same Op has rules of its own
+	// (a reservation's capacity check) that other writers must not skip.
+	Generic bool
 }
 
 // Op is what a route does.
@@ -171,7 +175,7 @@ func (a *API) MountExcept(r fiber.Router, s *resource.Spec, custom ...Op) {
 		if slices.Contains(custom, rt.route.Op) {
 			continue
 		}
-		rt.route.Kind, rt.route.Spec = s.Kind, s
+		rt.route.Kind, rt.route.Spec, rt.route.Generic = s.Kind, s, true
 		a.Handle(r, rt.route, rt.h)
 	}
 }
