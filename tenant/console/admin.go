@@ -34,6 +34,7 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/audit"
 	"github.com/tenancy/platform/tenant/auth"
+	"github.com/tenancy/platform/tenant/httpx"
 )
 
 // The admin templates.
@@ -457,7 +458,7 @@ func (s *Console) userReset(c *fiber.Ctx) error {
 	if err != nil {
 		return s.serviceError(c, p, err)
 	}
-	d := &userData{ResetToken: tok, ResetLink: s.baseURL(c) + "/reset-password?token=" + url.QueryEscape(tok), ResetExpires: exp}
+	d := &userData{ResetToken: tok, ResetLink: httpx.BaseURL(c, s.cfg.Proxies) + "/reset-password?token=" + url.QueryEscape(tok), ResetExpires: exp}
 	if err := s.userPage(c, &e, p, sess, d); err != nil {
 		return s.serviceError(c, p, err)
 	}

@@ -512,7 +512,7 @@ func portOf(hostport, scheme string) string {
 func (s *Console) env(c *fiber.Ctx, t *tenant.Tenant, sess *session) auth.Env {
 	e := auth.Env{
 		Tenant: t, IP: httpx.ClientIP(c, s.cfg.Proxies), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
-		RequestID: httpx.RequestID(c), BaseURL: s.baseURL(c),
+		RequestID: httpx.RequestID(c), BaseURL: httpx.BaseURL(c, s.cfg.Proxies),
 	}
 	if sess != nil {
 		e.Principal = sess.principal
@@ -534,19 +534,6 @@ func (s *Console) withDB(c *fiber.Ctx, e *auth.Env, fn func() error) error {
 	e.DB = nil
 	conn.Release()
 	return err
-}
-
-// baseURL is the origin the client reached (for links in mail).
-func (s *Console) baseURL(c *fiber.Ctx) string {
-	host, err := httpx.Host(c, s.cfg.Proxies)
-	if err != nil || host == "" {
-		return ""
-	}
-	scheme := "http"
-	if s.isTLS(c) {
-		scheme = "https"
-	}
-	return scheme + "://" + strings.Clone(host)
 }
 
 // allow counts an unauthenticated request against the login limit.

@@ -68,6 +68,20 @@ var (
 
 func isAPI(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }
 
+// BaseURL is the origin the client reached, scheme://host[:port] as the
+// nearest trusted proxy saw it (for links in mail); "" for a malformed host.
+func BaseURL(c *fiber.Ctx, p Proxies) string {
+	host, err := Host(c, p)
+	if err != nil || host == "" {
+		return ""
+	}
+	scheme := "http"
+	if IsTLS(c, p) {
+		scheme = "https"
+	}
+	return scheme + "://" + strings.Clone(host)
+}
+
 // IsTLS reports whether the request came over TLS: the connection itself,
 // or a trusted proxy (p) in front of us says so with X-Forwarded-Proto:
 // https. From any other peer the header is ignored. With several values

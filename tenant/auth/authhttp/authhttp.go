@@ -365,7 +365,7 @@ func (h *Handlers) env(c *fiber.Ctx, t *tenant.Tenant) auth.Env {
 		Tenant:    t,
 		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
 		RequestID: httpx.RequestID(c),
-		BaseURL:   h.baseURL(c),
+		BaseURL:   httpx.BaseURL(c, h.cfg.Proxies),
 	}
 	if s := stateOf(c); s != nil {
 		e.IP, e.Principal = s.ip, s.principal
@@ -387,19 +387,6 @@ func (h *Handlers) withDB(c *fiber.Ctx, e *auth.Env, fn func() error) error {
 	e.DB = nil
 	conn.Release()
 	return err
-}
-
-// baseURL is the origin the client reached (for links in mail).
-func (h *Handlers) baseURL(c *fiber.Ctx) string {
-	host, err := httpx.Host(c, h.cfg.Proxies)
-	if err != nil || host == "" {
-		return ""
-	}
-	scheme := "http"
-	if h.isTLS(c) {
-		scheme = "https"
-	}
-	return scheme + "://" + strings.Clone(host)
 }
 
 func (h *Handlers) isTLS(c *fiber.Ctx) bool { return httpx.IsTLS(c, h.cfg.Proxies) }
