@@ -411,13 +411,8 @@ func (h *Handlers) allowOrigin(c *fiber.Ctx, origin string) bool {
 // setCookie sets the session cookie: host-only (no Domain, so never sent
 // to another tenant's subdomain), HttpOnly, SameSite=Lax, Secure over TLS.
 func (h *Handlers) setCookie(c *fiber.Ctx, value string, expires time.Time) {
-	c.Cookie(&fiber.Cookie{
-		Name: CookieName, Value: value, Path: "/", Expires: expires,
-		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: h.isTLS(c),
-	})
+	c.Cookie(SessionCookie(value, expires, h.isTLS(c)))
 }
 
 // clearCookie expires the session cookie in the browser.
-func (h *Handlers) clearCookie(c *fiber.Ctx) {
-	h.setCookie(c, "", time.Unix(0, 0).UTC())
-}
+func (h *Handlers) clearCookie(c *fiber.Ctx) { c.Cookie(ClearedSessionCookie(h.isTLS(c))) }

@@ -6,9 +6,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// SessionCookie is the session cookie the API's login sets (setCookie),
-// for the web console (tenant/console), which logs in through the same
-// service and sessions: host-only (no Domain, so never sent to another
+// SessionCookie is the session cookie, as the API's login sets it and the
+// web console (tenant/console), which logs in through the same service
+// and sessions: host-only (no Domain, so never sent to another
 // tenant's subdomain), HttpOnly, SameSite=Lax, Secure when secure (the
 // request came over TLS: httpx.IsTLS). An expires in the past clears it.
 func SessionCookie(value string, expires time.Time, secure bool) *fiber.Cookie {
