@@ -668,7 +668,7 @@ func (s *Console) writeFailed(c *fiber.Ctx, p *Page, d *dataSpec, row *resource.
 
 // dataCreate: POST /data/:name/new.
 func (s *Console) dataCreate(c *fiber.Ctx) error {
-	_, sess, p, d, ok, err := s.dataStart(c, auth.PermDataWrite)
+	_, _, p, d, ok, err := s.dataStart(c, auth.PermDataWrite)
 	if !ok {
 		return err
 	}
@@ -681,20 +681,7 @@ func (s *Console) dataCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeFailed(c, p, d, nil, values, err)
 	}
-	for _, f := range sp.Fields {
-		if f.ByUser {
-			v.Set(f.Name, sess.principal.UserID)
-		}
-	}
-	var row resource.Row
-	err = s.cfg.API.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		var err error
-		if row, err = resourcepg.Create(ctx, tx, sp, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: sp.Entity + ".create", Entity: sp.Entity, EntityID: strconv.FormatInt(row.ID(), 10),
-			Details: map[string]any{"fields": v.Names}}, nil
-	})
+	row, err := s.cfg.API.CreateRow(c, sp, v)
 	if err != nil {
 		return s.writeFailed(c, p, d, nil, values, err)
 	}
@@ -757,22 +744,7 @@ func (s *Console) dataSave(c *fiber.Ctx) error {
 	}
 	sp, id := d.spec, dataID(c)
 	body, values := formBody(c, sp, false, p.L.Locale().Zone())
-	var cur resource.Row
-	err = s.cfg.API.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		var err error
-		if cur, err = resourcepg.Get(ctx, tx, sp, id, true); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		v, err := resource.Decode(sp, body, &cur)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		if _, err := resourcepg.Update(ctx, tx, sp, id, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: sp.Entity + ".update", Entity: sp.Entity, EntityID: strconv.FormatInt(id, 10),
-			Details: map[string]any{"fields": v.Names}}, nil
-	})
+	_, cur, err := s.cfg.API.UpdateRow(c, sp, id, body)
 	if err != nil {
 		if tenant.ErrorCode(err) == tenant.ENotFound {
 			return s.serviceError(c, p, err)
@@ -877,15 +849,7 @@ func (s *Console) dataDelete(c *fiber.Ctx) error {
 		return s.notFound(c, p)
 	}
 	sp, id := d.spec, dataID(c)
-	var del resourcepg.Deleted
-	err = s.cfg.API.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		var err error
-		if del, err = resourcepg.Delete(ctx, tx, s.cfg.API.Specs(), sp, id); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: sp.Entity + ".delete", Entity: sp.Entity, EntityID: strconv.FormatInt(id, 10),
-			Details: map[string]any{"cascaded": cascadeList(del.Cascaded)}}, nil
-	})
+	del, err := s.cfg.API.DeleteRow(c, sp, id)
 	dd := s.deleteData(p, sp, id)
 	p.Data = dd
 	if tenant.ErrorCode(err) == tenant.EInUse {
@@ -911,15 +875,4 @@ func (s *Console) dataDelete(c *fiber.Ctx) error {
 	dd.Done, dd.Cascaded = true, s.counts(p, del.Cascaded)
 	p.Notice = "data.deleted"
 	return s.Render(c, fiber.StatusOK, tplDataDelete, p)
-}
-
-// cascadeList is the audit's form of the cascades, as the API writes it
-// (resources as values: the audit drops keys that look like secrets).
-func cascadeList(m map[string]int64) []resourcehttp.CascadeCount {
-	out := make([]resourcehttp.CascadeCount, 0, len(m))
-	for k, n := range m {
-		out = append(out, resourcehttp.CascadeCount{Resource: k, Count: n})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Resource < out[j].Resource })
-	return out
 }

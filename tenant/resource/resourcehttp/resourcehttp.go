@@ -304,24 +304,7 @@ func (a *API) create(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if p := a.cfg.Principal(c); p != nil {
-			for _, f := range s.Fields {
-				if f.ByUser {
-					v.Set(f.Name, p.UserID)
-				}
-			}
-		}
-		// The row and its audit row in one statement (one round trip, one
-		// implicit transaction): the audit row takes the new row's id.
-		e := a.entry(c, Change{Action: s.Entity + ".create", Entity: s.Entity, Details: map[string]any{"fields": v.Names}})
-		var row resource.Row
-		err = a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
-			var err error
-			row, err = resourcepg.CreateWith(ctx, db, s, v, func(first int) (string, []any, error) {
-				return audit.InsertFrom(e, first, resourcepg.Inserted+".id::text", resourcepg.Inserted)
-			})
-			return err
-		})
+		row, err := a.CreateRow(c, s, v)
 		if err != nil {
 			return err
 		}
@@ -341,27 +324,75 @@ func (a *API) update(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var row resource.Row
-		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
-			cur, err := resourcepg.Get(ctx, tx, s, id, true)
-			if err != nil {
-				return Change{}, err
-			}
-			v, err := resource.Decode(s, body, &cur)
-			if err != nil {
-				return Change{}, err
-			}
-			if row, err = resourcepg.Update(ctx, tx, s, id, v); err != nil {
-				return Change{}, err
-			}
-			return Change{Action: s.Entity + ".update", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
-				Details: map[string]any{"fields": v.Names}}, nil
-		})
+		row, _, err := a.UpdateRow(c, s, id, body)
 		if err != nil {
 			return err
 		}
 		return a.sendJSON(c, row.AppendJSON)
 	}
+}
+
+// CreateRow stores v (decoded by resource.Decode) as a new row of s on
+// behalf of the request's principal, who is set on the ByUser fields: the
+// row and its audit row in one statement (one round trip, one implicit
+// transaction; the audit row takes the new row's id). The API's create
+// and the web console's form both write through it.
+func (a *API) CreateRow(c *fiber.Ctx, s *resource.Spec, v resource.Values) (resource.Row, error) {
+	if p := a.cfg.Principal(c); p != nil {
+		for _, f := range s.Fields {
+			if f.ByUser {
+				v.Set(f.Name, p.UserID)
+			}
+		}
+	}
+	e := a.entry(c, Change{Action: s.Entity + ".create", Entity: s.Entity, Details: map[string]any{"fields": v.Names}})
+	var row resource.Row
+	err := a.Conn(c, func(ctx context.Context, db *pgxpool.Conn) error {
+		var err error
+		row, err = resourcepg.CreateWith(ctx, db, s, v, func(first int) (string, []any, error) {
+			return audit.InsertFrom(e, first, resourcepg.Inserted+".id::text", resourcepg.Inserted)
+		})
+		return err
+	})
+	return row, err
+}
+
+// UpdateRow changes the row with id of s by the JSON body, decoded against
+// the row locked in the transaction, with its audit row. It also returns
+// the row as it was (zero when it was not found), for a form that shows
+// the decode's errors beside the stored values.
+func (a *API) UpdateRow(c *fiber.Ctx, s *resource.Spec, id int64, body []byte) (row, cur resource.Row, err error) {
+	err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
+		var err error
+		if cur, err = resourcepg.Get(ctx, tx, s, id, true); err != nil {
+			return Change{}, err
+		}
+		v, err := resource.Decode(s, body, &cur)
+		if err != nil {
+			return Change{}, err
+		}
+		if row, err = resourcepg.Update(ctx, tx, s, id, v); err != nil {
+			return Change{}, err
+		}
+		return Change{Action: s.Entity + ".update", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
+			Details: map[string]any{"fields": v.Names}}, nil
+	})
+	return row, cur, err
+}
+
+// DeleteRow deletes the row with id of s (resourcepg.Delete: restricted →
+// in_use, cascades counted) with its audit row listing the cascades.
+func (a *API) DeleteRow(c *fiber.Ctx, s *resource.Spec, id int64) (resourcepg.Deleted, error) {
+	var d resourcepg.Deleted
+	err := a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
+		var err error
+		if d, err = resourcepg.Delete(ctx, tx, a.specs, s, id); err != nil {
+			return Change{}, err
+		}
+		return Change{Action: s.Entity + ".delete", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
+			Details: map[string]any{"cascaded": cascadeList(d.Cascaded)}}, nil
+	})
+	return d, err
 }
 
 // DeleteResult is a delete's answer: what went, cascades counted.
@@ -382,15 +413,7 @@ func (a *API) delete(s *resource.Spec) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var d resourcepg.Deleted
-		err = a.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (Change, error) {
-			var err error
-			if d, err = resourcepg.Delete(ctx, tx, a.specs, s, id); err != nil {
-				return Change{}, err
-			}
-			return Change{Action: s.Entity + ".delete", Entity: s.Entity, EntityID: strconv.FormatInt(id, 10),
-				Details: map[string]any{"cascaded": cascadeList(d.Cascaded)}}, nil
-		})
+		d, err := a.DeleteRow(c, s, id)
 		if err != nil {
 			return err
 		}
