@@ -186,7 +186,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range append([]string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError}, append(adminTemplates, dataTemplates...)...) {
+	for _, name := range append([]string{tplLogin, tplPassword, tplResetRequest, tplResetConfirm, tplHome, tplError}, append(append(adminTemplates, dataTemplates...), restaurantTemplates...)...) {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(templateFS, "templates/"+name+".html", "templates/parts/*.html")
@@ -229,6 +229,7 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Post("/logout", h, s.logout)
 	r.Post("/lang", h, s.switchLang)
 	s.adminRoutes(r)
+	s.restaurantRoutes(r)
 	s.dataRoutes(r)
 	r.Get("/static/*", s.static)
 }

@@ -33,46 +33,49 @@ type langCatalog struct {
 // locales/en.toml.
 func NewCatalog() (*Catalog, error) { return LoadCatalog(embedded) }
 
-// LoadCatalog loads locales/<lang>.toml for every language from fsys. A
-// file missing, unreadable or with a template that does not parse is an
-// error; whether both files agree is checked by the package's tests
-// ([Catalog.Keys], [Catalog.Args]).
+// LoadCatalog loads, for every language, locales/<lang>.toml and every
+// locales/<area>.<lang>.toml beside it (one file per screen area, so the
+// areas' messages are kept apart; a key in two files is an error). The
+// main file missing, a file unreadable or with a template that does not
+// parse is an error; whether the languages agree is checked by the
+// package's tests ([Catalog.Keys], [Catalog.Args]).
 func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 	b := goi18n.NewBundle(Spanish.Tag())
 	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	c := &Catalog{bundle: b, langs: map[Lang]*langCatalog{}}
 	for _, l := range Langs() {
-		path := "locales/" + string(l) + ".toml"
-		buf, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
-		}
-		mf, err := goi18n.ParseMessageFileBytes(buf, path, map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal})
-		if err != nil {
-			return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
-		}
-		if mf.Tag != l.Tag() {
-			return nil, fmt.Errorf("i18n: catalog %s is for %s", path, mf.Tag)
-		}
 		lc := &langCatalog{messages: map[string]*goi18n.Message{}, fields: map[string][]string{}}
-		for _, m := range mf.Messages {
-			if _, dup := lc.messages[m.ID]; dup {
-				return nil, fmt.Errorf("i18n: catalog %s: key %s twice", path, m.ID)
-			}
-			if m.One != "" && m.Many == "" {
-				// Spanish has a CLDR "many" form (a million, 1e6…): it
-				// reads as "other" here, where counts are digits.
-				m.Many = m.Other
-			}
-			fields, err := messageFields(m)
+		for _, path := range catalogFiles(fsys, l) {
+			buf, err := fs.ReadFile(fsys, path)
 			if err != nil {
-				return nil, fmt.Errorf("i18n: catalog %s: key %s: %w", path, m.ID, err)
+				return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
 			}
-			lc.messages[m.ID] = m
-			lc.fields[m.ID] = fields
-		}
-		if err := b.AddMessages(l.Tag(), mf.Messages...); err != nil {
-			return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
+			mf, err := goi18n.ParseMessageFileBytes(buf, path, map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal})
+			if err != nil {
+				return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
+			}
+			if mf.Tag != l.Tag() {
+				return nil, fmt.Errorf("i18n: catalog %s is for %s", path, mf.Tag)
+			}
+			for _, m := range mf.Messages {
+				if _, dup := lc.messages[m.ID]; dup {
+					return nil, fmt.Errorf("i18n: catalog %s: key %s twice", path, m.ID)
+				}
+				if m.One != "" && m.Many == "" {
+					// Spanish has a CLDR "many" form (a million, 1e6…): it
+					// reads as "other" here, where counts are digits.
+					m.Many = m.Other
+				}
+				fields, err := messageFields(m)
+				if err != nil {
+					return nil, fmt.Errorf("i18n: catalog %s: key %s: %w", path, m.ID, err)
+				}
+				lc.messages[m.ID] = m
+				lc.fields[m.ID] = fields
+			}
+			if err := b.AddMessages(l.Tag(), mf.Messages...); err != nil {
+				return nil, fmt.Errorf("i18n: catalog %s: %w", path, err)
+			}
 		}
 		c.langs[l] = lc
 	}
@@ -80,6 +83,14 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 		c.langs[l].loc = goi18n.NewLocalizer(b, string(l))
 	}
 	return c, nil
+}
+
+// catalogFiles are the files of language l: locales/<l>.toml first (it
+// must exist: ReadFile reports it missing), then locales/*.<l>.toml in
+// name order.
+func catalogFiles(fsys fs.FS, l Lang) []string {
+	areas, _ := fs.Glob(fsys, "locales/*."+string(l)+".toml") // the pattern is valid
+	return append([]string{"locales/" + string(l) + ".toml"}, areas...)
 }
 
 // messageForms are a message's texts by CLDR plural form ("other" alone

@@ -136,16 +136,18 @@ func TestCatalogKeysAsWritten(t *testing.T) {
 	t.Parallel()
 	c := mustCatalog(t)
 	for _, l := range Langs() {
-		buf, err := fs.ReadFile(embedded, "locales/"+string(l)+".toml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var raw map[string]any
-		if err := toml.Unmarshal(buf, &raw); err != nil {
-			t.Fatal(err)
-		}
 		want := map[string]bool{}
-		flatKeys(t, "", raw, want)
+		for _, path := range catalogFiles(embedded, l) {
+			buf, err := fs.ReadFile(embedded, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw map[string]any
+			if err := toml.Unmarshal(buf, &raw); err != nil {
+				t.Fatal(err)
+			}
+			flatKeys(t, "", raw, want)
+		}
 		if got := c.Keys(l); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 			t.Errorf("%s: go-i18n loaded %d keys, the file has %d: %v vs %v", l, len(got), len(want), got, slices.Sorted(maps.Keys(want)))
 		}
@@ -323,6 +325,31 @@ func TestLoadCatalogErrors(t *testing.T) {
 	}
 	if _, err := LoadCatalog(fstest.MapFS{"locales/es.toml": {Data: good}}); err == nil {
 		t.Error("no en.toml: loaded, want an error")
+	}
+	if _, err := LoadCatalog(fstest.MapFS{"locales/es.toml": {Data: good}, "locales/en.toml": {Data: good},
+		"locales/area.es.toml": {Data: good}, "locales/area.en.toml": {Data: []byte(`b = "y"`)}}); err == nil {
+		t.Error("a key in two files: loaded, want an error")
+	}
+	if _, err := LoadCatalog(fstest.MapFS{"locales/es.toml": {Data: good}, "locales/en.toml": {Data: good},
+		"locales/area.es.toml": {Data: []byte(`b = "y"`)}, "locales/area.en.toml": {Data: []byte(`b = "{{.X"`)}}); err == nil {
+		t.Error("a bad area file: loaded, want an error")
+	}
+}
+
+// An area's file adds its keys to its language.
+func TestLoadCatalogAreas(t *testing.T) {
+	t.Parallel()
+	c, err := LoadCatalog(fstest.MapFS{
+		"locales/es.toml": {Data: []byte(`a = "uno"`)}, "locales/en.toml": {Data: []byte(`a = "one"`)},
+		"locales/board.es.toml": {Data: []byte(`b = "dos"`)}, "locales/board.en.toml": {Data: []byte(`b = "two"`)},
+	})
+	if err != nil {
+		t.Fatalf("LoadCatalog: %v", err)
+	}
+	for l, want := range map[Lang]string{Spanish: "dos", English: "two"} {
+		if got, err := c.Localizer(l, Locale{}).T("b"); err != nil || got != want || !slices.Equal(c.Keys(l), []string{"a", "b"}) {
+			t.Errorf("%s: b = %q, %v, keys %v", l, got, err, c.Keys(l))
+		}
 	}
 }
 
