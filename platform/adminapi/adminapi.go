@@ -51,7 +51,10 @@ type Config struct {
 	Sessions backup.SessionEnder // a restore ends the tenant's sessions; nil: they are not ended
 }
 
-type api struct {
+// Ops is the operator API's operations: its JSON handlers and the
+// operator console (platform/opconsole) call the same methods, so both
+// authenticate, refuse, start jobs and audit alike.
+type Ops struct {
 	cfg   Config
 	token [32]byte
 	fails *httpx.Failures
@@ -59,7 +62,12 @@ type api struct {
 
 // New returns the operator API's Fiber app (httpx.NewApp: its middleware
 // runs first: request id, request logger, panic recovery, access log).
-func New(cfg Config) *fiber.App {
+func New(cfg Config) *fiber.App { return NewApp(NewOps(cfg)) }
+
+// NewOps applies cfg's defaults and returns its operations, for NewApp
+// and the operator console: give both the same Ops, so they share the
+// failed-authentication counts.
+func NewOps(cfg Config) *Ops {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +77,12 @@ func New(cfg Config) *fiber.App {
 	if v := reflect.ValueOf(cfg.Backups); v.Kind() == reflect.Pointer && v.IsNil() {
 		cfg.Backups = nil // a nil *backup.Service: backups are off
 	}
-	a := &api{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
+	return &Ops{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
+}
+
+// NewApp returns the operator API's Fiber app over a's operations.
+func NewApp(a *Ops) *fiber.App {
+	cfg := a.cfg
 	app := httpx.NewApp(cfg.Logger, cfg.Proxies, cfg.Limits)
 	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, cfg.Proxies) }))
 	app.Get("/healthz", cfg.Health)
@@ -84,6 +97,7 @@ func New(cfg Config) *fiber.App {
 	v1.Post("/tenants/:slug/migrate", a.migrate)
 	v1.Post("/tenants/:slug/secrets/rotate", a.rotate)
 	v1.Get("/migrations", a.migrations)
+	v1.Post("/migrations", a.migrateFleet)
 	v1.Post("/tenants/:slug/backups", a.backupRun)
 	v1.Get("/tenants/:slug/backups", a.backupList)
 	v1.Get("/backups/:id", a.backupShow)
@@ -99,38 +113,83 @@ const actorKey = "operator"
 // after them, 429 until the minute is over.
 const authFailuresPerMinute = 20
 
-// auth checks the bearer token in constant time (hashes of equal length,
-// so not even the token's length leaks) and puts the operator actor on
-// the user context. Failures are aggregated per client address: at most
-// one audit row a minute, carrying the number of failures it stands for
-// (flushed with the address's next row), and 429 rate_limited with
-// Retry-After past the limit, before the token is even looked at.
-func (a *api) auth(c *fiber.Ctx) error {
+// auth checks the bearer token (Authenticate) and puts the operator
+// actor on the user context.
+func (a *Ops) auth(c *fiber.Ctx) error {
 	if a.cfg.Token == "" {
 		return tenant.Errorf(tenant.EUnavailable, "the operator API is disabled: set PLATFORM_OPERATOR_TOKEN")
 	}
 	ip := strings.Clone(httpx.ClientIP(c, a.cfg.Proxies))
-	if wait := a.fails.Blocked(ip); wait > 0 {
-		a.authFailed(c, ip)
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return tenant.Errorf(httpx.ERateLimited, "too many failed authentications from this address; try again later")
-	}
 	given, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-	sum := sha256.Sum256([]byte(given))
-	if !ok || subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
-		a.authFailed(c, ip)
-		return tenant.Errorf(httpx.EUnauthorized, "missing or wrong operator token")
+	if !ok {
+		given = "" // never equal: the token is at least 32 characters
 	}
-	// Operators are told apart by a fingerprint of their token, never the token.
-	name := "api:" + hex.EncodeToString(a.token[:4])
-	c.Locals(actorKey, name)
-	c.SetUserContext(tenant.WithActor(c.UserContext(), tenant.Actor{Name: name, Source: "api", IP: ip}))
+	actor, err := a.Authenticate(c.UserContext(), ip, given, "api")
+	if wait, limited := RetryAfter(err); limited {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	}
+	if err != nil {
+		return err
+	}
+	c.Locals(actorKey, actor.Name)
+	c.SetUserContext(tenant.WithActor(c.UserContext(), actor))
 	return c.Next()
+}
+
+// rateLimited is the refusal of an address past the failures limit, with
+// how long it still waits.
+type rateLimited struct {
+	err  *tenant.Error
+	wait time.Duration
+}
+
+func (e *rateLimited) Error() string { return e.err.Error() }
+func (e *rateLimited) Unwrap() error { return e.err }
+
+// RetryAfter is how long an address refused by Authenticate for too many
+// failures waits; false for any other error.
+func RetryAfter(err error) (time.Duration, bool) {
+	var rl *rateLimited
+	if errors.As(err, &rl) {
+		return rl.wait, true
+	}
+	return 0, false
+}
+
+// Enabled reports whether an operator token is configured.
+func (a *Ops) Enabled() bool { return a.cfg.Token != "" }
+
+// Fingerprint tells operators apart without the token: the first four
+// bytes of its SHA-256, in hex. Actors are "<source>:<fingerprint>".
+func (a *Ops) Fingerprint() string { return hex.EncodeToString(a.token[:4]) }
+
+// Authenticate checks a given operator token in constant time (hashes of
+// equal length, so not even the token's length leaks) and returns the
+// operator actor of source ("api", "console") at address ip. Failures are
+// aggregated per client address: at most one audit row a minute, carrying
+// the number of failures it stands for (flushed with the address's next
+// row), and ERateLimited (see RetryAfter) past the limit, before the
+// token is even looked at; a wrong token is EUnauthorized. The API and the
+// console share the counts.
+func (a *Ops) Authenticate(ctx context.Context, ip, given, source string) (tenant.Actor, error) {
+	if a.cfg.Token == "" {
+		return tenant.Actor{}, tenant.Errorf(tenant.EUnavailable, "the operator API is disabled: set PLATFORM_OPERATOR_TOKEN")
+	}
+	if wait := a.fails.Blocked(ip); wait > 0 {
+		a.authFailed(ctx, ip, source)
+		return tenant.Actor{}, &rateLimited{err: tenant.Errorf(httpx.ERateLimited, "too many failed authentications from this address; try again later"), wait: wait}
+	}
+	sum := sha256.Sum256([]byte(given))
+	if given == "" || subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
+		a.authFailed(ctx, ip, source)
+		return tenant.Actor{}, tenant.Errorf(httpx.EUnauthorized, "missing or wrong operator token")
+	}
+	return tenant.Actor{Name: source + ":" + a.Fingerprint(), Source: source, IP: ip}, nil
 }
 
 // authFailed counts a failed authentication and writes the audit row when
 // one is due.
-func (a *api) authFailed(c *fiber.Ctx, ip string) {
+func (a *Ops) authFailed(ctx context.Context, ip, source string) {
 	n, others := a.fails.Fail(ip)
 	if n == 0 {
 		return
@@ -139,26 +198,34 @@ func (a *api) authFailed(c *fiber.Ctx, ip string) {
 	if others > 0 {
 		details["failures_other_addresses"] = others
 	}
-	a.audit(c, "auth", "", details, tenant.Errorf(httpx.EUnauthorized, "unauthorized"))
+	a.record(ctx, tenant.Actor{Name: source + ":anonymous", Source: source, IP: ip}, "auth", "", details,
+		tenant.Errorf(httpx.EUnauthorized, "unauthorized"))
 }
 
-// audit records a failed authentication (operations are recorded by the
-// service); the given error is returned.
-func (a *api) audit(c *fiber.Ctx, action, slug string, details map[string]any, err error) error {
-	actor, _ := c.Locals(actorKey).(string)
-	if actor == "" {
-		actor = "api:anonymous"
-	}
+// record writes an operator audit row of what the service does not record
+// itself (failed authentications, refusals and ends of jobs) for actor;
+// the given error is returned. A failed write is logged.
+func (a *Ops) record(ctx context.Context, actor tenant.Actor, action, slug string, details map[string]any, err error) error {
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["ip"] = httpx.ClientIP(c, a.cfg.Proxies)
-	aerr := a.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(c.UserContext()), catalog.OperatorAction{
-		Actor: actor, Source: "api", Action: action, Tenant: slug, Failed: err != nil, Details: details})
+	if actor.IP != "" {
+		details["ip"] = actor.IP
+	}
+	aerr := a.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
+		Actor: actor.Name, Source: actor.Source, Action: action, Tenant: slug, Failed: err != nil, Details: details})
 	if aerr != nil {
-		a.cfg.Logger.ErrorContext(c.UserContext(), "operator audit write failed", "action", action, "err", aerr)
+		a.cfg.Logger.ErrorContext(ctx, "operator audit write failed", "action", action, "err", aerr)
 	}
 	return err
+}
+
+// actorOf is the operator actor of ctx (set by auth or the console).
+func actorOf(ctx context.Context) tenant.Actor {
+	if a, ok := tenant.ActorFrom(ctx); ok {
+		return a
+	}
+	return tenant.Actor{Name: "api:anonymous", Source: "api"}
 }
 
 // decode reads a JSON body strictly: unknown fields are mistakes.
@@ -277,7 +344,7 @@ type createBody struct {
 // operator actor that the service records in the operator audit. auth sets
 // the actor on the user context; the Locals fallback keeps the API's audit
 // attributed if it does not.
-func (a *api) opCtx(c *fiber.Ctx) context.Context {
+func (a *Ops) opCtx(c *fiber.Ctx) context.Context {
 	ctx := c.UserContext()
 	if _, ok := tenant.ActorFrom(ctx); ok {
 		return ctx
@@ -289,7 +356,7 @@ func (a *api) opCtx(c *fiber.Ctx) context.Context {
 	return tenant.WithActor(ctx, tenant.Actor{Name: name, Source: "api", IP: strings.Clone(httpx.ClientIP(c, a.cfg.Proxies))})
 }
 
-func (a *api) create(c *fiber.Ctx) error {
+func (a *Ops) create(c *fiber.Ctx) error {
 	var b createBody
 	if err := decode(c, &b); err != nil {
 		return err
@@ -301,7 +368,7 @@ func (a *api) create(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(CreatedView(res))
 }
 
-func (a *api) list(c *fiber.Ctx) error {
+func (a *Ops) list(c *fiber.Ctx) error {
 	var f catalog.TenantFilter
 	if s := c.Query("status"); s != "" {
 		switch st := tenant.Status(s); st {
@@ -332,7 +399,7 @@ func (a *api) list(c *fiber.Ctx) error {
 // slug copies the path parameter: Fiber's strings die with the request.
 func slug(c *fiber.Ctx) string { return strings.Clone(c.Params("slug")) }
 
-func (a *api) show(c *fiber.Ctx) error {
+func (a *Ops) show(c *fiber.Ctx) error {
 	t, err := a.cfg.Service.Get(c.UserContext(), slug(c))
 	if err != nil {
 		return err
@@ -350,7 +417,7 @@ type rotateBody struct {
 
 // rotate rotates a tenant's secrets (all, or those in "only"); the body
 // may be empty.
-func (a *api) rotate(c *fiber.Ctx) error {
+func (a *Ops) rotate(c *fiber.Ctx) error {
 	var b rotateBody
 	if len(bytes.TrimSpace(c.Body())) > 0 {
 		if err := decode(c, &b); err != nil {
@@ -367,7 +434,7 @@ func (a *api) rotate(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-func (a *api) setStatus(c *fiber.Ctx, op func(context.Context, string) error) error {
+func (a *Ops) setStatus(c *fiber.Ctx, op func(context.Context, string) error) error {
 	s := slug(c)
 	if err := op(a.opCtx(c), s); err != nil {
 		return err
@@ -379,11 +446,11 @@ func (a *api) setStatus(c *fiber.Ctx, op func(context.Context, string) error) er
 	return c.JSON(TenantView(a.cfg.Service, t))
 }
 
-func (a *api) suspend(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Suspend) }
+func (a *Ops) suspend(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Suspend) }
 
-func (a *api) resume(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Resume) }
+func (a *Ops) resume(c *fiber.Ctx) error { return a.setStatus(c, a.cfg.Service.Resume) }
 
-func (a *api) delete(c *fiber.Ctx) error {
+func (a *Ops) delete(c *fiber.Ctx) error {
 	s := slug(c)
 	purge := false
 	switch c.Query("purge") {
@@ -403,27 +470,80 @@ func (a *api) delete(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"slug": s, "result": result})
 }
 
-func (a *api) migrate(c *fiber.Ctx) error {
-	s := slug(c)
-	rs, err := a.cfg.Service.MigrateUp(a.opCtx(c), provision.MigrateOptions{Tenant: s})
+// Migrate migrates one tenant for the operator of ctx (the service
+// audits it); a database that failed is an EMigrationFailed error beside
+// the results.
+func (a *Ops) Migrate(ctx context.Context, s string) ([]provision.MigrationResult, error) {
+	rs, err := a.cfg.Service.MigrateUp(ctx, provision.MigrateOptions{Tenant: s})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return rs, migrationFailed(rs)
+}
+
+// migrationFailed is the error of results with a failed database.
+func migrationFailed(rs []provision.MigrationResult) error {
+	var err error
 	for _, r := range rs {
 		if r.Err != nil {
 			err = tenant.Errorf(httpx.EMigrationFailed, "%s", ErrorText(r.Err))
 		}
 	}
-	if err != nil {
+	return err
+}
+
+func (a *Ops) migrate(c *fiber.Ctx) error {
+	rs, err := a.Migrate(a.opCtx(c), slug(c))
+	if tenant.ErrorCode(err) == httpx.EMigrationFailed {
 		return c.Status(httpx.Status(httpx.EMigrationFailed)).JSON(fiber.Map{
 			"error":   fiber.Map{"code": httpx.EMigrationFailed, "message": tenant.ErrorMessage(err)},
 			"results": MigrationViews(rs)})
 	}
+	if err != nil {
+		return err
+	}
 	return c.JSON(fiber.Map{"results": MigrationViews(rs)})
 }
 
-func (a *api) migrations(c *fiber.Ctx) error {
-	rs, err := a.cfg.Service.MigrationStatus(c.UserContext(), strings.Clone(c.Query("tenant")))
+// StartFleetMigration migrates the templates and every tenant
+// (provision's MigrateUp with All, audited by the service) as an operator
+// job of kind migrate (tenant "": the fleet): its result is the
+// databases' MigrationViews; a database that failed fails the job with
+// EMigrationFailed, the results still recorded. EUnavailable when this
+// server runs no jobs.
+func (a *Ops) StartFleetMigration(ctx context.Context) (*catalog.OperatorJob, error) {
+	if a.cfg.Jobs == nil {
+		return nil, tenant.Errorf(tenant.EUnavailable, "operator jobs are not configured on this server")
+	}
+	return a.cfg.Jobs.Start(ctx, catalog.JobMigrate, "", "", actorOf(ctx).Name, func(ctx context.Context) (any, error) {
+		rs, err := a.cfg.Service.MigrateUp(ctx, provision.MigrateOptions{All: true})
+		if err != nil {
+			return nil, err
+		}
+		return fiber.Map{"results": MigrationViews(rs)}, migrationFailed(rs)
+	})
+}
+
+// migrateFleet: POST /v1/migrations, the fleet migration as a job (202).
+func (a *Ops) migrateFleet(c *fiber.Ctx) error {
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	j, err := a.StartFleetMigration(a.opCtx(c))
+	if err != nil {
+		return err
+	}
+	return accepted(c, j)
+}
+
+// MigrationStatus is each database's migration state (one tenant's, or
+// with slug "" the templates' and the fleet's).
+func (a *Ops) MigrationStatus(ctx context.Context, s string) ([]provision.MigrationResult, error) {
+	return a.cfg.Service.MigrationStatus(ctx, s)
+}
+
+func (a *Ops) migrations(c *fiber.Ctx) error {
+	rs, err := a.MigrationStatus(c.UserContext(), strings.Clone(c.Query("tenant")))
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ const (
 // backupsOff answers the backup routes of a server without a backup store.
 var errBackupsOff = tenant.Errorf(tenant.EUnavailable, "backups are not configured on this server (PLATFORM_BACKUP_URL is not set)")
 
-func (a *api) backups(jobs bool) error {
+func (a *Ops) backups(jobs bool) error {
 	if a.cfg.Backups == nil || jobs && a.cfg.Jobs == nil {
 		return errBackupsOff
 	}
@@ -53,60 +53,44 @@ func emptyBody(c *fiber.Ctx) error {
 	return decode(c, &none)
 }
 
-// actorName is the job's actor: the operator the API authenticated.
-func actorName(ctx context.Context) string {
-	if a, ok := tenant.ActorFrom(ctx); ok {
-		return a.Name
-	}
-	return "api:anonymous"
-}
-
 // accepted answers 202 with the job and where to follow it.
 func accepted(c *fiber.Ctx, j *catalog.OperatorJob) error {
 	c.Location("/v1/jobs/" + j.ID)
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"job": j})
 }
 
-// auditJob records the end of a backup or verify job in the operator audit
-// (restore is recorded by the backup service itself), with the actor the
-// job's context carries.
-func (a *api) auditJob(ctx context.Context, action, slug string, details map[string]any, err error) {
-	actor, ok := tenant.ActorFrom(ctx)
-	if !ok {
-		actor = tenant.Actor{Name: "api:anonymous", Source: "api"}
-	}
-	if actor.IP != "" {
-		details["ip"] = actor.IP
-	}
+// auditJob records the end of a backup, verify or migrate job in the
+// operator audit (restore is recorded by the backup service itself), with
+// the actor the job's context carries.
+func (a *Ops) auditJob(ctx context.Context, action, slug string, details map[string]any, err error) {
 	if err != nil {
 		details["error"] = ErrorText(err)
 	}
-	if aerr := a.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
-		Actor: actor.Name, Source: "api", Action: action, Tenant: slug, Failed: err != nil, Details: details}); aerr != nil {
-		a.cfg.Logger.ErrorContext(ctx, "operator audit write failed", "action", action, "tenant", slug, "err", aerr)
-	}
+	_ = a.record(ctx, actorOf(ctx), action, slug, details, err)
 }
 
-// backupRun starts a backup job of the tenant: 404 for an unknown tenant
-// and 409 for one that is not backed up in its state, before any job.
-func (a *api) backupRun(c *fiber.Ctx) error {
+// BackupsEnabled reports whether backups are configured (jobs: and their
+// jobs can run).
+func (a *Ops) BackupsEnabled(jobs bool) bool { return a.backups(jobs) == nil }
+
+// StartBackup starts a backup job of the tenant slug for the operator of
+// ctx: ENotFound for an unknown tenant and EConflict for one that is not
+// backed up in its state, before any job (both audited), EUnavailable
+// without backups.
+func (a *Ops) StartBackup(ctx context.Context, s string) (*catalog.OperatorJob, error) {
 	if err := a.backups(true); err != nil {
-		return err
+		return nil, err
 	}
-	if err := emptyBody(c); err != nil {
-		return err
-	}
-	s := slug(c)
-	ctx := a.opCtx(c)
+	actor := actorOf(ctx)
 	t, err := a.cfg.Catalog.TenantBySlug(ctx, s)
 	if err != nil {
-		return a.audit(c, "backup.run", s, nil, err)
+		return nil, a.record(ctx, actor, "backup.run", s, nil, err)
 	}
 	if t.Status != tenant.StatusActive && t.Status != tenant.StatusSuspended {
-		return a.audit(c, "backup.run", s, nil,
+		return nil, a.record(ctx, actor, "backup.run", s, nil,
 			tenant.Errorf(tenant.EConflict, "tenant %q is %s; only active or suspended tenants are backed up", s, t.Status))
 	}
-	j, err := a.cfg.Jobs.Start(ctx, catalog.JobBackup, s, "", actorName(ctx), func(ctx context.Context) (any, error) {
+	return a.cfg.Jobs.Start(ctx, catalog.JobBackup, s, "", actor.Name, func(ctx context.Context) (any, error) {
 		b, err := a.cfg.Backups.Run(ctx, s, backup.ReasonManual)
 		details := map[string]any{"job_id": opjob.ID(ctx)}
 		if b != nil {
@@ -115,17 +99,35 @@ func (a *api) backupRun(c *fiber.Ctx) error {
 		a.auditJob(ctx, "backup.run", s, details, err)
 		return b, err
 	})
+}
+
+// backupRun starts a backup job of the tenant: 404 for an unknown tenant
+// and 409 for one that is not backed up in its state, before any job.
+func (a *Ops) backupRun(c *fiber.Ctx) error {
+	if err := a.backups(true); err != nil {
+		return err
+	}
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	j, err := a.StartBackup(a.opCtx(c), slug(c))
 	if err != nil {
 		return err
 	}
 	return accepted(c, j)
 }
 
-func (a *api) backupList(c *fiber.Ctx) error {
+// Backups lists a tenant's backups, newest first (EUnavailable without
+// backups).
+func (a *Ops) Backups(ctx context.Context, s string) ([]*backup.Backup, error) {
 	if err := a.backups(false); err != nil {
-		return err
+		return nil, err
 	}
-	bs, err := a.cfg.Backups.List(c.UserContext(), slug(c))
+	return a.cfg.Backups.List(ctx, s)
+}
+
+func (a *Ops) backupList(c *fiber.Ctx) error {
+	bs, err := a.Backups(c.UserContext(), slug(c))
 	if err != nil {
 		return err
 	}
@@ -135,23 +137,28 @@ func (a *api) backupList(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"backups": bs})
 }
 
-func (a *api) backupShow(c *fiber.Ctx) error {
+// Backup reads one backup (EUnavailable without backups).
+func (a *Ops) Backup(ctx context.Context, id string) (*backup.Backup, error) {
 	if err := a.backups(false); err != nil {
-		return err
+		return nil, err
 	}
-	b, err := a.cfg.Backups.Get(c.UserContext(), id(c))
+	return a.cfg.Backups.Get(ctx, id)
+}
+
+func (a *Ops) backupShow(c *fiber.Ctx) error {
+	b, err := a.Backup(c.UserContext(), id(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(b)
 }
 
-// usableBackup reads the backup of the path for verify or restore: 400 for
-// a malformed id, 404 for an unknown one, 409 for one not completed or
-// verified (running, stale, failed, expired). A refused backup's tenant
-// slug is returned too, for the audit.
-func (a *api) usableBackup(c *fiber.Ctx, what string) (*backup.Backup, string, error) {
-	b, err := a.cfg.Backups.Get(c.UserContext(), id(c))
+// usableBackup reads the backup id for verify or restore: EInvalid for a
+// malformed id, ENotFound for an unknown one, EConflict for one not
+// completed or verified (running, stale, failed, expired). A refused
+// backup's tenant slug is returned too, for the audit.
+func (a *Ops) usableBackup(ctx context.Context, id, what string) (*backup.Backup, string, error) {
+	b, err := a.cfg.Backups.Get(ctx, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -161,19 +168,18 @@ func (a *api) usableBackup(c *fiber.Ctx, what string) (*backup.Backup, string, e
 	return b, b.TenantSlug, nil
 }
 
-func (a *api) backupVerify(c *fiber.Ctx) error {
+// StartVerify starts a verify job of backup id for the operator of ctx;
+// refusals (see usableBackup) are audited.
+func (a *Ops) StartVerify(ctx context.Context, id string) (*catalog.OperatorJob, error) {
 	if err := a.backups(true); err != nil {
-		return err
+		return nil, err
 	}
-	if err := emptyBody(c); err != nil {
-		return err
-	}
-	b, owner, err := a.usableBackup(c, "verified")
+	actor := actorOf(ctx)
+	b, owner, err := a.usableBackup(ctx, id, "verified")
 	if err != nil {
-		return a.audit(c, "backup.verify", owner, map[string]any{"backup_id": id(c)}, err)
+		return nil, a.record(ctx, actor, "backup.verify", owner, map[string]any{"backup_id": id}, err)
 	}
-	ctx := a.opCtx(c)
-	j, err := a.cfg.Jobs.Start(ctx, catalog.JobVerify, b.TenantSlug, b.ID, actorName(ctx), func(ctx context.Context) (any, error) {
+	return a.cfg.Jobs.Start(ctx, catalog.JobVerify, b.TenantSlug, b.ID, actor.Name, func(ctx context.Context) (any, error) {
 		res, err := a.cfg.Backups.Verify(ctx, b.ID)
 		err = verifyJobError(b.ID, err)
 		details := map[string]any{"job_id": opjob.ID(ctx), "backup_id": b.ID}
@@ -183,6 +189,16 @@ func (a *api) backupVerify(c *fiber.Ctx) error {
 		a.auditJob(ctx, "backup.verify", b.TenantSlug, details, err)
 		return res, err
 	})
+}
+
+func (a *Ops) backupVerify(c *fiber.Ctx) error {
+	if err := a.backups(true); err != nil {
+		return err
+	}
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	j, err := a.StartVerify(a.opCtx(c), id(c))
 	if err != nil {
 		return err
 	}
@@ -224,7 +240,45 @@ type restoreBody struct {
 	As string `json:"as"`
 }
 
-func (a *api) backupRestore(c *fiber.Ctx) error {
+// StartRestore starts a restore job of backup id for the operator of
+// ctx. confirm must be the backup's tenant slug (the typed confirmation
+// of the CLI's --yes; otherwise an EValidation on field "confirm"); as,
+// when not empty, restores into a fresh tenant of that slug
+// (backup.RestoreOptions.As). Refusals are audited; the restore itself is
+// audited by the backup service.
+func (a *Ops) StartRestore(ctx context.Context, id, confirm, as string) (*catalog.OperatorJob, error) {
+	if err := a.backups(true); err != nil {
+		return nil, err
+	}
+	actor := actorOf(ctx)
+	details := map[string]any{"backup_id": id}
+	if as != "" {
+		details["as"] = as
+	}
+	b, owner, err := a.usableBackup(ctx, id, "restored")
+	if err != nil {
+		return nil, a.record(ctx, actor, "backup.restore", owner, details, err)
+	}
+	switch {
+	case confirm == "":
+		err = tenant.Invalid(map[string]string{"confirm": fmt.Sprintf("required: the slug of the backup's tenant (%q), to confirm that its database is replaced", b.TenantSlug)})
+	case confirm != b.TenantSlug:
+		err = tenant.Invalid(map[string]string{"confirm": fmt.Sprintf("must be the slug of the backup's tenant (%q)", b.TenantSlug)})
+	}
+	if err != nil {
+		return nil, a.record(ctx, actor, "backup.restore", b.TenantSlug, details, err)
+	}
+	opts := backup.RestoreOptions{As: as, Sessions: a.cfg.Sessions}
+	j, err := a.cfg.Jobs.Start(ctx, catalog.JobRestore, b.TenantSlug, b.ID, actor.Name, func(ctx context.Context) (any, error) {
+		return a.cfg.Backups.Restore(ctx, b.ID, opts) // audited by the service
+	})
+	if err != nil {
+		return nil, a.record(ctx, actor, "backup.restore", b.TenantSlug, details, err)
+	}
+	return j, nil
+}
+
+func (a *Ops) backupRestore(c *fiber.Ctx) error {
 	if err := a.backups(true); err != nil {
 		return err
 	}
@@ -234,37 +288,21 @@ func (a *api) backupRestore(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	details := map[string]any{"backup_id": id(c)}
-	if body.As != "" {
-		details["as"] = body.As
-	}
-	b, owner, err := a.usableBackup(c, "restored")
+	j, err := a.StartRestore(a.opCtx(c), id(c), body.Confirm, body.As)
 	if err != nil {
-		return a.audit(c, "backup.restore", owner, details, err)
-	}
-	switch {
-	case body.Confirm == "":
-		err = tenant.Invalid(map[string]string{"confirm": fmt.Sprintf("required: the slug of the backup's tenant (%q), to confirm that its database is replaced", b.TenantSlug)})
-	case body.Confirm != b.TenantSlug:
-		err = tenant.Invalid(map[string]string{"confirm": fmt.Sprintf("must be the slug of the backup's tenant (%q)", b.TenantSlug)})
-	}
-	if err != nil {
-		return a.audit(c, "backup.restore", b.TenantSlug, details, err)
-	}
-	ctx := a.opCtx(c)
-	opts := backup.RestoreOptions{As: body.As, Sessions: a.cfg.Sessions}
-	j, err := a.cfg.Jobs.Start(ctx, catalog.JobRestore, b.TenantSlug, b.ID, actorName(ctx), func(ctx context.Context) (any, error) {
-		return a.cfg.Backups.Restore(ctx, b.ID, opts) // audited by the service
-	})
-	if err != nil {
-		return a.audit(c, "backup.restore", b.TenantSlug, details, err)
+		return err
 	}
 	return accepted(c, j)
 }
 
+// Job reads an operator job from the catalog: any replica knows every job.
+func (a *Ops) Job(ctx context.Context, id string) (*catalog.OperatorJob, error) {
+	return a.cfg.Catalog.OperatorJob(ctx, id)
+}
+
 // job answers from the catalog: any replica knows every job.
-func (a *api) job(c *fiber.Ctx) error {
-	j, err := a.cfg.Catalog.OperatorJob(c.UserContext(), id(c))
+func (a *Ops) job(c *fiber.Ctx) error {
+	j, err := a.Job(c.UserContext(), id(c))
 	if err != nil {
 		return err
 	}
