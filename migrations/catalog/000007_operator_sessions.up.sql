@@ -23,3 +23,9 @@ COMMENT ON TABLE operator_sessions IS 'Operator console sessions (SHA-256 of the
 ALTER TABLE operator_jobs DROP CONSTRAINT operator_jobs_kind_check;
 ALTER TABLE operator_jobs ADD CONSTRAINT operator_jobs_kind_check
     CHECK (kind IN ('backup', 'verify', 'restore', 'migrate'));
+
+-- The console's actions are audited as such (actor console:<fingerprint>).
+ALTER TABLE operator_audit DROP CONSTRAINT operator_audit_source_check;
+ALTER TABLE operator_audit ADD CONSTRAINT operator_audit_source_check
+    CHECK (source IN ('cli', 'api', 'scheduler', 'console'));
+COMMENT ON TABLE operator_audit IS 'What operators did through the CLI, the API or the operator console. Slugs, not ids: it outlives purged tenants.';

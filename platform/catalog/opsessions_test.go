@@ -67,7 +67,10 @@ func TestOperatorSessions(t *testing.T) {
 	if err := cat.DeleteOperatorSession(ctx, hash("live")); err != nil {
 		t.Errorf("delete twice: %v", err)
 	}
-	// The fleet migration job kind of the same migration.
+	// The console's audit source and fleet migration job kind, of the same migration.
+	if err := cat.RecordOperatorAction(ctx, catalog.OperatorAction{Actor: "console:test", Source: "console", Action: "console.login"}); err != nil {
+		t.Errorf("console audit row: %v", err)
+	}
 	j, err := cat.CreateOperatorJob(ctx, catalog.NewOperatorJob{Kind: catalog.JobMigrate, Actor: "console:test", Replica: "a"})
 	if err != nil || j.Kind != catalog.JobMigrate {
 		t.Errorf("migrate job: %+v %v", j, err)
