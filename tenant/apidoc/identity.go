@@ -35,6 +35,9 @@ type (
 		Session     sessionView `json:"session"`
 		CSRFToken   string      `json:"csrf_token"`
 	}
+	updateMeRequest struct {
+		Language string `json:"language" doc:"es, en, or empty: follow the browser's Accept-Language"`
+	}
 	changePasswordRequest struct {
 		Current string `json:"current_password"`
 		New     string `json:"new_password"`
@@ -115,6 +118,9 @@ func Identity() []Route {
 		{Route: r(post, "/api/auth/logout", "End the current session", 204), Errors: authed},
 		{Route: withBody(r(get, "/api/me", "The current user, permissions and session", 200), nil, meResponse{}, nil),
 			Errors: []int{401, 429, 503}},
+		{Route: withBody(r(patch, "/api/me", "Change one's own preferences (the screen language; every session of the user follows)", 200),
+			updateMeRequest{}, meResponse{}, updateMeRequest{Language: "es"}),
+			Errors: append([]int{400, 422}, authed...)},
 		{Route: withBody(r(post, "/api/auth/change-password", "Change one's own password", 204), changePasswordRequest{}, nil,
 			changePasswordRequest{Current: "clave-antigua-2025", New: "correct horse battery staple 42"}),
 			Errors: append([]int{400, 422}, authed...)},

@@ -140,7 +140,7 @@ func (f *fixture) principal(t testing.TB, res auth.LoginResult) *auth.Principal 
 		t.Fatalf("check session: %v", err)
 	}
 	return &auth.Principal{TenantID: f.tn.ID, UserID: info.UserID, Username: info.Username, Roles: info.Roles,
-		Permissions: info.Permissions, MustChangePassword: info.MustChangePassword, Session: info.ID}
+		Permissions: info.Permissions, MustChangePassword: info.MustChangePassword, Language: info.Language, Session: info.ID}
 }
 
 // user creates a user with roles and strongPassword, no change required,

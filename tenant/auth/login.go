@@ -91,7 +91,7 @@ func (s *Service) Login(ctx context.Context, e Env, username, password string) (
 	now := s.cfg.Now()
 	secret, info, err := s.sessions.Create(ctx, e.Tenant.ID, SessionData{
 		UserID: a.ID, Username: a.Username, Roles: a.Roles, Permissions: a.Permissions,
-		MustChangePassword: a.MustChangePassword, IP: e.IP, UserAgent: e.UserAgent,
+		MustChangePassword: a.MustChangePassword, Language: a.Language, IP: e.IP, UserAgent: e.UserAgent,
 		CreatedAt: now, LastSeenAt: now,
 	}, PolicyFor(e.Tenant))
 	if err != nil {
@@ -167,6 +167,33 @@ func (s *Service) Me(ctx context.Context, e Env) (User, error) {
 		return User{}, internal("me", err)
 	}
 	return toUser(a), nil
+}
+
+// SetLanguage stores the logged-in user's screen language (es, en; ""
+// clears it) and copies it into each of the user's sessions, so the next
+// page of any of them is in it. A preference, not an audited change.
+func (s *Service) SetLanguage(ctx context.Context, e Env, lang string) error {
+	if e.Principal == nil {
+		return ErrNoSession
+	}
+	if lang != "" && lang != "es" && lang != "en" {
+		return tenant.Invalid(map[string]string{"language": "must be es or en"})
+	}
+	err := authpg.SetLanguage(ctx, e.DB, e.Principal.UserID, lang)
+	if errors.Is(err, authpg.ErrNoUser) {
+		return ErrNoSession
+	}
+	if err != nil {
+		if tenant.ErrorCode(err) == tenant.EValidation {
+			return err
+		}
+		return internal("set language", err)
+	}
+	if err := s.sessions.UpdateUser(ctx, e.Tenant.ID, e.Principal.UserID, func(d *SessionData) { d.Language = lang }); err != nil {
+		s.log(e).Error("set language: sessions", "user_id", e.Principal.UserID, "err", err)
+		return err
+	}
+	return nil
 }
 
 // ChangePassword replaces the logged-in user's password: current must be

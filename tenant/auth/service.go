@@ -222,7 +222,7 @@ func toUser(a authpg.Account) User {
 		roles = []string{}
 	}
 	return User{ID: a.ID, Username: a.Username, Email: a.Email, FullName: a.FullName, Active: a.Active,
-		Locked: a.Locked, MustChangePassword: a.MustChangePassword, Roles: roles, LastLoginAt: a.LastLoginAt,
+		Locked: a.Locked, MustChangePassword: a.MustChangePassword, Language: a.Language, Roles: roles, LastLoginAt: a.LastLoginAt,
 		PasswordChangedAt: a.PasswordChangedAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

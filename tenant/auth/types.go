@@ -33,6 +33,7 @@ type User struct {
 	Active             bool       `json:"active"`
 	Locked             bool       `json:"locked"`
 	MustChangePassword bool       `json:"must_change_password"`
+	Language           string     `json:"language" doc:"es, en, or empty: the browser's language"`
 	Roles              []string   `json:"roles"`
 	LastLoginAt        *time.Time `json:"last_login_at"`
 	PasswordChangedAt  *time.Time `json:"password_changed_at"`
@@ -49,6 +50,7 @@ type Principal struct {
 	Roles              []string
 	Permissions        []string
 	MustChangePassword bool
+	Language           string // the user's screen language; "": the browser's
 	// Session is the current session's public handle (SessionInfo.ID),
 	// never the secret session id.
 	Session string
@@ -68,6 +70,7 @@ type SessionData struct {
 	Roles              []string  `json:"roles"`
 	Permissions        []string  `json:"permissions"`
 	MustChangePassword bool      `json:"must_change_password"`
+	Language           string    `json:"language,omitempty"`
 	IP                 string    `json:"ip"`
 	UserAgent          string    `json:"user_agent"`
 	CreatedAt          time.Time `json:"created_at"`

@@ -86,9 +86,10 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 
 // Cookie and form field names.
 const (
-	// LangCookie remembers the language switch's choice in the browser.
-	// A per-user column (copied into the session) is later work; the
-	// cookie then stays the anonymous visitor's choice.
+	// LangCookie remembers the language switch's choice in the browser,
+	// for its anonymous pages; a logged-in user's choice is also stored
+	// in the user's row (users.language, copied into the sessions) and
+	// wins over the cookie.
 	LangCookie = "lang"
 	// CSRFField is the hidden field of the session's CSRF token.
 	CSRFField = "csrf"
@@ -318,7 +319,11 @@ func (s *Console) page(c *fiber.Ctx, t *tenant.Tenant, sess *session, title stri
 		// renders, with the default formats.
 		s.cfg.Logger.WarnContext(c.UserContext(), "console: tenant locale", "tenant", t.Slug, "err", err)
 	}
-	lang := i18n.Negotiate(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(LangCookie))
+	choice := c.Cookies(LangCookie)
+	if sess != nil && sess.principal.Language != "" {
+		choice = sess.principal.Language // the user's, from any browser
+	}
+	lang := i18n.Negotiate(c.Get(fiber.HeaderAcceptLanguage), choice)
 	p := &Page{
 		L: s.cfg.Catalog.Localizer(lang, loc), TenantName: t.Name, Kind: t.Kind,
 		Path: strings.Clone(c.Path()), Title: title, RequestID: httpx.RequestID(c),
@@ -342,7 +347,7 @@ func navFor(kind tenant.Kind, p *auth.Principal, current string) []NavItem {
 		switch kind {
 		case tenant.Restaurant:
 			items = append(items, NavItem{Key: "nav.branches", Href: "/data/branches"}, NavItem{Key: "nav.menu", Href: "/data/menu_items"},
-				NavItem{Key: "nav.orders", Href: "/data/orders"}, NavItem{Key: "nav.reservations", Href: "/data/reservations"},
+				NavItem{Key: "nav.orders", Href: "/orders"}, NavItem{Key: "nav.reservations", Href: "/reservations"},
 				NavItem{Key: "nav.customers", Href: "/data/customers"})
 		case tenant.Institution:
 			items = append(items, NavItem{Key: "nav.periods", Href: "/data/periods"}, NavItem{Key: "nav.programs", Href: "/data/programs"},
@@ -448,7 +453,7 @@ func (s *Console) session(c *fiber.Ctx, t *tenant.Tenant) (*session, error) {
 	return &session{
 		principal: &auth.Principal{
 			TenantID: t.ID, UserID: info.UserID, Username: info.Username, Roles: info.Roles,
-			Permissions: info.Permissions, MustChangePassword: info.MustChangePassword, Session: info.ID,
+			Permissions: info.Permissions, MustChangePassword: info.MustChangePassword, Language: info.Language, Session: info.ID,
 		},
 		secrets: sec,
 		csrf:    auth.CSRFToken([]byte(sec["csrf_secret"]), t.ID, info.ID),

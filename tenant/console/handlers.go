@@ -120,6 +120,11 @@ func (s *Console) login(c *fiber.Ctx) error {
 		return s.fail(c, p, err)
 	}
 	c.Cookie(authhttp.SessionCookie(tok, res.Session.ExpiresAt, s.isTLS(c)))
+	if l, ok := i18n.ParseLang(res.User.Language); ok {
+		// The user's choice follows them to this browser's later
+		// anonymous pages too (the login page after logout).
+		s.setLangCookie(c, l)
+	}
 	if prev != nil {
 		// The browser's earlier session is replaced: end it rather than
 		// leave it live and unreachable until its timeout.
@@ -384,8 +389,9 @@ func (s *Console) logout(c *fiber.Ctx) error {
 }
 
 // switchLang: POST /lang {lang, next}: remembers the choice in the lang
-// cookie (a per-user column is later work) and returns to next, a path of
-// this host.
+// cookie and, for a logged-in user, in the user's row and sessions (so it
+// follows them to other browsers), and returns to next, a path of this
+// host.
 func (s *Console) switchLang(c *fiber.Ctx) error {
 	t, sess, p, done := s.start(c, "lang.switch")
 	if p == nil || done != nil {
@@ -399,11 +405,22 @@ func (s *Console) switchLang(c *fiber.Ctx) error {
 		p.Title, p.FormError = "error.title", "validation.invalid_choice"
 		return s.Render(c, fiber.StatusUnprocessableEntity, tplError, p)
 	}
+	if sess != nil {
+		e := s.env(c, t, sess)
+		if err := s.withDB(c, &e, func() error { return s.cfg.Service.SetLanguage(c.UserContext(), e, lang.String()) }); err != nil {
+			return s.fail(c, p, err)
+		}
+	}
+	s.setLangCookie(c, lang)
+	return see(c, localPath(c.FormValue("next")))
+}
+
+// setLangCookie remembers lang in this browser for a year.
+func (s *Console) setLangCookie(c *fiber.Ctx, lang i18n.Lang) {
 	c.Cookie(&fiber.Cookie{
 		Name: LangCookie, Value: lang.String(), Path: "/", Expires: s.cfg.Now().Add(365 * 24 * time.Hour),
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: s.isTLS(c),
 	})
-	return see(c, localPath(c.FormValue("next")))
 }
 
 // localPath is next when it is a path of this host ("/…", not "//…" nor

@@ -330,3 +330,54 @@ func TestLangNextIsLocal(t *testing.T) {
 	}
 	f.post("/lang", url.Values{"lang": {"fr"}, "next": {"/"}}).want(t, 422)
 }
+
+// The switch of a logged-in user is the user's: stored with the user, it
+// follows them to another browser (whose own cookie and Accept-Language
+// say Spanish) at login and on every page, and the login page after
+// logout stays in it.
+func TestLanguageIsPerUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tenant.Restaurant)
+	lang := func(r resp) string {
+		t.Helper()
+		const mark = `<html lang="`
+		i := strings.Index(r.Body, mark)
+		if i < 0 {
+			t.Fatalf("no html lang in %s", r.Body)
+		}
+		rest := r.Body[i+len(mark):]
+		return rest[:strings.IndexByte(rest, '"')]
+	}
+	es := []string{"Accept-Language", "es-CL,es;q=0.9"}
+	one := e.form(t)
+	tok := one.loginAdmin()
+	one.post("/lang", url.Values{"csrf": {tok}, "lang": {"en"}, "next": {"/"}}).want(t, 303)
+	if got := lang(one.do("GET", "/", nil, es...).want(t, 200)); got != "en" {
+		t.Fatalf("after the switch: %s", got)
+	}
+
+	two := e.form(t)
+	two.do("POST", "/lang", url.Values{"lang": {"es"}, "next": {"/"}}, "Origin", e.base).want(t, 303)
+	if got := lang(two.do("GET", "/login", nil, es...).want(t, 200)); got != "es" {
+		t.Fatalf("the second browser's login page: %s", got)
+	}
+	r := two.do("POST", "/login", url.Values{"username": {e.tn.AdminUsername}, "password": {domaintest.Password}},
+		append([]string{"Origin", e.base}, es...)...).want(t, 303)
+	if two.cookie(console.LangCookie) != "en" {
+		t.Errorf("login set lang cookie %q, want the user's en", two.cookie(console.LangCookie))
+	}
+	home := two.do("GET", r.Location, nil, es...).want(t, 200)
+	if got := lang(home); got != "en" {
+		t.Fatalf("the second browser after login: %s", got)
+	}
+	// Back to Spanish from the second browser: the first one follows, though
+	// its cookie still says en.
+	two.post("/lang", url.Values{"csrf": {csrf(t, home.Body)}, "lang": {"es"}, "next": {"/"}}).want(t, 303)
+	if got := lang(one.do("GET", "/sessions", nil, "Accept-Language", "en").want(t, 200)); got != "es" || one.cookie(console.LangCookie) != "en" {
+		t.Errorf("the first browser: %s (cookie %q), want es", got, one.cookie(console.LangCookie))
+	}
+	one.post("/logout", url.Values{"csrf": {tok}}).want(t, 303)
+	if got := lang(one.do("GET", "/login", nil, "Accept-Language", "es").want(t, 200)); got != "en" {
+		t.Errorf("the login page after logout: %s, want the browser's cookie en", got)
+	}
+}

@@ -116,6 +116,7 @@ func Routes(r fiber.Router, cfg Config) *Handlers {
 	r.Post("/api/auth/login", h.login)
 	r.Post("/api/auth/logout", open, h.logout)
 	r.Get("/api/me", open, h.me)
+	r.Patch("/api/me", open, h.updateMe)
 	r.Post("/api/auth/change-password", open, h.changePassword)
 	r.Post("/api/auth/password-reset", h.requestReset)
 	r.Post("/api/auth/password-reset/confirm", h.confirmReset)
@@ -251,6 +252,7 @@ func (h *Handlers) authn(c *fiber.Ctx, gate bool) error {
 		Roles:              info.Roles,
 		Permissions:        info.Permissions,
 		MustChangePassword: info.MustChangePassword,
+		Language:           info.Language,
 		Session:            info.ID,
 	}
 	c.Locals(stateKey{}, &state{principal: p, session: info, secrets: sec, ip: ip, fromCookie: fromCookie})

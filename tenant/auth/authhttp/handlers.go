@@ -112,6 +112,28 @@ func (h *Handlers) me(c *fiber.Ctx) error {
 	})
 }
 
+// updateMe: PATCH /api/me {"language": "es"|"en"|""}: the user's own
+// preferences (allowed while a password change is due: the forced-change
+// page is in the chosen language too). Answers as GET /api/me.
+func (h *Handlers) updateMe(c *fiber.Ctx) error {
+	var in struct {
+		Language *string `json:"language"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.Language == nil {
+		return tenant.Invalid(map[string]string{"language": "is required"})
+	}
+	e := h.env(c, h.cfg.Tenant(c))
+	if err := h.withDB(c, &e, func() error {
+		return h.cfg.Service.SetLanguage(c.UserContext(), e, *in.Language)
+	}); err != nil {
+		return err
+	}
+	return h.me(c)
+}
+
 // changePassword: POST /api/auth/change-password {"current_password","new_password"}.
 func (h *Handlers) changePassword(c *fiber.Ctx) error {
 	var in struct {

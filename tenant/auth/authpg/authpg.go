@@ -51,6 +51,7 @@ type Account struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	PasswordHash       string
+	Language           string   // "es", "en"; "" follows the browser
 	Roles              []string // sorted
 	Permissions        []string // sorted, distinct
 }
@@ -58,7 +59,7 @@ type Account struct {
 // accountCols reads an Account from users u.
 const accountCols = `u.id, u.username, coalesce(u.email, ''), u.full_name, u.active, u.locked,
 	u.must_change_password, u.failed_attempts, u.locked_at, u.last_login_at, u.password_changed_at,
-	u.created_at, u.updated_at, u.password_hash,
+	u.created_at, u.updated_at, u.password_hash, coalesce(u.language, ''),
 	coalesce((SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
 		WHERE ur.user_id = u.id), '{}'),
 	coalesce((SELECT array_agg(DISTINCT p.code ORDER BY p.code) FROM user_roles ur
@@ -69,7 +70,7 @@ func scanAccount(row pgx.Row) (Account, error) {
 	var a Account
 	err := row.Scan(&a.ID, &a.Username, &a.Email, &a.FullName, &a.Active, &a.Locked,
 		&a.MustChangePassword, &a.FailedAttempts, &a.LockedAt, &a.LastLoginAt, &a.PasswordChangedAt,
-		&a.CreatedAt, &a.UpdatedAt, &a.PasswordHash, &a.Roles, &a.Permissions)
+		&a.CreatedAt, &a.UpdatedAt, &a.PasswordHash, &a.Language, &a.Roles, &a.Permissions)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, ErrNoUser
 	}
@@ -335,6 +336,23 @@ func Update(ctx context.Context, db DBTX, id int64, c Changes) error {
 	}
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNoUser
+	}
+	return nil
+}
+
+// SetLanguage stores the user's screen language ("" clears it: the
+// browser's then).
+func SetLanguage(ctx context.Context, db DBTX, id int64, lang string) error {
+	tag, err := db.Exec(ctx, `UPDATE users SET language = nullif($2, ''), updated_at = now() WHERE id = $1`, id, lang)
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == pgerrcode.CheckViolation {
+			return tenant.Invalid(map[string]string{"language": "must be es or en"})
+		}
+		return fmt.Errorf("set user language: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return ErrNoUser

@@ -53,7 +53,11 @@ func TestRoleMigrationKeepsUsersRoles(t *testing.T) {
 			if got := roles(); !slices.Equal(got, c.rolesBefore) {
 				t.Fatalf("roles after down %v, want %v", got, c.rolesBefore)
 			}
-			admin, err := authpg.ByUsername(ctx, tn.App, tn.AdminUsername)
+			// Raw SQL: authpg reads the latest schema's columns.
+			var admin authpg.Account
+			err = tn.App.QueryRow(ctx, `SELECT u.id, array_agg(r.name ORDER BY r.name) FROM users u
+				JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+				WHERE lower(u.username) = lower($1) GROUP BY u.id`, tn.AdminUsername).Scan(&admin.ID, &admin.Roles)
 			if err != nil || !slices.Equal(admin.Roles, []string{c.oldAdmin}) {
 				t.Fatalf("admin after down: %v, %v", admin.Roles, err)
 			}

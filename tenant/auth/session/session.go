@@ -603,6 +603,7 @@ func (s *Store) updateOne(ctx context.Context, key string, f func(*auth.SessionD
 		c.Roles, c.Permissions = slices.Clone(d.Roles), slices.Clone(d.Permissions)
 		f(&c)
 		d.Username, d.Roles, d.Permissions, d.MustChangePassword = c.Username, c.Roles, c.Permissions, c.MustChangePassword
+		d.Language = c.Language
 		data, err := json.Marshal(d)
 		if err != nil {
 			return fmt.Errorf("session: encode: %w", err)
