@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console clean
 
 all: build
 
@@ -55,6 +55,9 @@ bench-idle: services build
 
 bench-domain: services build
 	$(ENV) && scripts/bench/domain
+
+bench-console: services build
+	$(ENV) && scripts/bench/console
 
 bench-backup: services build
 	$(ENV) && scripts/bench/backup
