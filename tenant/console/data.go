@@ -41,6 +41,7 @@ import (
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
+	"github.com/tenancy/platform/tenant/i18n"
 	"github.com/tenancy/platform/tenant/resource"
 	"github.com/tenancy/platform/tenant/resource/resourcehttp"
 	"github.com/tenancy/platform/tenant/resource/resourcepg"
@@ -136,8 +137,22 @@ func (s *Console) dataStart(c *fiber.Ctx, perm string) (*tenant.Tenant, *session
 	}
 	p.Title = "data.title"
 	p.Data = nil
+	if to, ok := restaurantScreens[d.spec.Name]; ok && t.Kind == tenant.Restaurant && c.Method() == fiber.MethodGet {
+		// Orders and reservations have screens of their own (restaurant.go).
+		switch id := c.Params("id"); {
+		case id != "":
+			to += "/" + id
+		case strings.HasSuffix(c.Path(), "/new"):
+			to += "/new"
+		}
+		return nil, nil, nil, nil, false, see(c, to)
+	}
 	return t, sess, p, d, true, nil
 }
+
+// restaurantScreens are the resources with screens of their own: the
+// generic ones redirect there.
+var restaurantScreens = map[string]string{"orders": "/orders", "reservations": "/reservations"}
 
 func (s *Console) notFound(c *fiber.Ctx, p *Page) error {
 	p.Title, p.FormError = "error.title", "error.not_found"
@@ -389,7 +404,11 @@ func (s *Console) input(p *Page, f *resource.Field, name, value string, filter b
 		in.Required = f.Required
 	}
 	switch f.Type {
-	case resource.Int, resource.Money, resource.Ref:
+	case resource.Money:
+		// An amount in the tenant's currency as people write it
+		// ("4.500", "45,50"): not a number input, which takes neither.
+		in.Type = "text"
+	case resource.Int, resource.Ref:
 		in.Type = "number"
 		if f.Min != nil {
 			in.Min = strconv.FormatInt(*f.Min, 10)
@@ -470,9 +489,14 @@ func inputValue(f *resource.Field, v any, zone *time.Location) string {
 
 // formBody builds the API's JSON body from the posted form: what the
 // console posts is what a client of the API would send.
-func formBody(c *fiber.Ctx, sp *resource.Spec, create bool, zone *time.Location) ([]byte, map[string]string) {
+// Money fields are read as amounts of the tenant's currency
+// (i18n.Locale.ParseMoney): the ones that do not parse are in bad, by
+// field, with the reader's message.
+func (s *Console) formBody(c *fiber.Ctx, p *Page, sp *resource.Spec, create bool) (body []byte, values, bad map[string]string) {
+	loc := p.L.Locale()
+	zone := loc.Zone()
 	obj := map[string]any{}
-	values := map[string]string{}
+	values, bad = map[string]string{}, map[string]string{}
 	for i := range sp.Fields {
 		f := &sp.Fields[i]
 		if !writable(f, create) {
@@ -498,7 +522,13 @@ func formBody(c *fiber.Ctx, sp *resource.Spec, create bool, zone *time.Location)
 			continue
 		}
 		switch f.Type {
-		case resource.Int, resource.Money, resource.Ref:
+		case resource.Money:
+			if n, err := loc.ParseMoney(val); err == nil {
+				obj[f.Name] = n
+			} else {
+				bad[f.Name] = s.amountMessage(p, err)
+			}
+		case resource.Int, resource.Ref:
 			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
 				obj[f.Name] = n
 			} else {
@@ -522,9 +552,38 @@ func formBody(c *fiber.Ctx, sp *resource.Spec, create bool, zone *time.Location)
 	}
 	b, err := json.Marshal(obj)
 	if err != nil { // a JSON value that Valid accepted always marshals
-		return []byte("{}"), values
+		return []byte("{}"), values, bad
 	}
-	return b, values
+	return b, values, bad
+}
+
+// amountMessage is the reader's message of a ParseMoney error.
+func (s *Console) amountMessage(p *Page, err error) string {
+	switch {
+	case errors.Is(err, i18n.ErrAmountDecimals) && p.L.Locale().Digits() == 0:
+		return s.t(p, "orders.amount_no_decimals")
+	case errors.Is(err, i18n.ErrAmountDecimals):
+		return s.t(p, "orders.amount_two_decimals")
+	case errors.Is(err, i18n.ErrAmountTooLarge):
+		return s.t(p, "orders.amount_too_large")
+	}
+	return s.t(p, "orders.amount_invalid")
+}
+
+// withAmounts adds the form's unreadable amounts (bad) to a decode's
+// refusal err (nil: none): the field's own message wins.
+func withAmounts(err error, bad map[string]string) error {
+	if len(bad) == 0 {
+		return err
+	}
+	all := map[string]string{}
+	for k, m := range fieldsOf(err) {
+		all[k] = m
+	}
+	for k, m := range bad {
+		all[k] = m
+	}
+	return tenant.Invalid(all)
 }
 
 // form is the form page's data for the row (nil: the create form).
@@ -543,6 +602,9 @@ func (s *Console) form(p *Page, d *dataSpec, row *resource.Row, values map[strin
 		var v string
 		if row != nil {
 			v = inputValue(f, row.Vals[i], zone)
+			if n, ok := row.Vals[i].(int64); ok && f.Type == resource.Money {
+				v = p.L.Locale().Amount(n)
+			}
 		}
 		if x, ok := values[f.Name]; ok {
 			v = x
@@ -676,9 +738,12 @@ func (s *Console) dataCreate(c *fiber.Ctx) error {
 		return s.notFound(c, p)
 	}
 	sp := d.spec
-	body, values := formBody(c, sp, true, p.L.Locale().Zone())
+	body, values, bad := s.formBody(c, p, sp, true)
 	v, err := resource.Decode(sp, body, nil)
-	if err != nil {
+	if err != nil && tenant.ErrorCode(err) != tenant.EValidation {
+		return s.writeFailed(c, p, d, nil, values, err)
+	}
+	if err := withAmounts(err, bad); err != nil {
 		return s.writeFailed(c, p, d, nil, values, err)
 	}
 	row, err := s.cfg.API.CreateRow(c, sp, v)
@@ -743,7 +808,15 @@ func (s *Console) dataSave(c *fiber.Ctx) error {
 		return s.notFound(c, p)
 	}
 	sp, id := d.spec, dataID(c)
-	body, values := formBody(c, sp, false, p.L.Locale().Zone())
+	body, values, bad := s.formBody(c, p, sp, false)
+	if len(bad) > 0 {
+		// Nothing is written; the stored row is shown beside the messages.
+		cur, err := s.getRow(c, sp, id)
+		if err != nil {
+			return s.serviceError(c, p, err)
+		}
+		return s.writeFailed(c, p, d, &cur, values, withAmounts(nil, bad))
+	}
 	_, cur, err := s.cfg.API.UpdateRow(c, sp, id, body)
 	if err != nil {
 		if tenant.ErrorCode(err) == tenant.ENotFound {

@@ -84,10 +84,10 @@ func withItems(order resource.Row, items []restaurantpg.Item) ([]byte, error) {
 	return b, nil
 }
 
-// decodeOrder checks a POST /api/orders body: the order's fields by the
+// DecodeOrder checks a POST /api/orders body: the order's fields by the
 // Orders spec, each item's by OrderItems, messages per field
 // (items[2].quantity).
-func decodeOrder(body []byte) (resource.Values, []resource.Values, error) {
+func DecodeOrder(body []byte) (resource.Values, []resource.Values, error) {
 	var obj map[string]json.RawMessage
 	if len(bytes.TrimSpace(body)) == 0 {
 		return resource.Values{}, nil, resource.ErrNoBody
@@ -146,72 +146,122 @@ func decodeOrder(body []byte) (resource.Values, []resource.Values, error) {
 	return v, items, tenant.Invalid(bad)
 }
 
+// CreateOrder stores the order v with its lines (DecodeOrder's) inside
+// the write tx: the branch must be active and each menu item available
+// there, each unit price is the item's at this moment and the total is
+// Σ quantity × price. It returns the row, its stored items and the
+// write's audit change. The API's POST and the console's form call it.
+func CreateOrder(ctx context.Context, tx resourcepg.DBTX, v resource.Values, lines []resource.Values) (resource.Row, []restaurantpg.Item, resourcehttp.Change, error) {
+	fail := func(err error) (resource.Row, []restaurantpg.Item, resourcehttp.Change, error) {
+		return resource.Row{}, nil, resourcehttp.Change{}, err
+	}
+	bv, _ := v.Get("branch_id")
+	branch := bv.(int64)
+	b, err := restaurantpg.GetBranch(ctx, tx, branch, "branch_id")
+	if err != nil {
+		return fail(err)
+	}
+	if !b.Active {
+		return fail(tenant.Invalid(map[string]string{"branch_id": "is not active: it takes no orders"}))
+	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		m, _ := l.Get("menu_item_id")
+		ids[i] = m.(int64)
+	}
+	prices, err := restaurantpg.Prices(ctx, tx, branch, ids)
+	if err != nil {
+		return fail(err)
+	}
+	bad := map[string]string{}
+	items := make([]restaurantpg.Item, len(lines))
+	var total int64
+	for i, l := range lines {
+		p, ok := prices[ids[i]]
+		switch {
+		case !ok:
+			bad[fmt.Sprintf("items[%d].menu_item_id", i)] = "names no menu item"
+		case !p.Available:
+			bad[fmt.Sprintf("items[%d].menu_item_id", i)] = "is not available at this branch"
+		}
+		q, _ := l.Get("quantity")
+		items[i] = restaurantpg.Item{MenuItemID: ids[i], Quantity: q.(int64), UnitPriceCents: p.Cents}
+		if n, ok := l.Get("notes"); ok && n != nil {
+			s := n.(string)
+			items[i].Notes = &s
+		}
+		// At most 100 × 1000 × 2³¹: no overflow.
+		total += items[i].Quantity * p.Cents
+	}
+	if err := tenant.Invalid(bad); err != nil {
+		return fail(err)
+	}
+	v.Set("total_cents", total)
+	row, err := resourcepg.Create(ctx, tx, Orders, v)
+	if err != nil {
+		return fail(err)
+	}
+	stored, err := restaurantpg.InsertItems(ctx, tx, row.ID(), items)
+	if err != nil {
+		return fail(err)
+	}
+	return row, stored, resourcehttp.Change{Action: "order.create", Entity: "order", EntityID: idString(row.ID()),
+		Details: map[string]any{"fields": v.Names, "items": len(stored), "total_cents": total}}, nil
+}
+
+// UpdateOrder changes the order with id by the JSON body (a PATCH's:
+// notes, customer_id, status along the flow), decoded against the row
+// locked in tx. expect, when not empty, is the status the writer saw: an
+// order that moved on meanwhile is refused (invalid_transition) and
+// nothing changes. It returns the row after (before, on a refusal).
+func UpdateOrder(ctx context.Context, tx resourcepg.DBTX, id int64, body []byte, expect string) (resource.Row, resourcehttp.Change, error) {
+	cur, err := resourcepg.Get(ctx, tx, Orders, id, true)
+	if err != nil {
+		return resource.Row{}, resourcehttp.Change{}, err
+	}
+	v, err := resource.Decode(Orders, body, &cur)
+	if err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	from := cur.Get("status").(string)
+	to := from
+	if s, ok := v.Get("status"); ok {
+		to = s.(string)
+	}
+	if err := expected("order", orderFlow, expect, from, to); err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	if err := transition("order", orderFlow, from, to); err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	row, err := resourcepg.Update(ctx, tx, Orders, id, v)
+	if err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	return row, resourcehttp.Change{Action: "order.update", Entity: "order", EntityID: idString(id),
+		Details: statusChange(map[string]any{"fields": v.Names}, cur, v)}, nil
+}
+
 func (h *handlers) createOrder(c *fiber.Ctx) error {
 	body, err := resourcehttp.Body(c)
 	if err != nil {
 		return err
 	}
-	v, lines, err := decodeOrder(body)
+	v, lines, err := DecodeOrder(body)
 	if err != nil {
 		return err
 	}
 	var out []byte
 	var row resource.Row
 	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		bv, _ := v.Get("branch_id")
-		branch := bv.(int64)
-		b, err := restaurantpg.GetBranch(ctx, tx, branch, "branch_id")
-		if err != nil {
-			return resourcehttp.Change{}, err
+		var items []restaurantpg.Item
+		var ch resourcehttp.Change
+		var err error
+		if row, items, ch, err = CreateOrder(ctx, tx, v, lines); err != nil {
+			return ch, err
 		}
-		if !b.Active {
-			return resourcehttp.Change{}, tenant.Invalid(map[string]string{"branch_id": "is not active: it takes no orders"})
-		}
-		ids := make([]int64, len(lines))
-		for i, l := range lines {
-			m, _ := l.Get("menu_item_id")
-			ids[i] = m.(int64)
-		}
-		prices, err := restaurantpg.Prices(ctx, tx, branch, ids)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		bad := map[string]string{}
-		items := make([]restaurantpg.Item, len(lines))
-		var total int64
-		for i, l := range lines {
-			p, ok := prices[ids[i]]
-			switch {
-			case !ok:
-				bad[fmt.Sprintf("items[%d].menu_item_id", i)] = "names no menu item"
-			case !p.Available:
-				bad[fmt.Sprintf("items[%d].menu_item_id", i)] = "is not available at this branch"
-			}
-			q, _ := l.Get("quantity")
-			items[i] = restaurantpg.Item{MenuItemID: ids[i], Quantity: q.(int64), UnitPriceCents: p.Cents}
-			if n, ok := l.Get("notes"); ok && n != nil {
-				s := n.(string)
-				items[i].Notes = &s
-			}
-			// At most 100 × 1000 × 2³¹: no overflow.
-			total += items[i].Quantity * p.Cents
-		}
-		if err := tenant.Invalid(bad); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		v.Set("total_cents", total)
-		if row, err = resourcepg.Create(ctx, tx, Orders, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		stored, err := restaurantpg.InsertItems(ctx, tx, row.ID(), items)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		if out, err = withItems(row, stored); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: "order.create", Entity: "order", EntityID: idString(row.ID()),
-			Details: map[string]any{"fields": v.Names, "items": len(stored), "total_cents": total}}, nil
+		out, err = withItems(row, items)
+		return ch, err
 	})
 	if err != nil {
 		return err
@@ -256,25 +306,9 @@ func (h *handlers) updateOrder(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		cur, err := resourcepg.Get(ctx, tx, Orders, id, true)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		v, err := resource.Decode(Orders, body, &cur)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		if to, ok := v.Get("status"); ok {
-			if err := transition("order", orderFlow, cur.Get("status").(string), to.(string)); err != nil {
-				return resourcehttp.Change{}, err
-			}
-		}
-		if row, err = resourcepg.Update(ctx, tx, Orders, id, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: "order.update", Entity: "order", EntityID: idString(id),
-			Details: statusChange(map[string]any{"fields": v.Names}, cur, v)}, nil
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (ch resourcehttp.Change, err error) {
+		row, ch, err = UpdateOrder(ctx, tx, id, body, "")
+		return ch, err
 	})
 	if err != nil {
 		return err

@@ -77,6 +77,22 @@ var (
 	}
 )
 
+// OrderNext is the statuses an order in status may change to, in the
+// flow's order (none for delivered and cancelled).
+func OrderNext(status string) []string { return append([]string(nil), orderFlow[status]...) }
+
+// ReservationNext is the statuses a reservation in status may change to.
+func ReservationNext(status string) []string {
+	return append([]string(nil), reservationFlow[status]...)
+}
+
+// OrderStatuses and ReservationStatuses are every status in flow order.
+func OrderStatuses() []string       { return append([]string(nil), orderStatuses...) }
+func ReservationStatuses() []string { return append([]string(nil), reservationStatuses...) }
+
+// ReservationHolds reports whether a reservation in status holds seats.
+func ReservationHolds(status string) bool { return isActive(status) }
+
 // transition refuses a change of status flow does not allow; keeping the
 // same status is no change.
 func transition(what string, flow map[string][]string, from, to string) error {
@@ -94,6 +110,22 @@ func transition(what string, flow map[string][]string, from, to string) error {
 		allowed = []string{}
 	}
 	e.Details = map[string]any{"from": from, "to": to, "allowed": allowed}
+	return e
+}
+
+// expected refuses a status change made from a stale view: the writer
+// saw the row in status expect (empty: no expectation), and it is now in
+// cur; two people moving the same card both mean "from what I saw".
+func expected(what string, flow map[string][]string, expect, cur, to string) error {
+	if expect == "" || expect == cur {
+		return nil
+	}
+	e := tenant.Errorf(tenant.EInvalidTransition, "the %s is %s now, no longer %s", what, cur, expect)
+	allowed := flow[cur]
+	if allowed == nil {
+		allowed = []string{}
+	}
+	e.Details = map[string]any{"from": cur, "to": to, "expected": expect, "allowed": allowed}
 	return e
 }
 
@@ -116,27 +148,58 @@ func (h *handlers) conn(c *fiber.Ctx, fn func(ctx context.Context, db resourcepg
 const maxSlots = 24 * 60 / 5
 
 // peak is the most guests of bookings in any slot of length slot from
-// start until end: the slots are aligned to start (the new reservation's
-// own), and a booking counts in every slot it overlaps.
-func peak(bookings []restaurantpg.Booking, start, end time.Time, slot time.Duration) int {
-	most := 0
+// start until end, and the first slot holding them: the slots are aligned
+// to start (the new reservation's own), and a booking counts in every
+// slot it overlaps.
+func peak(bookings []restaurantpg.Booking, start, end time.Time, slot time.Duration) (int, time.Time) {
+	most, at := 0, start
 	for g, n := start, 0; g.Before(end) && n < maxSlots; g, n = g.Add(slot), n+1 {
-		ge, sum := g.Add(slot), 0
-		for _, b := range bookings {
-			if b.Start.Before(ge) && b.End.After(g) {
-				sum += b.Party
-			}
+		if sum := booked(bookings, g, g.Add(slot)); sum > most {
+			most, at = sum, g
 		}
-		most = max(most, sum)
 	}
-	return most
+	return most, at
+}
+
+// booked is the guests of bookings overlapping [from, to).
+func booked(bookings []restaurantpg.Booking, from, to time.Time) int {
+	sum := 0
+	for _, b := range bookings {
+		if b.Start.Before(to) && b.End.After(from) {
+			sum += b.Party
+		}
+	}
+	return sum
+}
+
+// Slot is one slot of a branch's day and the guests booked in it.
+type Slot struct {
+	Start  time.Time
+	Booked int
+}
+
+// Slots are the slots of length slot from from until to (aligned to from)
+// that bookings of seat-holding reservations overlap, with their guests:
+// what a day's page shows against the branch's seats per slot.
+func Slots(bookings []restaurantpg.Booking, from, to time.Time, slot time.Duration) []Slot {
+	var out []Slot
+	if slot <= 0 {
+		return out
+	}
+	for g, n := from, 0; g.Before(to) && n < maxSlots; g, n = g.Add(slot), n+1 {
+		if sum := booked(bookings, g, g.Add(slot)); sum > 0 {
+			out = append(out, Slot{Start: g, Booked: sum})
+		}
+	}
+	return out
 }
 
 // fits refuses a reservation of party at branch over [start, start+dur)
 // when, with the active reservations already there (but except), some
 // slot would hold more than the branch's seats per slot. The branch is
 // locked first, so concurrent bookings of a branch are checked one at a
-// time.
+// time. The refusal's details name the fullest slot (slot_start) and
+// its free seats (seats_left).
 func fits(ctx context.Context, tx resourcepg.DBTX, branch int64, start time.Time, dur, party, except int64) error {
 	b, err := restaurantpg.LockBranch(ctx, tx, branch, "branch_id")
 	if err != nil {
@@ -150,14 +213,15 @@ func fits(ctx context.Context, tx resourcepg.DBTX, branch int64, start time.Time
 	if err != nil {
 		return err
 	}
-	booked := peak(bookings, start, end, time.Duration(b.SlotMinutes)*time.Minute)
-	if int64(booked)+party <= int64(b.SeatsPerSlot) {
+	most, at := peak(bookings, start, end, time.Duration(b.SlotMinutes)*time.Minute)
+	if int64(most)+party <= int64(b.SeatsPerSlot) {
 		return nil
 	}
+	left := max(0, b.SeatsPerSlot-most)
 	e := tenant.Errorf(tenant.ECapacityExceeded, "the branch has %d of its %d seats per slot free at that time; a party of %d does not fit",
-		max(0, b.SeatsPerSlot-booked), b.SeatsPerSlot, party)
+		left, b.SeatsPerSlot, party)
 	e.Details = map[string]any{"branch_id": branch, "seats_per_slot": b.SeatsPerSlot, "slot_minutes": b.SlotMinutes,
-		"booked": booked, "requested": party}
+		"booked": most, "requested": party, "seats_left": left, "slot_start": at.UTC().Format(time.RFC3339)}
 	return e
 }
 
@@ -170,6 +234,93 @@ func isActive(status string) bool {
 	return false
 }
 
+// CreateReservation stores the reservation v (decoded against
+// Reservations) inside the write tx: the customer's name when only the
+// customer is given, the branch's capacity checked for a seat-holding
+// status. It returns the row and the write's audit change. The API's POST
+// and the console's form both call it.
+func CreateReservation(ctx context.Context, tx resourcepg.DBTX, v resource.Values) (resource.Row, resourcehttp.Change, error) {
+	if _, ok := v.Get("customer_name"); !ok {
+		cust, _ := v.Get("customer_id")
+		id, _ := cust.(int64)
+		name, err := restaurantpg.CustomerName(ctx, tx, id, "customer_id")
+		if err != nil {
+			return resource.Row{}, resourcehttp.Change{}, err
+		}
+		v.Set("customer_name", name)
+	}
+	status := "pending"
+	if s, ok := v.Get("status"); ok {
+		status = s.(string)
+	}
+	dur := int64(90) // the column's default
+	if d, ok := v.Get("duration_minutes"); ok {
+		dur = d.(int64)
+	}
+	branch, _ := v.Get("branch_id")
+	start, _ := v.Get("starts_at")
+	party, _ := v.Get("party_size")
+	if isActive(status) {
+		if err := fits(ctx, tx, branch.(int64), start.(time.Time), dur, party.(int64), 0); err != nil {
+			return resource.Row{}, resourcehttp.Change{}, err
+		}
+	}
+	row, err := resourcepg.Create(ctx, tx, Reservations, v)
+	if err != nil {
+		return resource.Row{}, resourcehttp.Change{}, err
+	}
+	return row, resourcehttp.Change{Action: "reservation.create", Entity: "reservation", EntityID: idString(row.ID()),
+		Details: map[string]any{"fields": v.Names}}, nil
+}
+
+// UpdateReservation changes the reservation with id by the JSON body (a
+// PATCH's), decoded against the row locked in tx: the status along the
+// flow, the capacity checked again when it asks for more seats or others.
+// expect, when not empty, is the status the writer saw: a row that moved
+// on meanwhile is refused (invalid_transition) and nothing changes.
+func UpdateReservation(ctx context.Context, tx resourcepg.DBTX, id int64, body []byte, expect string) (resource.Row, resourcehttp.Change, error) {
+	cur, err := resourcepg.Get(ctx, tx, Reservations, id, true)
+	if err != nil {
+		return resource.Row{}, resourcehttp.Change{}, err
+	}
+	v, err := resource.Decode(Reservations, body, &cur)
+	if err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	after := func(name string) any {
+		if x, ok := v.Get(name); ok {
+			return x
+		}
+		return cur.Get(name)
+	}
+	from, to := cur.Get("status").(string), after("status").(string)
+	if err := expected("reservation", reservationFlow, expect, from, to); err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	if err := transition("reservation", reservationFlow, from, to); err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	// Seats are checked again when the reservation asks for more of
+	// them, or for others: a larger party, another branch or time. (A
+	// status change keeps it active or frees its seats: the flow has no
+	// way back from cancelled, completed or no_show.)
+	st, _ := after("starts_at").(time.Time)
+	recheck := after("branch_id") != cur.Get("branch_id") || !st.Equal(cur.Get("starts_at").(time.Time)) ||
+		after("duration_minutes") != cur.Get("duration_minutes") || after("party_size").(int64) > cur.Get("party_size").(int64)
+	if recheck && isActive(to) {
+		if err := fits(ctx, tx, after("branch_id").(int64), after("starts_at").(time.Time),
+			after("duration_minutes").(int64), after("party_size").(int64), id); err != nil {
+			return cur, resourcehttp.Change{}, err
+		}
+	}
+	row, err := resourcepg.Update(ctx, tx, Reservations, id, v)
+	if err != nil {
+		return cur, resourcehttp.Change{}, err
+	}
+	return row, resourcehttp.Change{Action: "reservation.update", Entity: "reservation", EntityID: idString(id),
+		Details: statusChange(map[string]any{"fields": v.Names}, cur, v)}, nil
+}
+
 func (h *handlers) createReservation(c *fiber.Ctx) error {
 	body, err := resourcehttp.Body(c)
 	if err != nil {
@@ -180,37 +331,9 @@ func (h *handlers) createReservation(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		if _, ok := v.Get("customer_name"); !ok {
-			cust, _ := v.Get("customer_id")
-			name, err := restaurantpg.CustomerName(ctx, tx, cust.(int64), "customer_id")
-			if err != nil {
-				return resourcehttp.Change{}, err
-			}
-			v.Set("customer_name", name)
-		}
-		status := "pending"
-		if s, ok := v.Get("status"); ok {
-			status = s.(string)
-		}
-		dur := int64(90) // the column's default
-		if d, ok := v.Get("duration_minutes"); ok {
-			dur = d.(int64)
-		}
-		branch, _ := v.Get("branch_id")
-		start, _ := v.Get("starts_at")
-		party, _ := v.Get("party_size")
-		if isActive(status) {
-			if err := fits(ctx, tx, branch.(int64), start.(time.Time), dur, party.(int64), 0); err != nil {
-				return resourcehttp.Change{}, err
-			}
-		}
-		var err error
-		if row, err = resourcepg.Create(ctx, tx, Reservations, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: "reservation.create", Entity: "reservation", EntityID: idString(row.ID()),
-			Details: map[string]any{"fields": v.Names}}, nil
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (ch resourcehttp.Change, err error) {
+		row, ch, err = CreateReservation(ctx, tx, v)
+		return ch, err
 	})
 	if err != nil {
 		return err
@@ -229,46 +352,23 @@ func (h *handlers) updateReservation(c *fiber.Ctx) error {
 		return err
 	}
 	var row resource.Row
-	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (resourcehttp.Change, error) {
-		cur, err := resourcepg.Get(ctx, tx, Reservations, id, true)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		v, err := resource.Decode(Reservations, body, &cur)
-		if err != nil {
-			return resourcehttp.Change{}, err
-		}
-		after := func(name string) any {
-			if x, ok := v.Get(name); ok {
-				return x
-			}
-			return cur.Get(name)
-		}
-		from, to := cur.Get("status").(string), after("status").(string)
-		if err := transition("reservation", reservationFlow, from, to); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		// Seats are checked again when the reservation asks for more of
-		// them, or for others: a larger party, another branch or time. (A
-		// status change keeps it active or frees its seats: the flow has no
-		// way back from cancelled, completed or no_show.)
-		st, _ := after("starts_at").(time.Time)
-		recheck := after("branch_id") != cur.Get("branch_id") || !st.Equal(cur.Get("starts_at").(time.Time)) ||
-			after("duration_minutes") != cur.Get("duration_minutes") || after("party_size").(int64) > cur.Get("party_size").(int64)
-		if recheck && isActive(to) {
-			if err := fits(ctx, tx, after("branch_id").(int64), after("starts_at").(time.Time),
-				after("duration_minutes").(int64), after("party_size").(int64), id); err != nil {
-				return resourcehttp.Change{}, err
-			}
-		}
-		if row, err = resourcepg.Update(ctx, tx, Reservations, id, v); err != nil {
-			return resourcehttp.Change{}, err
-		}
-		return resourcehttp.Change{Action: "reservation.update", Entity: "reservation", EntityID: idString(id),
-			Details: statusChange(map[string]any{"fields": v.Names}, cur, v)}, nil
+	err = h.api.Write(c, func(ctx context.Context, tx resourcepg.DBTX) (ch resourcehttp.Change, err error) {
+		row, ch, err = UpdateReservation(ctx, tx, id, body, "")
+		return ch, err
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(row)
+}
+
+// BookedSlots are the slots of branch's day [from, to) (slot long,
+// aligned to from) that its seat-holding reservations overlap, with their
+// guests: the seats booked the day's page shows against the capacity.
+func BookedSlots(ctx context.Context, db resourcepg.DBTX, branch int64, from, to time.Time, slot time.Duration) ([]Slot, error) {
+	bookings, err := restaurantpg.Bookings(ctx, db, branch, activeReservation, from, to, 0)
+	if err != nil {
+		return nil, err
+	}
+	return Slots(bookings, from, to, slot), nil
 }

@@ -172,3 +172,209 @@ func Items(ctx context.Context, db resourcepg.DBTX, order int64) ([]Item, error)
 	}
 	return out, nil
 }
+
+// BranchInfo is a branch as the console's selectors and pages show it.
+type BranchInfo struct {
+	ID           int64
+	Name         string
+	TimeZone     *string // nil: the tenant's
+	SeatsPerSlot int
+	SlotMinutes  int
+	Active       bool
+}
+
+// ListBranches returns every branch, by name.
+func ListBranches(ctx context.Context, db resourcepg.DBTX) ([]BranchInfo, error) {
+	rows, err := db.Query(ctx, `SELECT id, name, time_zone, seats_per_slot, slot_minutes, active
+		FROM branches ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: list branches: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BranchInfo, error) {
+		var b BranchInfo
+		return b, r.Scan(&b.ID, &b.Name, &b.TimeZone, &b.SeatsPerSlot, &b.SlotMinutes, &b.Active)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: list branches: %w", err)
+	}
+	return out, nil
+}
+
+// MenuChoice is a menu item a branch offers now.
+type MenuChoice struct {
+	ID         int64
+	Name       string
+	Category   string
+	PriceCents int64
+}
+
+// MenuAt returns the menu items available at branch (the branch's
+// override, else the item's own availability, in an active category), by
+// category position and name.
+func MenuAt(ctx context.Context, db resourcepg.DBTX, branch int64) ([]MenuChoice, error) {
+	rows, err := db.Query(ctx, `SELECT mi.id, mi.name, mc.name, mi.price_cents
+		FROM menu_items mi
+		JOIN menu_categories mc ON mc.id = mi.category_id
+		LEFT JOIN menu_item_branches mib ON mib.menu_item_id = mi.id AND mib.branch_id = $1
+		WHERE COALESCE(mib.available, mi.available)
+		ORDER BY mc.position, mc.name, mi.name, mi.id`, branch)
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: read the menu: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (MenuChoice, error) {
+		var m MenuChoice
+		var p int32
+		err := r.Scan(&m.ID, &m.Name, &m.Category, &p)
+		m.PriceCents = int64(p)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: read the menu: %w", err)
+	}
+	return out, nil
+}
+
+// CustomerChoice is a customer as a select offers it.
+type CustomerChoice struct {
+	ID   int64
+	Name string
+}
+
+// Customers returns at most limit customers by name; more reports there
+// were more.
+func Customers(ctx context.Context, db resourcepg.DBTX, limit int) (out []CustomerChoice, more bool, err error) {
+	rows, err := db.Query(ctx, `SELECT id, name FROM customers ORDER BY name, id LIMIT $1`, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("restaurantpg: list customers: %w", err)
+	}
+	out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (CustomerChoice, error) {
+		var c CustomerChoice
+		return c, r.Scan(&c.ID, &c.Name)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("restaurantpg: list customers: %w", err)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// BoardOrder is an order with its customer's name and its items with the
+// menu items' names.
+type BoardOrder struct {
+	ID, BranchID int64
+	CustomerID   *int64
+	CustomerName *string
+	Status       string
+	OrderType    string
+	TotalCents   int64
+	Notes        *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Items        []BoardItem
+}
+
+// BoardItem is one line of a BoardOrder.
+type BoardItem struct {
+	ID, MenuItemID           int64
+	Name                     string
+	Quantity, UnitPriceCents int64
+	Notes                    *string
+}
+
+// boardSQL reads orders with their lines in one statement (an order
+// without lines, which the API never makes, still comes once).
+const boardSQL = `SELECT o.id, o.branch_id, o.customer_id, c.name, o.status, o.order_type, o.total_cents, o.notes,
+		o.created_at, o.updated_at, oi.id, oi.menu_item_id, mi.name, oi.quantity, oi.unit_price_cents, oi.notes
+	FROM orders o
+	LEFT JOIN customers c ON c.id = o.customer_id
+	LEFT JOIN order_items oi ON oi.order_id = o.id
+	LEFT JOIN menu_items mi ON mi.id = oi.menu_item_id
+	`
+
+// Board returns the orders of branch created in [from, to), oldest
+// first, with their items: the orders board of a day.
+func Board(ctx context.Context, db resourcepg.DBTX, branch int64, from, to time.Time) ([]BoardOrder, error) {
+	return boardOrders(ctx, db, boardSQL+`WHERE o.branch_id = $1 AND o.created_at >= $2 AND o.created_at < $3
+	ORDER BY o.created_at, o.id, oi.id`, branch, from, to)
+}
+
+// Order returns the order with id and its items; a missing one is
+// tenant.ENotFound.
+func Order(ctx context.Context, db resourcepg.DBTX, id int64) (BoardOrder, error) {
+	out, err := boardOrders(ctx, db, boardSQL+`WHERE o.id = $1 ORDER BY oi.id`, id)
+	if err != nil {
+		return BoardOrder{}, err
+	}
+	if len(out) == 0 {
+		return BoardOrder{}, tenant.Errorf(tenant.ENotFound, "no order with id %d", id)
+	}
+	return out[0], nil
+}
+
+func boardOrders(ctx context.Context, db resourcepg.DBTX, sql string, args ...any) ([]BoardOrder, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: read orders: %w", err)
+	}
+	defer rows.Close()
+	var out []BoardOrder
+	for rows.Next() {
+		var o BoardOrder
+		var itemID, menuID *int64
+		var name, notes *string
+		var q, p *int32
+		if err := rows.Scan(&o.ID, &o.BranchID, &o.CustomerID, &o.CustomerName, &o.Status, &o.OrderType, &o.TotalCents,
+			&o.Notes, &o.CreatedAt, &o.UpdatedAt, &itemID, &menuID, &name, &q, &p, &notes); err != nil {
+			return nil, fmt.Errorf("restaurantpg: read orders: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].ID != o.ID {
+			out = append(out, o)
+		}
+		if itemID != nil {
+			last := &out[len(out)-1]
+			it := BoardItem{ID: *itemID, MenuItemID: *menuID, Quantity: int64(*q), UnitPriceCents: int64(*p), Notes: notes}
+			if name != nil {
+				it.Name = *name
+			}
+			last.Items = append(last.Items, it)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("restaurantpg: read orders: %w", err)
+	}
+	return out, nil
+}
+
+// DayReservation is a reservation as a day's page lists it.
+type DayReservation struct {
+	ID              int64
+	CustomerID      *int64
+	CustomerName    string
+	PartySize       int
+	StartsAt        time.Time
+	DurationMinutes int
+	Status          string
+	Notes           *string
+}
+
+// DayReservations returns the reservations of branch starting in [from,
+// to), by time.
+func DayReservations(ctx context.Context, db resourcepg.DBTX, branch int64, from, to time.Time) ([]DayReservation, error) {
+	rows, err := db.Query(ctx, `SELECT id, customer_id, customer_name, party_size, starts_at, duration_minutes, status, notes
+		FROM reservations
+		WHERE branch_id = $1 AND starts_at >= $2 AND starts_at < $3
+		ORDER BY starts_at, id`, branch, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: read reservations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DayReservation, error) {
+		var d DayReservation
+		return d, r.Scan(&d.ID, &d.CustomerID, &d.CustomerName, &d.PartySize, &d.StartsAt, &d.DurationMinutes, &d.Status, &d.Notes)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restaurantpg: read reservations: %w", err)
+	}
+	return out, nil
+}
