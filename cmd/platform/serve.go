@@ -20,6 +20,7 @@ import (
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/backup"
+	"github.com/tenancy/platform/platform/opconsole"
 	"github.com/tenancy/platform/platform/opjob"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/schedule"
@@ -268,17 +269,24 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity})
 	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits}
+	// Operator jobs run the backups and the console's fleet migration.
+	host, err := os.Hostname()
+	if err != nil {
+		host = "serve"
+	}
+	s.jobs = opjob.New(opjob.Config{Catalog: a.cat, Replica: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()), Logger: log})
+	acfg.Jobs = s.jobs
 	if s.backups != nil { // a nil *backup.Service in the interface would not be nil
-		host, err := os.Hostname()
-		if err != nil {
-			host = "serve"
-		}
-		s.jobs = opjob.New(opjob.Config{Catalog: a.cat, Replica: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()), Logger: log})
-		acfg.Backups, acfg.Jobs = s.backups, s.jobs
+		acfg.Backups = s.backups
 		// Its own client timeout: a restore's last step may wait on Redis longer than a request.
 		acfg.Sessions = session.New(s.redis, session.Options{Timeout: 10 * time.Second})
 	}
-	s.admin = adminapi.New(acfg)
+	// One Ops for the API and the console: failed tokens count together.
+	ops := adminapi.NewOps(acfg)
+	s.admin = adminapi.NewApp(ops)
+	if _, err := opconsole.Mount(s.admin, opconsole.Config{Ops: ops}); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }

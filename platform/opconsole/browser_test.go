@@ -1,0 +1,144 @@
+package opconsole_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+
+	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/platform/platformtest/browser"
+	"github.com/tenancy/platform/tenant"
+)
+
+// TestOperatorBrowser: in chromium, the operator logs in with the token,
+// creates a tenant (the password shown once), suspends it (the catalog
+// and the list say so), resumes it, backs it up and watches the job page
+// refresh itself to done, and switches the language; no page has a CSP
+// violation, console error or failed request.
+func TestOperatorBrowser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{backups: true})
+	p := shared.Page(t, browser.Lang("es-CL", "es"))
+	p.Navigate(e.base + "/")
+	p.WaitText("h1", "Ingreso de operadores")
+	p.NoProblems()
+	p.Fill("Token de operador", testToken+"-wrong")
+	p.ClickText("Ingresar")
+	p.WaitText("#err-token", "El token de operador no es correcto.")
+	p.ClearProblems() // the 401 of the refused form
+	p.Fill("Token de operador", testToken)
+	p.ClickText("Ingresar")
+	p.WaitText("h1", "Clientes")
+	c, ok := p.Cookie("op_session")
+	if !ok || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+		t.Fatalf("session cookie %+v", c)
+	}
+	p.NoProblems()
+
+	slug := platformtest.Slug("brw")
+	p.ClickText("Crear cliente")
+	p.WaitText("h1", "Crear cliente")
+	p.Fill("slug", slug)
+	p.Fill("kind", "restaurant")
+	p.Fill("name", "Restorán del Navegador")
+	p.ClickText("Crear cliente")
+	p.WaitText("h1", "Cliente creado")
+	pw := p.Text("#admin-password")
+	if len(pw) < 12 {
+		t.Fatalf("password %q", pw)
+	}
+	if strings.Contains(p.URL(), pw) {
+		t.Fatal("the password is in the URL")
+	}
+	p.NoProblems()
+	p.ClickText("Ir al cliente")
+	p.WaitText("h1", "Restorán del Navegador")
+	if strings.Contains(p.Text("main"), pw) {
+		t.Fatal("the tenant page shows the password")
+	}
+
+	p.ClickText("Suspender")
+	p.WaitText("[role=status]", "El cliente quedó suspendido")
+	p.WaitText("#tenant-status", "suspendido")
+	if tn, err := e.te.Catalog.TenantBySlug(e.te.Ctx, slug); err != nil || tn.Status != tenant.StatusSuspended {
+		t.Fatalf("catalog after suspend: %v %v", tn, err)
+	}
+	p.NoProblems()
+	p.Navigate(e.base + "/tenants?status=suspended")
+	p.WaitText("tbody", slug)
+	p.Navigate(e.base + "/tenants/" + slug)
+	p.ClickText("Reanudar")
+	p.WaitText("[role=status]", "El cliente volvió a estar activo.")
+	p.WaitText("#tenant-status", "activo")
+	p.NoProblems()
+
+	p.ClickText("Respaldar ahora")
+	p.WaitText("h1", "Tarea: respaldo")
+	p.WaitText("#job-status", "listo") // refreshes itself: no script, no click
+	p.WaitText("main", "Listo.")
+	p.NoProblems()
+	p.ClickText("Ver respaldos")
+	p.WaitText("tbody", "manual")
+	p.NoProblems()
+
+	p.ClickText("English")
+	p.WaitText("h1", "Backups")
+	p.Navigate(e.base + "/tenants")
+	p.WaitText("h1", "Tenants")
+	p.NoProblems()
+	p.ClickText("Sign out")
+	p.WaitText("main", "You have signed out.")
+	if _, ok := p.Cookie("op_session"); ok {
+		t.Error("the session cookie outlived the logout")
+	}
+	p.NoProblems()
+}
+
+// TestOperatorScreenshots writes the main screens, es and en, desktop,
+// to -screenshots (make screenshots: docs/screenshots).
+func TestOperatorScreenshots(t *testing.T) {
+	t.Parallel()
+	dir := *screenshots
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, options{backups: true})
+	e.te.Create(t, tenant.Institution)
+	for _, lang := range []struct{ tag, code, login, created, backup string }{
+		{"es-CL", "es", "Ingresar", "Crear cliente", "Respaldar ahora"},
+		{"en-US", "en", "Sign in", "Create tenant", "Back up now"},
+	} {
+		p := shared.Page(t, browser.Lang(lang.tag), browser.Size(browser.Desktop))
+		shot := func(screen string) {
+			t.Helper()
+			p.NoProblems()
+			p.Screenshot(filepath.Join(dir, "operator-"+screen+"-"+lang.code+"-desktop.png"))
+		}
+		p.Navigate(e.base + "/login")
+		p.WaitText("button.primary", lang.login)
+		shot("login")
+		p.Fill("token", testToken)
+		p.ClickText(lang.login)
+		p.WaitText("tbody", "inst-")
+		shot("tenants")
+		p.Navigate(e.base + "/tenants/new")
+		p.Fill("slug", platformtest.Slug("shot"+lang.code))
+		p.Fill("kind", "restaurant")
+		p.Fill("name", "Café Central")
+		p.ClickText(lang.created)
+		p.WaitText("#admin-password", "")
+		shot("created")
+		p.Click(".actions a")
+		p.WaitText("#tenant-status", "")
+		shot("tenant")
+		p.ClickText(lang.backup)
+		p.WaitText("#job-status", map[string]string{"es": "listo", "en": "done"}[lang.code])
+		shot("job")
+	}
+}
