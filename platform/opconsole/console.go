@@ -60,24 +60,24 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"mime"
-	"path"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/console"
 	"github.com/tenancy/platform/tenant/httpx"
 	"github.com/tenancy/platform/tenant/i18n"
 )
 
 // CSP is the Content-Security-Policy of every console response: the
 // tenant console's (no inline script or style).
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const CSP = console.CSP
 
 // Cookie and form field names.
 const (
@@ -177,7 +177,8 @@ func Mount(r fiber.Router, cfg Config) (*Console, error) {
 // Routes adds the console's routes to r.
 func (s *Console) Routes(r fiber.Router) {
 	h := s.headers
-	r.Get("/static/*", s.static)
+	static, _ := fs.Sub(staticFS, "static") // the directory is embedded
+	r.Use("/static", h, filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 	r.Get("/", h, s.home)
 	r.Get("/login", h, s.loginForm)
 	r.Post("/login", h, s.login)
@@ -208,19 +209,6 @@ func (s *Console) headers(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentSecurityPolicy, CSP)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Next()
-}
-
-// static serves the embedded static files.
-func (s *Console) static(c *fiber.Ctx) error {
-	name := path.Clean("/" + c.Params("*"))
-	b, err := fs.ReadFile(staticFS, "static"+name)
-	if err != nil || name == "/" {
-		return fiber.ErrNotFound
-	}
-	c.Set(fiber.HeaderContentSecurityPolicy, CSP)
-	c.Set(fiber.HeaderContentType, mime.TypeByExtension(path.Ext(name)))
-	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
-	return c.Send(b)
 }
 
 // NavItem is one link of the navigation.
@@ -443,15 +431,26 @@ func (s *Console) session(c *fiber.Ctx) (*session, error) {
 	return &session{idHash: h, csrf: s.csrfToken(id), actor: tenant.Actor{Name: "console:" + fp, Source: "console", IP: ip}}, nil
 }
 
+// current is the request's session (nil: anonymous). A console without
+// a token, or a catalog that cannot answer, is a page rendered here:
+// done, and the handler returns err.
+func (s *Console) current(c *fiber.Ctx) (sess *session, done bool, err error) {
+	if !s.ops.Enabled() {
+		return nil, true, s.disabled(c)
+	}
+	sess, err = s.session(c)
+	if err != nil {
+		return nil, true, s.fail(c, s.page(c, "op.error.title"), err)
+	}
+	return sess, false, nil
+}
+
 // authed requires a session: anonymous visitors go to /login (a GET) or
 // are refused (a POST); the operator actor goes on the user context.
 func (s *Console) authed(c *fiber.Ctx) error {
-	if !s.ops.Enabled() {
-		return s.disabled(c)
-	}
-	sess, err := s.session(c)
-	if err != nil {
-		return s.fail(c, s.page(c, "op.error.title"), err)
+	sess, done, err := s.current(c)
+	if done {
+		return err
 	}
 	if sess == nil {
 		if c.Method() == fiber.MethodGet {

@@ -19,14 +19,11 @@ import (
 
 // home: GET /, the tenants list or the login form.
 func (s *Console) home(c *fiber.Ctx) error {
-	if !s.ops.Enabled() {
-		return s.disabled(c)
-	}
-	sess, err := s.session(c)
-	if err != nil {
-		return s.fail(c, s.page(c, "op.error.title"), err)
-	}
-	if sess == nil {
+	sess, done, err := s.current(c)
+	switch {
+	case done:
+		return err
+	case sess == nil:
 		return see(c, "/login")
 	}
 	return see(c, "/tenants")
@@ -34,14 +31,11 @@ func (s *Console) home(c *fiber.Ctx) error {
 
 // loginForm: GET /login.
 func (s *Console) loginForm(c *fiber.Ctx) error {
-	if !s.ops.Enabled() {
-		return s.disabled(c)
-	}
-	sess, err := s.session(c)
-	if err != nil {
-		return s.fail(c, s.page(c, "op.error.title"), err)
-	}
-	if sess != nil {
+	sess, done, err := s.current(c)
+	switch {
+	case done:
+		return err
+	case sess != nil:
 		return see(c, "/tenants")
 	}
 	p := s.page(c, "op.login.title")
@@ -146,24 +140,7 @@ func (s *Console) switchLang(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: LangCookie, Value: lang.String(), Path: "/", Expires: s.cfg.Now().Add(365 * 24 * time.Hour),
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.isTLS(c)})
-	return see(c, localPath(c.FormValue("next")))
-}
-
-// localPath is next when it is a path of this host, else "/"; the query
-// is dropped.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	if i := strings.IndexAny(next, "?#"); i >= 0 {
-		next = next[:i]
-	}
-	for _, r := range next {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return "/"
-		}
-	}
-	return strings.Clone(next)
+	return see(c, httpx.LocalPath(c.FormValue("next")))
 }
 
 func hmacEqual(a, b string) bool { return len(a) == len(b) && subtleEq(a, b) }

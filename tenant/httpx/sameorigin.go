@@ -51,3 +51,22 @@ func portOf(hostport, scheme string) string {
 	}
 	return "80"
 }
+
+// LocalPath is next when it is a path of this host ("/…", not "//…" nor
+// "/\…", no control character or backslash), else "/": where a form may
+// send the browser back to (a language switch's next) without becoming
+// an open redirect. The query and fragment are dropped.
+func LocalPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	if i := strings.IndexAny(next, "?#"); i >= 0 {
+		next = next[:i]
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
+	}
+	return strings.Clone(next)
+}

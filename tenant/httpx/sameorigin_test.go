@@ -59,3 +59,17 @@ func TestSameOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalPath: only a path of this host comes back; anything that
+// could leave it is "/".
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"/tenants": "/tenants", "/tenants/a-b?x=1#f": "/tenants/a-b", "": "/", "tenants": "/",
+		"//evil.example": "/", "/\\evil.example": "/", "https://evil.example/": "/", "/a\\b": "/", "/a\nb": "/", "/a\x7fb": "/",
+	} {
+		if got := LocalPath(in); got != want {
+			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
