@@ -1,26 +1,64 @@
 package opconsole_test
 
 import (
+	"context"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/platformtest/browser"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/resolve"
+	"github.com/tenancy/platform/tenant/router"
 )
 
+// tenantHost is the tenant router over e's catalog (its resolver follows
+// the catalog's notifications), answering for the host of slug: the
+// status and body of GET /.
+func tenantHost(t *testing.T, e *env) func(slug string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(e.te.Ctx)
+	t.Cleanup(cancel)
+	if _, err := e.te.Catalog.EnsureBaseDomain(ctx, "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	res := resolve.New(e.te.Catalog, resolve.Options{})
+	if err := res.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app := router.New(router.Config{Resolver: res})
+	return func(slug string) (int, string) {
+		t.Helper()
+		r, err := app.Test(httptest.NewRequest("GET", "http://"+slug+".localhost/", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.StatusCode, string(b)
+	}
+}
+
 // TestOperatorBrowser: in chromium, the operator logs in with the token,
-// creates a tenant (the password shown once), suspends it (the catalog
-// and the list say so), resumes it, backs it up and watches the job page
+// creates a tenant (the password shown once), suspends it (the tenant's
+// host answers suspended through the tenant router; the catalog and the
+// list say so), resumes it, backs it up and watches the job page
 // refresh itself to done, and switches the language; no page has a CSP
 // violation, console error or failed request.
 func TestOperatorBrowser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, options{backups: true})
+	host := tenantHost(t, e)
 	p := shared.Page(t, browser.Lang("es-CL", "es"))
 	p.Navigate(e.base + "/")
 	p.WaitText("h1", "Ingreso de operadores")
@@ -60,12 +98,20 @@ func TestOperatorBrowser(t *testing.T) {
 		t.Fatal("the tenant page shows the password")
 	}
 
+	platformtest.Eventually(t, 30*time.Second, "the new tenant's host answers", func() bool {
+		code, _ := host(slug)
+		return code != 403 && code != 404
+	})
 	p.ClickText("Suspender")
 	p.WaitText("[role=status]", "El cliente quedó suspendido")
 	p.WaitText("#tenant-status", "suspendido")
 	if tn, err := e.te.Catalog.TenantBySlug(e.te.Ctx, slug); err != nil || tn.Status != tenant.StatusSuspended {
 		t.Fatalf("catalog after suspend: %v %v", tn, err)
 	}
+	platformtest.Eventually(t, 30*time.Second, "the tenant host answers suspended", func() bool {
+		code, body := host(slug)
+		return code == 403 && strings.Contains(body, tenant.ETenantSuspended)
+	})
 	p.NoProblems()
 	p.Navigate(e.base + "/tenants?status=suspended")
 	p.WaitText("tbody", slug)
@@ -73,6 +119,10 @@ func TestOperatorBrowser(t *testing.T) {
 	p.ClickText("Reanudar")
 	p.WaitText("[role=status]", "El cliente volvió a estar activo.")
 	p.WaitText("#tenant-status", "activo")
+	platformtest.Eventually(t, 30*time.Second, "the tenant host answers again", func() bool {
+		code, _ := host(slug)
+		return code != 403
+	})
 	p.NoProblems()
 
 	p.ClickText("Respaldar ahora")
