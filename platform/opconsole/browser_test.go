@@ -36,7 +36,7 @@ func tenantHost(t *testing.T, e *env) func(slug string) (int, string) {
 	app := router.New(router.Config{Resolver: res})
 	return func(slug string) (int, string) {
 		t.Helper()
-		r, err := app.Test(httptest.NewRequest("GET", "http://"+slug+".localhost/", nil), -1)
+		r, err := app.Test(httptest.NewRequest("GET", "http://"+slug+".localhost/api/tenant", nil), -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,8 +99,8 @@ func TestOperatorBrowser(t *testing.T) {
 	}
 
 	platformtest.Eventually(t, 30*time.Second, "the new tenant's host answers", func() bool {
-		code, _ := host(slug)
-		return code != 403 && code != 404
+		code, body := host(slug)
+		return code == 200 && strings.Contains(body, slug)
 	})
 	p.ClickText("Suspender")
 	p.WaitText("[role=status]", "El cliente quedó suspendido")
@@ -121,7 +121,7 @@ func TestOperatorBrowser(t *testing.T) {
 	p.WaitText("#tenant-status", "activo")
 	platformtest.Eventually(t, 30*time.Second, "the tenant host answers again", func() bool {
 		code, _ := host(slug)
-		return code != 403
+		return code == 200
 	})
 	p.NoProblems()
 
