@@ -316,6 +316,7 @@ type boardColumn struct {
 
 type orderCard struct {
 	ID                         int64
+	Title                      string // "Pedido #12"
 	Href, Time, Type, Total    string
 	Status, StatusLabel, Notes string
 	Customer                   string
@@ -328,10 +329,33 @@ type cardItem struct {
 	Quantity int64
 }
 
-func (s *Console) card(p *Page, o restaurantpg.BoardOrder) orderCard {
-	cd := orderCard{ID: o.ID, Href: "/orders/" + strconv.FormatInt(o.ID, 10), Time: p.L.Time(o.CreatedAt),
-		Type: s.t(p, "orders.type."+o.OrderType), Total: p.L.Money(o.TotalCents), Status: o.Status,
-		StatusLabel: s.statusLabel(p, "orders", o.Status), Next: s.buttons(p, "orders", restaurant.OrderNext(o.Status))}
+// labels memoises a page's messages: a board renders the same few for
+// hundreds of cards.
+type labels struct {
+	s *Console
+	p *Page
+	m map[string]string
+}
+
+func (l *labels) t(key string) string {
+	if m, ok := l.m[key]; ok {
+		return m
+	}
+	m := l.s.t(l.p, key)
+	l.m[key] = m
+	return m
+}
+
+func (s *Console) card(p *Page, lb *labels, buttons map[string][]statusButton, o restaurantpg.BoardOrder) orderCard {
+	id := strconv.FormatInt(o.ID, 10)
+	next, ok := buttons[o.Status]
+	if !ok {
+		next = s.buttons(p, "orders", restaurant.OrderNext(o.Status))
+		buttons[o.Status] = next
+	}
+	cd := orderCard{ID: o.ID, Title: lb.t("orders.number") + id, Href: "/orders/" + id, Time: p.L.Time(o.CreatedAt),
+		Type: lb.t("orders.type." + o.OrderType), Total: p.L.Money(o.TotalCents), Status: o.Status,
+		StatusLabel: lb.t("orders.status." + o.Status), Next: next}
 	if o.Notes != nil {
 		cd.Notes = *o.Notes
 	}
@@ -383,8 +407,9 @@ func (s *Console) renderBoard(c *fiber.Ctx, p *Page, branchRaw, dayRaw string, s
 		return s.serviceError(c, p, err)
 	}
 	byStatus := map[string][]orderCard{}
+	lb, buttons := &labels{s: s, p: p, m: map[string]string{}}, map[string][]statusButton{}
 	for _, o := range orders {
-		byStatus[o.Status] = append(byStatus[o.Status], s.card(p, o))
+		byStatus[o.Status] = append(byStatus[o.Status], s.card(p, lb, buttons, o))
 	}
 	for _, st := range restaurant.OrderStatuses() {
 		col := boardColumn{Status: st, Label: s.statusLabel(p, "orders", st), Cards: byStatus[st],

@@ -501,6 +501,8 @@ func TestRestaurantScreensDenied(t *testing.T) {
 	admin := e.h.Admin(t, e.tn)
 	m := restaurantMenu(t, admin)
 	o := placeOrder(t, admin, m.branch, m.pisco, 1)
+	res := strconv.FormatInt(admin.Do("POST", "/api/reservations", map[string]any{"branch_id": m.branch, "customer_name": "Ana Díaz",
+		"party_size": 2, "starts_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)}).Want(t, 201, "").ID(), 10)
 	// A read-only role: the restaurant's own roles all write.
 	ctx := context.Background()
 	if _, err := e.tn.App.Exec(ctx, `INSERT INTO roles (name, description) VALUES ('viewer', 'Reads data')`); err != nil {
@@ -530,15 +532,22 @@ func TestRestaurantScreensDenied(t *testing.T) {
 	if r := f.get("/reservations").want(t, 200); strings.Contains(r.Body, "/reservations/new") {
 		t.Fatal("the reader is offered a reservation")
 	}
+	if r := f.get("/reservations/"+res).want(t, 200); strings.Contains(r.Body, `action="/reservations/`+res) ||
+		!strings.Contains(r.Body, "<dd>Casa matriz</dd>") || !strings.Contains(r.Body, "<dd>Ana Díaz</dd>") {
+		t.Fatalf("the reader's reservation page: %s", r.Body)
+	}
 	for _, path := range []string{"/orders/new", "/reservations/new"} {
 		f.get(path).want(t, 403)
 	}
 	for _, path := range []string{"/orders/new", "/orders/" + o.ids, "/orders/" + o.ids + "/status", "/reservations/new",
-		"/reservations/1", "/reservations/1/status"} {
+		"/reservations/" + res, "/reservations/" + res + "/status"} {
 		f.post(path, url.Values{"csrf": {tok}, "from": {"pending"}, "status": {"confirmed"}}).want(t, 403)
 	}
 	if got := statusOf(t, admin, "/api/orders/"+o.ids); got != "pending" {
 		t.Fatalf("a reader changed the status to %q", got)
+	}
+	if got := statusOf(t, admin, "/api/reservations/"+res); got != "pending" {
+		t.Fatalf("a reader changed the reservation to %q", got)
 	}
 	// Institutions: the page does not exist.
 	ie := newDataEnv(t, tenant.Institution)

@@ -211,6 +211,18 @@ func (s *Console) reservationForm(c *fiber.Ctx, p *Page, all []restaurantpg.Bran
 			in.Label = s.t(p, "reservations.field.starts_at_zone", "Zone", f.Zone)
 		}
 		in.Error = p.Errors[name]
+		if !f.CanWrite {
+			// Shown as text: a choice by its label, a time as the reader
+			// writes it.
+			for _, o := range in.Options {
+				if o.Selected && o.Value != "" {
+					in.Value = o.Label
+				}
+			}
+			if tm, err := time.ParseInLocation(dataLocalTime, in.Value, zl.Locale().Zone()); err == nil && name == "starts_at" {
+				in.Value = zl.DateTime(tm)
+			}
+		}
 		f.Inputs = append(f.Inputs, in)
 	}
 	return f, nil
