@@ -28,7 +28,7 @@ func (c *client) waitJob(t *testing.T, e *env, id string) (string, *catalog.Oper
 	var body string
 	var j *catalog.OperatorJob
 	platformtest.Eventually(t, 90*time.Second, "job "+id+" finished", func() bool {
-		body = c.get("/jobs/" + id).want(t, 200).Body
+		body = c.get("/jobs/"+id).want(t, 200).Body
 		var err error
 		if j, err = e.te.Catalog.OperatorJob(e.te.Ctx, id); err != nil {
 			t.Fatal(err)
@@ -57,7 +57,7 @@ func TestBackupScreens(t *testing.T) {
 	if strings.Contains(body, "wrapped_key") {
 		t.Error("the job page shows the wrapped key")
 	}
-	list := c.get("/tenants/" + tn.Slug + "/backups").want(t, 200).Body
+	list := c.get("/tenants/"+tn.Slug+"/backups").want(t, 200).Body
 	if !strings.Contains(list, "/backups/"+j.BackupID+"/restore") || !strings.Contains(list, "completado") {
 		t.Fatalf("backups list: %s", list)
 	}
@@ -70,7 +70,7 @@ func TestBackupScreens(t *testing.T) {
 		t.Errorf("list after verify: %s", list)
 	}
 
-	c.get("/backups/" + j.BackupID + "/restore").want(t, 200)
+	c.get("/backups/"+j.BackupID+"/restore").want(t, 200)
 	openRestores := func() int {
 		var n int
 		if err := e.te.Catalog.Pool().QueryRow(e.te.Ctx, `SELECT count(*) FROM operator_jobs WHERE kind = 'restore'`).Scan(&n); err != nil {
@@ -96,7 +96,7 @@ func TestBackupScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := c.get("/jobs/" + open.ID).want(t, 200).Body
+	page := c.get("/jobs/"+open.ID).want(t, 200).Body
 	if !strings.Contains(page, `<meta http-equiv="refresh" content="2">`) || !strings.Contains(page, `href="/jobs/`+open.ID+`"`) {
 		t.Errorf("open job page: %s", page)
 	}
