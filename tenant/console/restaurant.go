@@ -616,14 +616,16 @@ func (s *Console) orderSave(c *fiber.Ctx) error {
 // --- the order form --------------------------------------------------------------
 
 type orderForm struct {
-	Branch, Type, Customer, Notes dataInput
-	BranchID                      int64
-	Lines                         []orderLine
-	LinesCount                    int
-	CanMore                       bool
-	ItemsError                    string
-	BoardURL                      string
-	Branches                      []dataOption // the menu-of-a-branch switch
+	Type, Customer, Notes dataInput
+	BranchError           string
+	BranchID              int64
+	BranchName            string
+	Lines                 []orderLine
+	LinesCount            int
+	CanMore               bool
+	ItemsError            string
+	BoardURL              string
+	Branches              []dataOption // the menu-of-a-branch switch
 }
 
 type orderLine struct {
@@ -695,14 +697,9 @@ func (s *Console) renderOrderForm(c *fiber.Ctx, p *Page, status int, branchRaw s
 		return s.serviceError(c, p, err)
 	}
 	p.Title = "orders.new_title"
-	branch := strconv.FormatInt(b.ID, 10)
-	if v, ok := values["branch_id"]; ok && v != "" {
-		branch = v
-	}
-	f := &orderForm{BranchID: b.ID, LinesCount: lines, CanMore: lines < restaurant.MaxOrderItems,
+	f := &orderForm{BranchID: b.ID, BranchName: b.Name, LinesCount: lines, CanMore: lines < restaurant.MaxOrderItems,
 		ItemsError: p.Errors["items"], BoardURL: "/orders?branch=" + strconv.FormatInt(b.ID, 10), Branches: branchOptions(all, b.ID)}
-	f.Branch = dataInput{Name: "branch_id", Label: s.t(p, "orders.branch"), Type: "select", Required: true,
-		Error: p.Errors["branch_id"], Options: choose(branchOptions(all, 0), branch)}
+	f.BranchError = p.Errors["branch_id"]
 	types := []dataOption{{Value: "", Label: "—"}}
 	for _, ty := range restaurant.Orders.Field("order_type").Enum {
 		types = append(types, dataOption{Value: ty, Label: s.t(p, "orders.type."+ty)})
