@@ -202,6 +202,15 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Get("/migrations", h, a, s.migrations)
 	r.Post("/migrations", h, a, s.form, s.migrateFleet)
 	r.Get("/jobs/:id", h, a, s.job)
+	// Any other path is a page too, but the API's stay JSON.
+	r.Use(func(c *fiber.Ctx) error {
+		if p := c.Path(); p == "/v1" || strings.HasPrefix(p, "/v1/") {
+			return c.Next()
+		}
+		c.Set(fiber.HeaderContentSecurityPolicy, CSP)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return s.fail(c, s.page(c, "op.error.title"), tenant.Errorf(tenant.ENotFound, "no such page"))
+	})
 }
 
 // headers sets the console's CSP and no-store on every page.

@@ -185,3 +185,35 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestBehindTLSProxy: behind a trusted proxy that says https, the
+// session cookie is Secure and the origin check wants https.
+func TestBehindTLSProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{tlsProxy: true})
+	c := e.client(t)
+	httpsOrigin := "https://" + e.addr
+	c.do("POST", "/login", url.Values{"token": {testToken}}, "X-Forwarded-Proto", "https", "Origin", e.base).want(t, 403)
+	r := c.do("POST", "/login", url.Values{"token": {testToken}}, "X-Forwarded-Proto", "https", "Origin", httpsOrigin).want(t, 303)
+	if sc := r.Header.Get("Set-Cookie"); !strings.Contains(sc, "op_session=") || !strings.Contains(sc, "secure") {
+		t.Errorf("Set-Cookie behind TLS: %q", sc)
+	}
+}
+
+// TestPages404: an unknown page is an HTML 404; an unknown API path stays
+// JSON.
+func TestPages404(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{})
+	c := e.client(t)
+	r := c.get("/nowhere").want(t, 404)
+	if !strings.Contains(r.Header.Get("Content-Type"), "text/html") || r.Header.Get("Content-Security-Policy") != opconsole.CSP {
+		t.Errorf("unknown page: %v", r.Header)
+	}
+	r = c.do("GET", "/v1/nowhere", nil, "Authorization", "Bearer "+testToken).want(t, 404)
+	if !strings.Contains(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("unknown API path: %v %s", r.Header, r.Body)
+	}
+	c.get("/static/console.css").want(t, 200)
+	c.get("/static/nothing.css").want(t, 404)
+}

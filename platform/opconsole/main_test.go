@@ -80,7 +80,8 @@ type options struct {
 	token     string // "" with noToken: the console is disabled
 	noToken   bool
 	backups   bool
-	failLimit int // failed logins per minute; 0: 20
+	failLimit int  // failed logins per minute; 0: 20
+	tlsProxy  bool // trust 127.0.0.1 as a proxy (X-Forwarded-Proto)
 }
 
 func newEnv(t *testing.T, o options) *env {
@@ -99,6 +100,13 @@ func newEnvOn(t *testing.T, te *tenanttest.Env, o options) *env {
 	runner := opjob.New(opjob.Config{Catalog: te.Catalog, Replica: "opconsole-test-" + platformtest.Rand(6), SweepEvery: -1})
 	t.Cleanup(runner.Close) // before the tenants are purged
 	cfg := adminapi.Config{Service: te.Service, Catalog: te.Catalog, Token: o.token, Jobs: runner}
+	if o.tlsProxy {
+		p, err := httpx.ParseProxies([]string{"127.0.0.1/32"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TrustedProxies, cfg.Proxies = []string{"127.0.0.1/32"}, p
+	}
 	if o.failLimit > 0 {
 		cfg.FailedAuth = httpx.NewFailures(o.failLimit, time.Minute, 0)
 	}
