@@ -2,9 +2,11 @@ package opconsole
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -217,12 +219,8 @@ func (s *Console) tenants(c *fiber.Ctx) error {
 	d.Page, _ = strconv.Atoi(c.Query("page", "1"))
 	d.Page = min(max(d.Page, 1), d.Pages)
 	ts = ts[(d.Page-1)*s.cfg.PageSize : min(len(ts), d.Page*s.cfg.PageSize)]
-	for _, t := range ts {
-		r, err := s.row(ctx, t)
-		if err != nil {
-			return s.fail(c, p, err)
-		}
-		d.Rows = append(d.Rows, r)
+	if d.Rows, err = s.rows(ctx, ts); err != nil {
+		return s.fail(c, p, err)
 	}
 	pageURL := func(n int) string {
 		q := "?page=" + strconv.Itoa(n)
@@ -249,6 +247,23 @@ func (s *Console) tenants(c *fiber.Ctx) error {
 	}
 	p.Data = d
 	return s.Render(c, fiber.StatusOK, "tenants", p)
+}
+
+// rows reads the rows of ts, four tenants' databases at a time.
+func (s *Console) rows(ctx context.Context, ts []*tenant.Tenant) ([]Row, error) {
+	out := make([]Row, len(ts))
+	errs := make([]error, len(ts))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = s.row(ctx, t)
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // row reads a tenant's schema version (from its database: the page's

@@ -82,6 +82,7 @@ type options struct {
 	backups   bool
 	failLimit int  // failed logins per minute; 0: 20
 	tlsProxy  bool // trust 127.0.0.1 as a proxy (X-Forwarded-Proto)
+	pageSize  int
 }
 
 func newEnv(t *testing.T, o options) *env {
@@ -120,7 +121,7 @@ func newEnvOn(t *testing.T, te *tenanttest.Env, o options) *env {
 	ops := adminapi.NewOps(cfg)
 	app := adminapi.NewApp(ops)
 	clk := &clock{t: time.Now()}
-	if _, err := opconsole.Mount(app, opconsole.Config{Ops: ops, Now: clk.Now}); err != nil {
+	if _, err := opconsole.Mount(app, opconsole.Config{Ops: ops, Now: clk.Now, PageSize: o.pageSize}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

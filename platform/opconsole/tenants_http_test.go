@@ -2,6 +2,7 @@ package opconsole_test
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -153,4 +154,40 @@ func between(s, start, end string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+// TestTenantsListPages: pages with previous and next links that keep the
+// filters; the kind and text filters; each row's schema version against
+// the latest and its last backup.
+func TestTenantsListPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{pageSize: 1})
+	r1 := e.te.Create(t, tenant.Restaurant)
+	r2 := e.te.Create(t, tenant.Restaurant)
+	in := e.te.Create(t, tenant.Institution)
+	c := e.client(t)
+	c.login(testToken)
+	first, second := r1.Slug, r2.Slug
+	if second < first {
+		first, second = second, first
+	}
+	p1 := c.get("/tenants?kind=restaurant").want(t, 200).Body
+	if !strings.Contains(p1, first) || strings.Contains(p1, second) || strings.Contains(p1, in.Slug) ||
+		!strings.Contains(p1, `href="/tenants?page=2&amp;kind=restaurant"`) || !strings.Contains(p1, "2 clientes") || !strings.Contains(p1, "Página 1 de 2") {
+		t.Fatalf("page 1: %s", p1)
+	}
+	if m := regexp.MustCompile(`<td>(\d+) / (\d+)</td>`).FindStringSubmatch(p1); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("schema version against the latest: %v", m)
+	}
+	p2 := c.get("/tenants?page=2&kind=restaurant").want(t, 200).Body
+	if !strings.Contains(p2, second) || strings.Contains(p2, first) || !strings.Contains(p2, `href="/tenants?page=1&amp;kind=restaurant"`) {
+		t.Fatalf("page 2: %s", p2)
+	}
+	if q := c.get("/tenants?q=" + in.Slug[:8]).want(t, 200).Body; !strings.Contains(q, in.Slug) || strings.Contains(q, first) {
+		t.Fatalf("text filter: %s", q)
+	}
+	if none := c.get("/tenants?q=zzzz-nothing").want(t, 200).Body; !strings.Contains(none, "Ningún cliente coincide.") {
+		t.Errorf("empty result: %s", none)
+	}
+	c.get("/tenants?kind=bakery").want(t, 422)
 }
