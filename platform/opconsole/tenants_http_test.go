@@ -183,7 +183,7 @@ func TestTenantsListPages(t *testing.T) {
 	if !strings.Contains(p2, second) || strings.Contains(p2, first) || !strings.Contains(p2, `href="/tenants?page=1&amp;kind=restaurant"`) {
 		t.Fatalf("page 2: %s", p2)
 	}
-	if q := c.get("/tenants?q=" + in.Slug[:8]).want(t, 200).Body; !strings.Contains(q, in.Slug) || strings.Contains(q, first) {
+	if q := c.get("/tenants?q="+in.Slug[:8]).want(t, 200).Body; !strings.Contains(q, in.Slug) || strings.Contains(q, first) {
 		t.Fatalf("text filter: %s", q)
 	}
 	if none := c.get("/tenants?q=zzzz-nothing").want(t, 200).Body; !strings.Contains(none, "Ningún cliente coincide.") {
