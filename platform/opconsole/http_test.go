@@ -1,12 +1,14 @@
 package opconsole_test
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/opconsole"
 	"github.com/tenancy/platform/tenant"
 )
@@ -216,4 +218,57 @@ func TestPages404(t *testing.T) {
 	}
 	c.get("/static/console.css").want(t, 200)
 	c.get("/static/nothing.css").want(t, 404)
+}
+
+// TestSessionAcrossReplicasAndTouch: a session opened on one replica
+// works on another (the catalog holds it; the form token is derived from
+// the operator token, not from a replica's key); last activity is written
+// at most once a minute; a login sweeps ended sessions.
+func TestSessionAcrossReplicasAndTouch(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t, options{})
+	b := newEnvOn(t, a.te, options{})
+	tn := a.te.Create(t, tenant.Restaurant)
+	ca := a.client(t)
+	tok := ca.login(testToken)
+	id := ca.cookie(opconsole.SessionCookie)
+	cb := b.client(t)
+	cb.hc.Jar.SetCookies(mustURL(t, b.base), []*http.Cookie{{Name: opconsole.SessionCookie, Value: id}})
+	if got := csrf(t, cb.get("/tenants").want(t, 200).Body); got != tok {
+		t.Fatalf("replica b's form token differs")
+	}
+	cb.post("/tenants/"+tn.Slug+"/suspend", url.Values{"csrf": {tok}}).want(t, 303)
+
+	lastSeen := func() time.Time {
+		t.Helper()
+		h := sha256.Sum256([]byte(id))
+		s, err := a.te.Catalog.OperatorSession(a.te.Ctx, h[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LastSeenAt
+	}
+	before := lastSeen()
+	a.clock.Add(30 * time.Second)
+	ca.get("/tenants").want(t, 200)
+	if !lastSeen().Equal(before) {
+		t.Error("last activity written within the minute")
+	}
+	a.clock.Add(31 * time.Second)
+	ca.get("/tenants").want(t, 200)
+	if got := lastSeen(); !got.After(before) {
+		t.Errorf("last activity not written after a minute: %v, was %v", got, before)
+	}
+
+	// An ended session left in the table goes at the next login.
+	stale := sha256.Sum256([]byte("stale"))
+	now := a.clock.Now()
+	if err := a.te.Catalog.CreateOperatorSession(a.te.Ctx, catalog.OperatorSession{IDHash: stale[:], TokenFP: a.ops.Fingerprint(),
+		CreatedAt: now.Add(-9 * time.Hour), LastSeenAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	a.client(t).login(testToken)
+	if _, err := a.te.Catalog.OperatorSession(a.te.Ctx, stale[:]); tenant.ErrorCode(err) != tenant.ENotFound {
+		t.Errorf("the ended session survived a login: %v", err)
+	}
 }
