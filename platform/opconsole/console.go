@@ -386,6 +386,11 @@ type session struct {
 
 const sessionKey = "opconsole.session"
 
+// formOK reports whether the POST carries the session's form token.
+func (s *session) formOK(c *fiber.Ctx) bool {
+	return hmac.Equal([]byte(c.FormValue(CSRFField)), []byte(s.csrf))
+}
+
 func hashID(id string) []byte { h := sha256.Sum256([]byte(id)); return h[:] }
 
 func (s *Console) csrfToken(id string) string { return hex.EncodeToString(s.ops.MAC("csrf:" + id)) }
@@ -477,7 +482,7 @@ func (s *Console) authed(c *fiber.Ctx) error {
 // form checks a POST's CSRF token against the session's.
 func (s *Console) form(c *fiber.Ctx) error {
 	sess, _ := c.Locals(sessionKey).(*session)
-	if sess == nil || !hmac.Equal([]byte(c.FormValue(CSRFField)), []byte(sess.csrf)) {
+	if sess == nil || !sess.formOK(c) {
 		return s.forbidden(c, s.page(c, "op.error.title"))
 	}
 	return c.Next()
@@ -488,6 +493,17 @@ func (s *Console) disabled(c *fiber.Ctx) error {
 	p := s.page(c, "op.disabled.title")
 	p.FormError = "op.disabled.text"
 	return s.Render(c, fiber.StatusServiceUnavailable, "error", p)
+}
+
+// cleanText is s as valid UTF-8 without control characters (what the
+// catalog keeps of a header).
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }
 
 // newSessionID is 256 random bits, base64url.
@@ -507,7 +523,7 @@ func (s *Console) openSession(c *fiber.Ctx, ctx context.Context) error {
 	}
 	if err := s.api.Catalog.CreateOperatorSession(ctx, catalog.OperatorSession{IDHash: hashID(id), TokenFP: s.ops.Fingerprint(),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionTTL),
-		IP: strings.Clone(httpx.ClientIP(c, s.proxies)), UserAgent: strings.ToValidUTF8(strings.Clone(ua), "")}); err != nil {
+		IP: strings.Clone(httpx.ClientIP(c, s.proxies)), UserAgent: cleanText(ua)}); err != nil {
 		return err
 	}
 	c.Cookie(s.cookie(id, now.Add(SessionTTL), s.isTLS(c)))

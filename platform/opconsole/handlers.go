@@ -3,6 +3,7 @@ package opconsole
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func (s *Console) logout(c *fiber.Ctx) error {
 	if sess == nil {
 		return see(c, "/login")
 	}
-	if !hmacEqual(c.FormValue(CSRFField), sess.csrf) {
+	if !sess.formOK(c) {
 		return s.forbidden(c, p)
 	}
 	ctx := tenant.WithActor(c.UserContext(), sess.actor)
@@ -130,7 +131,7 @@ func (s *Console) switchLang(c *fiber.Ctx) error {
 	}
 	ok := httpx.SameOrigin(c, s.proxies)
 	if sess != nil {
-		ok = hmacEqual(c.FormValue(CSRFField), sess.csrf)
+		ok = sess.formOK(c)
 	}
 	if !ok {
 		return s.forbidden(c, p)
@@ -144,8 +145,6 @@ func (s *Console) switchLang(c *fiber.Ctx) error {
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.isTLS(c)})
 	return see(c, httpx.LocalPath(c.FormValue("next")))
 }
-
-func hmacEqual(a, b string) bool { return len(a) == len(b) && subtleEq(a, b) }
 
 // slugParam copies the path parameter: Fiber's strings die with the request.
 func slugParam(c *fiber.Ctx) string { return strings.Clone(c.Params("slug")) }
@@ -225,13 +224,13 @@ func (s *Console) tenants(c *fiber.Ctx) error {
 	pageURL := func(n int) string {
 		q := "?page=" + strconv.Itoa(n)
 		if d.Status != "" {
-			q += "&status=" + urlEscape(d.Status)
+			q += "&status=" + url.QueryEscape(d.Status)
 		}
 		if d.Kind != "" {
-			q += "&kind=" + urlEscape(d.Kind)
+			q += "&kind=" + url.QueryEscape(d.Kind)
 		}
 		if d.Q != "" {
-			q += "&q=" + urlEscape(d.Q)
+			q += "&q=" + url.QueryEscape(d.Q)
 		}
 		return "/tenants" + q
 	}
