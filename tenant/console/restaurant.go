@@ -208,8 +208,9 @@ func (s *Console) zoned(p *Page, b restaurantpg.BranchInfo) *i18n.Localizer {
 	return s.cfg.Catalog.Localizer(p.L.Lang(), z)
 }
 
-// restMessage is the reader's language for the domain's own messages
-// (bounds, availability, the reservation's rules), else decodeMessage's.
+// restMessage is the reader's language for the restaurant's own messages
+// (availability, the reservation's rules), else decodeMessage's, else the
+// bounds'.
 func (s *Console) restMessage(p *Page, m string) string {
 	var n int64
 	switch {
@@ -225,6 +226,11 @@ func (s *Console) restMessage(p *Page, m string) string {
 		return s.t(p, "reservations.msg.name_required")
 	case m == "must be pending or confirmed for a new reservation":
 		return s.t(p, "reservations.msg.new_status")
+	}
+	// The engine's messages are the domain screens' (decodeMessage); the
+	// bounds below only when it does not know them.
+	if d := s.decodeMessage(p, m); d != m {
+		return d
 	}
 	if _, err := fmt.Sscanf(m, "must be at least %d", &n); err == nil {
 		return s.t(p, "orders.msg.at_least", "Min", p.L.Number(n))
