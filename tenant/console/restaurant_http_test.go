@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -9,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/console"
 	"github.com/tenancy/platform/tenant/domaintest"
+	"github.com/tenancy/platform/tenant/restaurant"
 )
 
 // menu is a small restaurant: its first branch ("Casa matriz"), a second
@@ -238,6 +243,35 @@ func TestOrdersBoard(t *testing.T) {
 	f.get("/orders/999999").want(t, 404)
 }
 
+// newLocaleEnv is newDataEnv on a restaurant whose console sees the
+// tenant with the locale, currency and time zone settings given, as an
+// operator would set them.
+func newLocaleEnv(t *testing.T, locale, currency, zone string) *env {
+	t.Helper()
+	h := domaintest.NewWith(t, domaintest.Options{Principal: console.Principal, Pages: func(d domaintest.Deps, r fiber.Router) {
+		settings := map[string]any{tenant.SettingLocale: locale, tenant.SettingCurrency: currency}
+		tenantOf := func(c *fiber.Ctx) *tenant.Tenant {
+			tn := d.Tenant(c)
+			if tn == nil {
+				return nil
+			}
+			cp := *tn
+			cp.TimeZone, cp.Settings = zone, settings
+			return &cp
+		}
+		if _, err := console.Mount(r, console.Config{Service: d.Service, Sessions: d.Sessions, Secrets: d.Secrets,
+			Pools: d.Pools, Proxies: d.Proxies, Tenant: tenantOf, Logger: d.Logger, API: d.API}); err != nil {
+			t.Fatal(err)
+		}
+	}}, restaurant.Mount)
+	tn := h.Tenant(t, tenant.Restaurant)
+	_, port, err := net.SplitHostPort(h.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{h: h, tn: tn, base: "http://" + tn.Slug + ".localhost:" + port}
+}
+
 // An MXN tenant's board and forms write and read amounts with two
 // decimals; a CLP tenant's forms take none.
 func TestRestaurantMoney(t *testing.T) {
@@ -253,12 +287,7 @@ func TestRestaurantMoney(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newDataEnv(t, tenant.Restaurant)
-			// The harness serves this *tenant.Tenant: set before any request
-			// to the tenant (the first one below orders them).
-			e.tn.Tenant.TimeZone = tc.zone
-			e.tn.Tenant.Settings = map[string]any{tenant.SettingLocale: tc.locale, tenant.SettingCurrency: tc.currency}
-			e.tn.TimeZone = tc.zone
+			e := newLocaleEnv(t, tc.locale, tc.currency, tc.zone)
 			admin := e.h.Admin(t, e.tn)
 			cat := admin.Do("POST", "/api/menu-categories", map[string]any{"name": "Bebidas"}).Want(t, 201, "").ID()
 			f := e.form(t)
