@@ -134,8 +134,8 @@ func (s *Console) buttons(p *Page, prefix string, next []string) []statusButton 
 	return out
 }
 
-// dayOf reads ?day= (YYYY-MM-DD) as a day in zone: its start and the
-// next day's. Empty: today there. ok false: not a date.
+// dayOf reads ?day= (YYYY-MM-DD) as the start of that day in zone
+// (empty: today there); ok false: not a date.
 func dayOf(raw string, zone *time.Location, now time.Time) (time.Time, bool) {
 	if raw == "" {
 		n := now.In(zone)
@@ -148,12 +148,14 @@ func dayOf(raw string, zone *time.Location, now time.Time) (time.Time, bool) {
 	return d, true
 }
 
-// nextDay is the start of the day after day in its zone (a DST day is
-// not 24 hours).
-func nextDay(day time.Time) time.Time { return day.AddDate(0, 0, 1) }
+// nextDay is the start of the day after day in its zone (a day with a
+// DST change is not 24 hours long; Chile's begins at 01:00 on some).
+func nextDay(day time.Time) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, day.Location())
+}
 
-// branchesOf reads the branches; chosen is the ?branch= asked (0: the
-// first active one). ok false: the asked branch does not exist.
+// branchesOf reads the branches; chosen is the one raw names (a ?branch=;
+// empty: the first active one). ok false: no such branch.
 func (s *Console) branchesOf(c *fiber.Ctx, raw string) (all []restaurantpg.BranchInfo, chosen restaurantpg.BranchInfo, ok bool, err error) {
 	err = s.cfg.API.Conn(c, func(ctx context.Context, db resourcepgConn) error {
 		all, err = restaurantpg.ListBranches(ctx, db)

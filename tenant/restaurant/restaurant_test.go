@@ -585,7 +585,8 @@ func TestReservations(t *testing.T) {
 	// 20:00–21:00 meets 8 guests in each half hour: 2 fit, 3 do not (a
 	// sum over the whole hour would say 16).
 	r = c.Do("POST", "/api/reservations", res(3, "2026-07-01T20:00:00Z", 60)).Want(t, 409, "capacity_exceeded")
-	if d := r.Body["error"].(map[string]any)["details"].(map[string]any); d["booked"] != float64(8) || d["seats_per_slot"] != float64(10) {
+	if d := r.Body["error"].(map[string]any)["details"].(map[string]any); d["booked"] != float64(8) || d["seats_per_slot"] != float64(10) ||
+		d["seats_left"] != float64(2) || d["slot_start"] != "2026-07-01T20:00:00Z" {
 		t.Errorf("details: %s", r.Raw)
 	}
 	two := c.Do("POST", "/api/reservations", res(2, "2026-07-01T20:00:00Z", 60)).Want(t, 201, "").ID()
