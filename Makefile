@@ -65,8 +65,8 @@ bench-backup: services build
 clean:
 	rm -rf bin
 
-# PNGs of the tenant console's login and home pages, in Spanish and
-# English, desktop and phone, into docs/screenshots/ (commit them).
+# PNGs of the main screens of the tenant and operator consoles, in Spanish and
+# English (desktop; some on a phone), into docs/screenshots/ (commit them).
 .PHONY: screenshots
 screenshots: services
-	$(ENV) && $(GO) test -count=1 -run '^TestScreenshots$$' ./tenant/console/ -args -screenshots $(CURDIR)/docs/screenshots
+	$(ENV) && $(GO) test -count=1 -run 'Screenshots$$' ./tenant/console/ ./platform/opconsole/ -args -screenshots $(CURDIR)/docs/screenshots
