@@ -65,7 +65,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -475,44 +474,8 @@ func (s *Console) checkForm(c *fiber.Ctx, t *tenant.Tenant, sess *session) bool 
 	return s.sameOrigin(c)
 }
 
-// sameOrigin reports whether a POST comes from a page of this host:
-// Sec-Fetch-Site same-origin, or without that header an Origin equal to
-// the request's own scheme://host. Neither header: refused (every browser
-// we serve sends Origin with a form POST).
-func (s *Console) sameOrigin(c *fiber.Ctx) bool {
-	if site := c.Get("Sec-Fetch-Site"); site != "" {
-		return site == "same-origin"
-	}
-	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" || origin == "null" {
-		return false
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	host, err := httpx.Host(c, s.cfg.Proxies)
-	if err != nil || host == "" {
-		return false
-	}
-	scheme := "http"
-	if s.isTLS(c) {
-		scheme = "https"
-	}
-	return u.Scheme == scheme && tenant.NormalizeHost(u.Host) != "" &&
-		tenant.NormalizeHost(u.Host) == tenant.NormalizeHost(host) && portOf(u.Host, scheme) == portOf(host, scheme)
-}
-
-// portOf is the port of host[:port], the scheme's default when absent.
-func portOf(hostport, scheme string) string {
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
-		return hostport[i+1:]
-	}
-	if scheme == "https" {
-		return "443"
-	}
-	return "80"
-}
+// sameOrigin is the origin check of a form before login (httpx.SameOrigin).
+func (s *Console) sameOrigin(c *fiber.Ctx) bool { return httpx.SameOrigin(c, s.cfg.Proxies) }
 
 // env is the service's context of this request.
 func (s *Console) env(c *fiber.Ctx, t *tenant.Tenant, sess *session) auth.Env {

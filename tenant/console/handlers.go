@@ -11,6 +11,7 @@ import (
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/authhttp"
+	"github.com/tenancy/platform/tenant/httpx"
 	"github.com/tenancy/platform/tenant/i18n"
 )
 
@@ -412,7 +413,7 @@ func (s *Console) switchLang(c *fiber.Ctx) error {
 		}
 	}
 	s.setLangCookie(c, lang)
-	return see(c, localPath(c.FormValue("next")))
+	return see(c, httpx.LocalPath(c.FormValue("next")))
 }
 
 // setLangCookie remembers lang in this browser for a year.
@@ -421,21 +422,4 @@ func (s *Console) setLangCookie(c *fiber.Ctx, lang i18n.Lang) {
 		Name: LangCookie, Value: lang.String(), Path: "/", Expires: s.cfg.Now().Add(365 * 24 * time.Hour),
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: s.isTLS(c),
 	})
-}
-
-// localPath is next when it is a path of this host ("/…", not "//…" nor
-// "/\…"), else "/". The query is dropped.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	if i := strings.IndexAny(next, "?#"); i >= 0 {
-		next = next[:i]
-	}
-	for _, r := range next {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return "/"
-		}
-	}
-	return strings.Clone(next)
 }
