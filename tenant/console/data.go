@@ -353,10 +353,8 @@ func (s *Console) cell(p *Page, kind tenant.Kind, f *resource.Field, v any) data
 		return dataCell{Text: p.L.DateTime(tm)}
 	case resource.Date:
 		ds, _ := v.(string)
-		if d, err := time.Parse(time.DateOnly, ds); err == nil {
-			return dataCell{Text: p.L.Date(d)}
-		}
-		return dataCell{Text: ds}
+		d, _ := p.L.Day(ds) // a calendar day: not moved into the tenant's zone
+		return dataCell{Text: d}
 	case resource.Ref:
 		n, _ := v.(int64)
 		c := dataCell{Text: strconv.FormatInt(n, 10)}
@@ -827,31 +825,11 @@ func (s *Console) dataSave(c *fiber.Ctx) error {
 	return see(c, "/data/"+sp.Name+"/"+strconv.FormatInt(id, 10)+"?done=saved")
 }
 
-// decodeMessage is the reader's language for the common messages of
-// resource.Decode and resourcepg.Translate; the others (a spec's own
-// Check, bounds) are shown as the API words them.
+// decodeMessage is the reader's language for the engine's field messages
+// (fieldmsg.go); one it does not know is shown as the API words it.
 func (s *Console) decodeMessage(p *Page, m string) string {
-	key := ""
-	switch {
-	case m == "is required", m == "may not be empty", m == "may not be null":
-		key = "validation.required"
-	case m == "must be a whole number":
-		key = "validation.invalid_number"
-	case strings.HasPrefix(m, "must be a date"):
-		key = "validation.invalid_date"
-	case strings.HasPrefix(m, "must be a time"):
-		key = "validation.invalid_time"
-	case m == "must be an e-mail address":
-		key = "validation.invalid_email"
-	case strings.HasPrefix(m, "must be one of"), strings.HasPrefix(m, "names no "):
-		key = "validation.invalid_choice"
-	case m == "is taken":
-		key = "validation.duplicate"
-	}
-	if key == "" {
-		return m
-	}
-	return s.t(p, key)
+	t, _ := s.engineMessage(p, m)
+	return t
 }
 
 // --- delete --------------------------------------------------------------

@@ -38,7 +38,7 @@ func TestDataBrowserFormsAndDeletes(t *testing.T) {
 	setValue(p, "f-starts_on", "2026-08-01")
 	setValue(p, "f-ends_on", "2026-07-01")
 	p.ClickText("Crear")
-	p.WaitText("#err-ends_on", "must be after starts_on")
+	p.WaitText("#err-ends_on", "Debe ser posterior a «Comienza el» (1 de agosto de 2026)")
 	if d := browser.Eval[string](p, `document.getElementById("f-ends_on").getAttribute("aria-describedby")`); d != "err-ends_on" {
 		t.Fatalf("aria-describedby %q", d)
 	}

@@ -31,7 +31,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -214,7 +213,6 @@ func (s *Console) zoned(p *Page, b restaurantpg.BranchInfo) *i18n.Localizer {
 // (availability, the reservation's rules), else decodeMessage's, else the
 // bounds'.
 func (s *Console) restMessage(p *Page, m string) string {
-	var n int64
 	switch {
 	case m == "is not available at this branch":
 		return s.t(p, "orders.msg.unavailable")
@@ -229,20 +227,7 @@ func (s *Console) restMessage(p *Page, m string) string {
 	case m == "must be pending or confirmed for a new reservation":
 		return s.t(p, "reservations.msg.new_status")
 	}
-	// The engine's messages are the domain screens' (decodeMessage); the
-	// bounds below only when it does not know them.
-	if d := s.decodeMessage(p, m); d != m {
-		return d
-	}
-	if _, err := fmt.Sscanf(m, "must be at least %d", &n); err == nil {
-		return s.t(p, "orders.msg.at_least", "Min", p.L.Number(n))
-	}
-	if _, err := fmt.Sscanf(m, "must be at most %d characters", &n); err == nil {
-		return s.n(p, "validation.too_long", int(n))
-	}
-	if _, err := fmt.Sscanf(m, "must be at most %d", &n); err == nil {
-		return s.t(p, "orders.msg.at_most", "Max", p.L.Number(n))
-	}
+	// The engine's messages (bounds included) are the domain screens'.
 	return s.decodeMessage(p, m)
 }
 
