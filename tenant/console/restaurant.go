@@ -31,6 +31,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -315,6 +316,9 @@ type orderCard struct {
 	Customer                   string
 	Items                      []cardItem
 	Next                       []statusButton
+	// HTML is the card's markup (board_html.go): the article of an open
+	// order, the line of a closed one.
+	HTML template.HTML
 }
 
 type cardItem struct {
@@ -404,10 +408,20 @@ func (s *Console) renderBoard(c *fiber.Ctx, p *Page, branchRaw, dayRaw string, s
 	for _, o := range orders {
 		byStatus[o.Status] = append(byStatus[o.Status], s.card(p, lb, buttons, o))
 	}
+	var w strings.Builder
+	f := &cardForm{CanWrite: data.CanWrite, CSRF: p.CSRF, Branch: strconv.FormatInt(data.BranchID, 10), Day: data.Day}
 	for _, st := range restaurant.OrderStatuses() {
 		col := boardColumn{Status: st, Label: s.statusLabel(p, "orders", st), Cards: byStatus[st],
 			Count: s.n(p, "board.count", len(byStatus[st]))}
-		if slicesContains(openStatuses, st) {
+		open := slicesContains(openStatuses, st)
+		for i := range col.Cards {
+			if open {
+				col.Cards[i].HTML = cardHTML(&w, &col.Cards[i], f)
+			} else {
+				col.Cards[i].HTML = closedHTML(&w, &col.Cards[i])
+			}
+		}
+		if open {
 			data.Columns = append(data.Columns, col)
 		} else {
 			data.Closed = append(data.Closed, col)
