@@ -22,16 +22,19 @@ type cardForm struct {
 
 // esc appends s escaped for HTML text or a double-quoted attribute.
 func esc(b *strings.Builder, s string) {
-	if strings.ContainsAny(s, "<>&'\"\x00") {
-		s = template.HTMLEscapeString(s)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '<', '>', '&', '\'', '"', 0:
+			b.WriteString(template.HTMLEscapeString(s))
+			return
+		}
 	}
 	b.WriteString(s)
 }
 
-// cardHTML is an open card of the board: its order, items and the buttons
-// of the statuses it may move to.
-func cardHTML(b *strings.Builder, cd *orderCard, f *cardForm) template.HTML {
-	b.Reset()
+// cardHTML appends an open card of the board to b: its order, items and
+// the buttons of the statuses it may move to.
+func cardHTML(b *strings.Builder, cd *orderCard, f *cardForm) {
 	id := strconv.FormatInt(cd.ID, 10)
 	b.WriteString(`<article class="card" id="order-`)
 	b.WriteString(id)
@@ -97,12 +100,10 @@ func cardHTML(b *strings.Builder, cd *orderCard, f *cardForm) template.HTML {
 		b.WriteString("\n</form>")
 	}
 	b.WriteString("\n</article>")
-	return template.HTML(b.String()) // every value above is escaped
 }
 
-// closedHTML is a delivered or cancelled order's line.
-func closedHTML(b *strings.Builder, cd *orderCard) template.HTML {
-	b.Reset()
+// closedHTML appends a delivered or cancelled order's line to b.
+func closedHTML(b *strings.Builder, cd *orderCard) {
 	b.WriteString(`<li id="order-`)
 	b.WriteString(strconv.FormatInt(cd.ID, 10))
 	b.WriteString(`" data-status="`)
@@ -118,5 +119,35 @@ func closedHTML(b *strings.Builder, cd *orderCard) template.HTML {
 	b.WriteString(` · `)
 	esc(b, cd.Total)
 	b.WriteString(`</li>`)
-	return template.HTML(b.String()) // every value above is escaped
+}
+
+// cardsHTML sets the HTML of every card of cols, written into one string
+// (one allocation for the board, not one per card).
+func cardsHTML(cols []boardColumn, open bool, f *cardForm) {
+	n := 0
+	for _, col := range cols {
+		n += len(col.Cards)
+	}
+	var b strings.Builder
+	b.Grow(n * 1024)
+	type span struct{ from, to int }
+	spans := make([]span, 0, n)
+	for _, col := range cols {
+		for i := range col.Cards {
+			from := b.Len()
+			if open {
+				cardHTML(&b, &col.Cards[i], f)
+			} else {
+				closedHTML(&b, &col.Cards[i])
+			}
+			spans = append(spans, span{from, b.Len()})
+		}
+	}
+	all, k := b.String(), 0
+	for _, col := range cols {
+		for i := range col.Cards {
+			col.Cards[i].HTML = template.HTML(all[spans[k].from:spans[k].to]) // every value in it is escaped
+			k++
+		}
+	}
 }

@@ -58,7 +58,6 @@
 package console
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
@@ -372,8 +371,12 @@ func navFor(kind tenant.Kind, p *auth.Principal, current string) []NavItem {
 // template fails, the 500 page (a template error is a bug: its cause goes
 // to the log).
 func (s *Console) Render(c *fiber.Ctx, status int, name string, p *Page) error {
-	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	// Straight into the response's pooled body: a board page is some
+	// 200 KB, which a buffer of its own would grow, copy and drop each time.
+	res := c.Response()
+	res.ResetBody()
+	if err := s.pages[name].ExecuteTemplate(res.BodyWriter(), "layout", p); err != nil {
+		res.ResetBody()
 		httpx.SetCause(c, fmt.Errorf("console: render %s: %w", name, err))
 		if name == tplError {
 			return c.Status(fiber.StatusInternalServerError).SendString("internal error, request id " + p.RequestID)
@@ -382,7 +385,8 @@ func (s *Console) Render(c *fiber.Ctx, status int, name string, p *Page) error {
 		return s.Render(c, fiber.StatusInternalServerError, tplError, p)
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(buf.Bytes())
+	c.Status(status)
+	return nil
 }
 
 // fail renders what a user may see of err: 429 and 503 as such, anything

@@ -408,25 +408,18 @@ func (s *Console) renderBoard(c *fiber.Ctx, p *Page, branchRaw, dayRaw string, s
 	for _, o := range orders {
 		byStatus[o.Status] = append(byStatus[o.Status], s.card(p, lb, buttons, o))
 	}
-	var w strings.Builder
-	f := &cardForm{CanWrite: data.CanWrite, CSRF: p.CSRF, Branch: strconv.FormatInt(data.BranchID, 10), Day: data.Day}
 	for _, st := range restaurant.OrderStatuses() {
 		col := boardColumn{Status: st, Label: s.statusLabel(p, "orders", st), Cards: byStatus[st],
 			Count: s.n(p, "board.count", len(byStatus[st]))}
-		open := slicesContains(openStatuses, st)
-		for i := range col.Cards {
-			if open {
-				col.Cards[i].HTML = cardHTML(&w, &col.Cards[i], f)
-			} else {
-				col.Cards[i].HTML = closedHTML(&w, &col.Cards[i])
-			}
-		}
-		if open {
+		if slicesContains(openStatuses, st) {
 			data.Columns = append(data.Columns, col)
 		} else {
 			data.Closed = append(data.Closed, col)
 		}
 	}
+	f := &cardForm{CanWrite: data.CanWrite, CSRF: p.CSRF, Branch: strconv.FormatInt(data.BranchID, 10), Day: data.Day}
+	cardsHTML(data.Columns, true, f)
+	cardsHTML(data.Closed, false, f)
 	data.Count, data.Empty = s.n(p, "board.count", len(orders)), len(orders) == 0
 	return s.Render(c, status, tplOrdersBoard, p)
 }

@@ -284,9 +284,12 @@ type BoardItem struct {
 }
 
 // boardSQL reads orders with their lines in one statement (an order
-// without lines, which the API never makes, still comes once).
+// without lines, which the API never makes, still comes once, with a
+// line id of 0). The line's columns are coalesced: scanning NULLs into
+// pointers was a sixth of the board's time.
 const boardSQL = `SELECT o.id, o.branch_id, o.customer_id, c.name, o.status, o.order_type, o.total_cents, o.notes,
-		o.created_at, o.updated_at, oi.id, oi.menu_item_id, mi.name, oi.quantity, oi.unit_price_cents, oi.notes
+		o.created_at, o.updated_at, coalesce(oi.id, 0), coalesce(oi.menu_item_id, 0), coalesce(mi.name, ''),
+		coalesce(oi.quantity, 0)::bigint, coalesce(oi.unit_price_cents, 0)::bigint, oi.notes
 	FROM orders o
 	LEFT JOIN customers c ON c.id = o.customer_id
 	LEFT JOIN order_items oi ON oi.order_id = o.id
@@ -322,22 +325,16 @@ func boardOrders(ctx context.Context, db resourcepg.DBTX, sql string, args ...an
 	var out []BoardOrder
 	for rows.Next() {
 		var o BoardOrder
-		var itemID, menuID *int64
-		var name, notes *string
-		var q, p *int32
+		var it BoardItem
 		if err := rows.Scan(&o.ID, &o.BranchID, &o.CustomerID, &o.CustomerName, &o.Status, &o.OrderType, &o.TotalCents,
-			&o.Notes, &o.CreatedAt, &o.UpdatedAt, &itemID, &menuID, &name, &q, &p, &notes); err != nil {
+			&o.Notes, &o.CreatedAt, &o.UpdatedAt, &it.ID, &it.MenuItemID, &it.Name, &it.Quantity, &it.UnitPriceCents, &it.Notes); err != nil {
 			return nil, fmt.Errorf("restaurantpg: read orders: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != o.ID {
 			out = append(out, o)
 		}
-		if itemID != nil {
+		if it.ID != 0 {
 			last := &out[len(out)-1]
-			it := BoardItem{ID: *itemID, MenuItemID: *menuID, Quantity: int64(*q), UnitPriceCents: int64(*p), Notes: notes}
-			if name != nil {
-				it.Name = *name
-			}
 			last.Items = append(last.Items, it)
 		}
 	}
