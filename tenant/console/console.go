@@ -1,7 +1,7 @@
 // Package console is the tenant web console: server-rendered HTML pages on
 // every tenant host, from html/template templates and static files embedded
 // in the binary, in Spanish and English (tenant/i18n), working without
-// JavaScript (this first slice ships none).
+// JavaScript (htmx, embedded, only enhances: docs/console.md).
 //
 // # Mounting
 //

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,9 +30,17 @@ func TestHeadersAndStatic(t *testing.T) {
 		if !strings.Contains(r.Body, `<html lang="es">`) {
 			t.Errorf("%s: not Spanish by default: %.200s", path, r.Body)
 		}
-		if strings.Contains(r.Body, "<script") || strings.Contains(r.Body, "style=") || strings.Contains(r.Body, "<style") {
+		// The one script is htmx, from our own origin; nothing inline.
+		scripts := strings.ReplaceAll(r.Body, `<script src="/static/htmx.min.js" defer></script>`, "")
+		if strings.Contains(scripts, "<script") || strings.Contains(r.Body, "style=") || strings.Contains(r.Body, "<style") ||
+			strings.Contains(r.Body, " on") && regexp.MustCompile(` on[a-z]+=`).MatchString(r.Body) {
 			t.Errorf("%s: inline script or style", path)
 		}
+	}
+	r0 := f.get("/static/htmx.min.js").want(t, 200)
+	if !strings.HasPrefix(r0.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(r0.Body, "htmx") ||
+		r0.Header.Get("Content-Security-Policy") != console.CSP {
+		t.Errorf("htmx: %q %q %.60s", r0.Header.Get("Content-Type"), r0.Header.Get("Content-Security-Policy"), r0.Body)
 	}
 	r := f.get("/static/console.css").want(t, 200)
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") || !strings.Contains(r.Body, ":focus-visible") {

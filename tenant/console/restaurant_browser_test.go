@@ -59,6 +59,11 @@ func TestOrderBrowserAcrossBoard(t *testing.T) {
 	p.ClickText("Volver al tablero")
 	p.WaitText(`section[data-status="pending"] `+card, "Empanada de pino × 2")
 	p.NoProblems()
+	// With JavaScript the moves swap the page in place (htmx): the
+	// document, and this mark on it, stay.
+	if !browser.Eval[bool](p, `window.boardMark = true`) {
+		t.Fatal("mark not set")
+	}
 	for _, step := range []struct{ button, to string }{
 		{"Confirmar", "confirmed"}, {"Preparar", "preparing"}, {"Marcar listo", "ready"}, {"Entregar", "delivered"},
 	} {
@@ -67,6 +72,9 @@ func TestOrderBrowserAcrossBoard(t *testing.T) {
 		p.WaitText(`section[data-status="`+step.to+`"]`, "Pedido #"+mm[1])
 		if got := browser.Eval[string](p, `document.querySelector("`+card+`").closest("section").dataset.status`); got != step.to {
 			t.Fatalf("after %s the card is in %q", step.button, got)
+		}
+		if !browser.Eval[bool](p, `window.boardMark === true && typeof htmx === "object"`) {
+			t.Fatalf("after %s the board was loaded anew, not swapped in place", step.button)
 		}
 		p.NoProblems()
 	}
