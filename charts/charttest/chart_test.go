@@ -118,6 +118,7 @@ var kinds = map[string]func() any{
 	"v1/ServiceAccount":                       func() any { return new(corev1.ServiceAccount) },
 	"apps/v1/Deployment":                      func() any { return new(appsv1.Deployment) },
 	"batch/v1/Job":                            func() any { return new(batchv1.Job) },
+	"networking.k8s.io/v1/NetworkPolicy":      func() any { return new(networkingv1.NetworkPolicy) },
 	"networking.k8s.io/v1/Ingress":            func() any { return new(networkingv1.Ingress) },
 	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return new(autoscalingv2.HorizontalPodAutoscaler) },
 	"policy/v1/PodDisruptionBudget":           func() any { return new(policyv1.PodDisruptionBudget) },
@@ -263,6 +264,13 @@ autoscaling:
   minReplicas: 3
   maxReplicas: 5
 `
+	networkPolicy = `
+networkPolicy:
+  enabled: true
+  adminFrom:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: monitoring}
+`
 	// Every plain setting set, to compare the variables with the binary's.
 	allSettings = `
 baseDomain: tenants.example.org
@@ -310,6 +318,7 @@ var valueSets = []struct{ name, values string }{
 	{"vault-token", tokenAuth},
 	{"vault-approle-own-secret", appRoleOwnSecret},
 	{"autoscaled", autoscaled},
+	{"network-policy", networkPolicy},
 	{"all-settings", allSettings},
 }
 
@@ -752,5 +761,35 @@ func TestSchemaRefuses(t *testing.T) {
 				t.Errorf("--set %s: error does not name the schema and %s:\n%v", tc.set, tc.want, err)
 			}
 		})
+	}
+}
+
+func TestNetworkPolicy(t *testing.T) {
+	t.Parallel()
+	r := render(t, networkPolicy)
+	np := get[networkingv1.NetworkPolicy](t, r, "NetworkPolicy/"+fullname)
+	d := get[appsv1.Deployment](t, r, "Deployment/"+fullname)
+	if !matches(&np.Spec.PodSelector, d.Spec.Template.Labels) {
+		t.Errorf("NetworkPolicy selects %v, not the serve pods %v", np.Spec.PodSelector, d.Spec.Template.Labels)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+		t.Errorf("policy types %v", np.Spec.PolicyTypes)
+	}
+	from := map[string][]networkingv1.NetworkPolicyPeer{}
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.Ports) != 1 || rule.Ports[0].Port == nil {
+			t.Fatalf("rule %+v: want one named port", rule)
+		}
+		from[rule.Ports[0].Port.String()] = rule.From
+	}
+	if peers, ok := from["http"]; !ok || len(peers) != 0 {
+		t.Errorf("tenant port: from %v, want anywhere", peers)
+	}
+	if peers := from["admin"]; len(peers) != 1 || peers[0].NamespaceSelector == nil ||
+		peers[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
+		t.Errorf("admin port: from %+v, want the monitoring namespace only", peers)
+	}
+	if _, ok := render(t, "")["NetworkPolicy/"+fullname]; ok {
+		t.Errorf("a NetworkPolicy by default")
 	}
 }
