@@ -85,7 +85,7 @@ func (s *server) identity(getenv func(string) string) (func(fiber.Router), error
 		s.log.Warn("PLATFORM_SMTP_URL is not set: password reset mail is not sent")
 		mailer = noMail{}
 	}
-	s.sessions = session.New(s.redis, session.Options{Timeout: 2 * time.Second})
+	s.sessions = session.New(s.redis, session.Options{Timeout: 2 * time.Second, Refused: s.metrics.RateLimited})
 	svc, err := auth.NewService(auth.Config{BcryptCost: s.bcryptCost, AllowWeakCost: s.weakBcrypt, Logger: s.log}, s.sessions, mailer)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ import (
 	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/auth/session"
 	"github.com/tenancy/platform/tenant/httpx"
+	"github.com/tenancy/platform/tenant/metrics"
 	"github.com/tenancy/platform/tenant/pool"
 	"github.com/tenancy/platform/tenant/resolve"
 	"github.com/tenancy/platform/tenant/router"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	BudgetWait          time.Duration
 	ConnectTimeout      time.Duration // one tenant connection's dial and authentication
 	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
+	Metrics             metricsConfig
 	// Warnings are logged loudly at start: settings that work but should not
 	// be used as they are in production.
 	Warnings []string
@@ -102,6 +104,9 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_TRUSTED_PROXIES: %v", err)
 	}
 	c.Proxies = proxies
+	if c.Metrics, err = loadMetricsConfig(getenv); err != nil {
+		return c, err
+	}
 	if v := getenv("PLATFORM_DB_CONN_BUDGET"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -175,6 +180,7 @@ type server struct {
 	jobs     *opjob.Runner       // the operator API's backup jobs; nil: likewise
 	tenant   *fiber.App
 	admin    *fiber.App
+	metrics  *metrics.Metrics
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
@@ -197,6 +203,12 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 			s.close()
 		}
 	}()
+	// The process's one registry: served on the admin listener only.
+	reg, m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
 	a.cat.SetLogger(log)
 	if a.vaultLogin != nil {
 		go a.approle.KeepLoggedIn(ctx, a.vaultClient, a.vaultLogin, log)
@@ -247,6 +259,11 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err := s.resolver.Start(ctx); err != nil {
 		return nil, err
 	}
+	// Read at scrape time: nothing on the request path.
+	if err := errors.Join(reg.Register(metrics.NewPoolCollector(s.pools.Stats)),
+		reg.Register(metrics.NewResolverCollector(s.resolver.Stats))); err != nil {
+		return nil, err
+	}
 	// A budget changed between the read above and the resolver's first load
 	// made no callback.
 	for _, srv := range servers {
@@ -266,9 +283,10 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	}
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
-		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity, Metrics: m})
 	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
-		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits}
+		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits,
+		Metrics: metricsHandler(reg, cfg.Metrics.Token)}
 	// Operator jobs run the backups and the console's fleet migration.
 	host, err := os.Hostname()
 	if err != nil {

@@ -49,6 +49,9 @@ type Config struct {
 	Backups  Backups
 	Jobs     *opjob.Runner
 	Sessions backup.SessionEnder // a restore ends the tenant's sessions; nil: they are not ended
+	// Metrics serves GET /metrics (Prometheus); nil: not served. It does
+	// its own authentication, if any: not the operator token.
+	Metrics fiber.Handler
 }
 
 // Ops is the operator API's operations: its JSON handlers and the
@@ -87,6 +90,9 @@ func NewApp(a *Ops) *fiber.App {
 	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, cfg.Proxies) }))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
+	if cfg.Metrics != nil {
+		app.Get("/metrics", cfg.Metrics)
+	}
 	v1 := app.Group("/v1", a.auth)
 	v1.Post("/tenants", a.create)
 	v1.Get("/tenants", a.list)

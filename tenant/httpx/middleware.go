@@ -79,6 +79,17 @@ func SetCause(c *fiber.Ctx, err error) {
 // costs four small allocations (its state, the logger, the id, the
 // context) and no timer.
 func Middleware(log *slog.Logger, p Proxies) fiber.Handler {
+	return ObservedMiddleware(log, p, nil)
+}
+
+// Observer is told of each finished request: the route template that
+// answered ("" when none did: never the raw path), the status written and
+// the time taken. It runs on the request's goroutine: it must be cheap.
+type Observer func(c *fiber.Ctx, route string, status int, elapsed time.Duration)
+
+// ObservedMiddleware is Middleware calling obs (nil: none) once per
+// request, after the response is written.
+func ObservedMiddleware(log *slog.Logger, p Proxies, obs Observer) fiber.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -111,15 +122,24 @@ func Middleware(log *slog.Logger, p Proxies) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		if ctx := c.UserContext(); base.Enabled(ctx, slog.LevelInfo) {
+		ctx := c.UserContext()
+		logged := base.Enabled(ctx, slog.LevelInfo)
+		if !logged && obs == nil {
+			return nil
+		}
+		end := time.Now()
+		route, status := routeOf(c), c.Response().StatusCode()
+		if obs != nil {
+			obs(c, route, status, end.Sub(start))
+		}
+		if logged {
 			// A record of our own: Logger.LogAttrs would walk the stack for
 			// a source position no one asked for.
-			end := time.Now()
 			r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 			r.AddAttrs(
 				slog.String("method", c.Method()),
-				slog.String("route", routeOf(c)),
-				slog.Int("status", c.Response().StatusCode()),
+				slog.String("route", route),
+				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
 				slog.String("tenant", info.tenant),
 				slog.String("request_id", info.id))

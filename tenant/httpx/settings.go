@@ -70,12 +70,18 @@ func Settings(log *slog.Logger, trusted []string, l Limits) fiber.Config {
 // NewApp returns a Fiber app with Settings, requests with a method Fiber
 // does not know answered with the error contract, and Middleware first.
 func NewApp(log *slog.Logger, p Proxies, l Limits) *fiber.App {
+	return NewObservedApp(log, p, l, nil)
+}
+
+// NewObservedApp is NewApp whose middleware calls obs once per request,
+// after the response (errors included) is written; nil: none.
+func NewObservedApp(log *slog.Logger, p Proxies, l Limits, obs Observer) *fiber.App {
 	app := fiber.New(Settings(log, p.strings(), l))
 	// Fiber answers an unknown method itself, in plain text, before any
 	// middleware runs: catch it at the fasthttp handler.
 	srv := app.Server()
 	srv.Handler = knownMethodsOnly(srv.Handler, app.AcquireCtx, app.ReleaseCtx, log)
-	app.Use(Middleware(log, p))
+	app.Use(ObservedMiddleware(log, p, obs))
 	return app
 }
 

@@ -26,6 +26,9 @@ type Budget struct {
 	slots   *sem
 	waiting atomic.Int32
 	closing atomic.Int32 // closed, slot not yet back (waiting for the server's EOF)
+	// waits counts dials that had to wait for a slot, exhausted those that
+	// found none in time (capacity_exhausted: 503): totals for metrics.
+	waits, exhausted atomic.Uint64
 	// reclaim closes idle connections of other tenants, least recently
 	// used first, to free up to n slots; it is called while dials wait.
 	reclaim func(except string, n int)
@@ -52,6 +55,12 @@ func (b *Budget) Peak() int { _, _, p, _ := b.slots.stats(); return p }
 // Waiting is the number of dials waiting for a slot.
 func (b *Budget) Waiting() int { return int(b.waiting.Load()) }
 
+// Waits is the number of dials that have waited for a slot.
+func (b *Budget) Waits() uint64 { return b.waits.Load() }
+
+// Exhausted is the number of dials that found no slot in time.
+func (b *Budget) Exhausted() uint64 { return b.exhausted.Load() }
+
 // reclaimEvery is how often a waiting dial looks again for idle
 // connections to close: connections go idle all the time under load, and
 // the least recently used of them should make room.
@@ -64,6 +73,7 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 	if w == nil {
 		return nil
 	}
+	b.waits.Add(1)
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
 	timer := time.NewTimer(wait)
@@ -84,6 +94,7 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 			if b.slots.cancel(w) {
 				return nil
 			}
+			b.exhausted.Add(1)
 			return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
 		case <-ctx.Done():
 			if b.slots.cancel(w) {
@@ -93,6 +104,7 @@ func (b *Budget) acquire(ctx context.Context, tenantID string, wait time.Duratio
 			// found no slot, like one past BudgetWait. (The request's own
 			// end is told apart by Manager.Acquire.)
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				b.exhausted.Add(1)
 				return tenant.Errorf(tenant.ECapacity, "no database connection available: try again shortly")
 			}
 			return ctx.Err()

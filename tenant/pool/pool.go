@@ -614,6 +614,10 @@ type ServerStats struct {
 	InUse   int `json:"in_use"`
 	Peak    int `json:"peak"`
 	Waiting int `json:"waiting"`
+	// Totals since start: dials that waited for a slot, and those that
+	// found none in time (capacity_exhausted).
+	Waits     uint64 `json:"waits"`
+	Exhausted uint64 `json:"exhausted"`
 }
 
 // Stats returns current figures.
@@ -622,7 +626,7 @@ func (m *Manager) Stats() Stats {
 	defer m.mu.Unlock()
 	s := Stats{Pools: len(m.pools), Servers: map[string]ServerStats{}}
 	for name, b := range m.budgets {
-		s.Servers[name] = ServerStats{Budget: b.Limit(), InUse: b.InUse(), Peak: b.Peak(), Waiting: b.Waiting()}
+		s.Servers[name] = ServerStats{Budget: b.Limit(), InUse: b.InUse(), Peak: b.Peak(), Waiting: b.Waiting(), Waits: b.Waits(), Exhausted: b.Exhausted()}
 	}
 	return s
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/metrics"
 )
 
 // cpuTime is the process's user+system CPU time: on a shared machine
@@ -35,16 +37,25 @@ func newArg[T any](func(*T)) *T { return new(T) }
 // extraction, lookup, middleware, access log to a discarding JSON handler)
 // without the network: the part of the routed/bare figure the router adds.
 // access=off runs it with the logger at WARN: the cost of all but the
-// access-log line.
+// access-log line; metrics=on adds the request metrics (tenant/metrics).
 func BenchmarkRoute(b *testing.B) {
 	tn := &tenant.Tenant{ID: "11111111-1111-1111-1111-111111111111", Slug: "demo", Name: "Demo", Kind: tenant.Restaurant, Status: tenant.StatusActive}
 	for _, bc := range []struct {
-		name  string
-		level slog.Level
-	}{{"access=on", slog.LevelInfo}, {"access=off", slog.LevelWarn}} {
+		name    string
+		level   slog.Level
+		metrics bool
+	}{{"access=on", slog.LevelInfo, false}, {"access=off", slog.LevelWarn, false},
+		{"access=on,metrics=on", slog.LevelInfo, true}, {"access=off,metrics=on", slog.LevelWarn, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: bc.level}))
-			app := New(Config{Resolver: mapResolver{"demo.localhost": tn}, Logger: log})
+			var m *metrics.Metrics
+			if bc.metrics {
+				var err error
+				if m, err = metrics.New(prometheus.NewRegistry(), metrics.Config{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			app := New(Config{Resolver: mapResolver{"demo.localhost": tn}, Logger: log, Metrics: m})
 			h := app.Handler()
 			rc := newArg(h)
 			b.ReportAllocs()

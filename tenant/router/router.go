@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/httpx"
+	"github.com/tenancy/platform/tenant/metrics"
 )
 
 // Resolver finds the tenant of a normalised host.
@@ -38,6 +40,9 @@ type Config struct {
 	// works in them), before the catch-all 404: the kinds' routers, and
 	// tests. Paths are relative to the root.
 	Routes func(r fiber.Router)
+	// Metrics counts every request (kind, route template, method, status,
+	// latency, top-N tenants); nil: none.
+	Metrics *metrics.Metrics
 }
 
 // New returns the Fiber app for tenant hosts (httpx.NewApp: its
@@ -53,7 +58,17 @@ func New(cfg Config) *fiber.App {
 		cfg.Logger.Error("router: trusted proxies ignored", "err", err)
 		proxies = httpx.Proxies{}
 	}
-	app := httpx.NewApp(cfg.Logger, proxies, cfg.Limits)
+	var obs httpx.Observer
+	if m := cfg.Metrics; m != nil {
+		obs = func(c *fiber.Ctx, route string, status int, d time.Duration) {
+			var kind, slug string
+			if t := FromContext(c); t != nil {
+				kind, slug = string(t.Kind), t.Slug
+			}
+			m.Observe(kind, route, c.Method(), status, d, slug)
+		}
+	}
+	app := httpx.NewObservedApp(cfg.Logger, proxies, cfg.Limits, obs)
 	// Security headers on every response of tenant hosts: errors, 404s and
 	// unknown hosts included.
 	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, proxies) }))

@@ -31,9 +31,18 @@ func (s *Store) Allow(ctx context.Context, tid string, lim auth.Limit) (auth.Ver
 		return auth.Verdict{}, unavailable(err)
 	}
 	if r.Allowed == 0 {
+		s.refused(lim.Key)
 		return auth.Verdict{RetryAfter: retryAfter(r.RetryAfter.Seconds())}, nil
 	}
 	return auth.Verdict{Allowed: true, Remaining: r.Remaining}, nil
+}
+
+// refused tells Options.Refused of a refusal by the limit named by key.
+func (s *Store) refused(key string) {
+	if s.opts.Refused != nil {
+		name, _, _ := strings.Cut(key, ":")
+		s.opts.Refused(name)
+	}
 }
 
 func checkLimit(l auth.Limit) error {

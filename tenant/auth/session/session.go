@@ -60,6 +60,11 @@ type Options struct {
 	// sooner). go-redis lets a context end a network read only when the
 	// client has ContextTimeoutEnabled; otherwise its ReadTimeout rules.
 	Timeout time.Duration
+	// Refused, when set, is told of each request a limit refuses, by the
+	// limit's name: its key up to the first ':' ("auth" for login and
+	// reset, "api" for authenticated requests), never the rest (the
+	// client's address). For metrics: it must be cheap.
+	Refused func(limit string)
 }
 
 // Store is auth.Sessions over Redis; it is safe for concurrent use and
@@ -288,6 +293,9 @@ func (s *Store) Check(ctx context.Context, tid, secret, ip string, lim *auth.Lim
 	if lim != nil {
 		if v, err = verdict(r[1], r[2], r[3]); err != nil {
 			return auth.SessionInfo{}, auth.Verdict{}, err
+		}
+		if !v.Allowed {
+			s.refused(lim.Key)
 		}
 	}
 	if found, _ := r[0].(int64); found != 1 {
