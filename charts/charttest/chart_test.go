@@ -90,6 +90,10 @@ type serviceMonitor struct {
 			Scheme        string `json:"scheme"`
 			Interval      string `json:"interval"`
 			ScrapeTimeout string `json:"scrapeTimeout"`
+			Authorization *struct {
+				Type        string                   `json:"type"`
+				Credentials corev1.SecretKeySelector `json:"credentials"`
+			} `json:"authorization"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }
@@ -231,6 +235,10 @@ ingress:
 `
 	monitoring = `
 metrics:
+  token:
+    enabled: true
+    secretName: metrics-token
+    key: token
   serviceMonitor:
     enabled: true
     labels: {release: kube-prometheus-stack}
@@ -241,6 +249,11 @@ metrics:
         rules:
           - alert: Extra
             expr: vector(1)
+`
+	monitoringOpen = `
+metrics:
+  serviceMonitor:
+    enabled: true
 `
 	tokenAuth = `
 vault:
@@ -304,6 +317,10 @@ config:
   s3Region: eu-west-1
   s3Insecure: false
   pgBinDir: /usr/lib/postgresql/17/bin
+  metricsTopTenants: 50
+metrics:
+  token:
+    enabled: true
 extraEnv:
   - name: PLATFORM_EXTRA
     value: "1"
@@ -315,6 +332,7 @@ var valueSets = []struct{ name, values string }{
 	{"defaults", ""},
 	{"tls-off", tlsOff},
 	{"monitoring", monitoring},
+	{"monitoring-open", monitoringOpen},
 	{"vault-token", tokenAuth},
 	{"vault-approle-own-secret", appRoleOwnSecret},
 	{"autoscaled", autoscaled},
@@ -490,7 +508,15 @@ func checkPod(t *testing.T, what string, pod corev1.PodSpec, serve bool) {
 // secretVars are the variables that carry credentials: never a plain value.
 var secretVars = []string{"PLATFORM_DATABASE_URL", "PLATFORM_DB_ADMIN_URL", "REDIS_URL", "VAULT_TOKEN", "VAULT_ROLE_ID",
 	"VAULT_SECRET_ID", "PLATFORM_OPERATOR_TOKEN", "PLATFORM_SMTP_URL", "PLATFORM_ALERT_WEBHOOK_URL",
-	"PLATFORM_S3_ACCESS_KEY", "PLATFORM_S3_SECRET_KEY"}
+	"PLATFORM_S3_ACCESS_KEY", "PLATFORM_S3_SECRET_KEY", "PLATFORM_METRICS_TOKEN"}
+
+func podEnv(d *appsv1.Deployment) map[string]corev1.EnvVar {
+	env := map[string]corev1.EnvVar{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	return env
+}
 
 func matches(sel *metav1.LabelSelector, labels map[string]string) bool {
 	if sel == nil || len(sel.MatchLabels) == 0 {
@@ -522,6 +548,9 @@ func TestDefaults(t *testing.T) {
 	d := get[appsv1.Deployment](t, r, "Deployment/"+fullname)
 	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
 		t.Errorf("replicas = %v, want at least 2", d.Spec.Replicas)
+	}
+	if ref := podEnv(d)["GOMEMLIMIT"].ValueFrom; ref == nil || ref.ResourceFieldRef == nil || ref.ResourceFieldRef.Resource != "limits.memory" {
+		t.Errorf("GOMEMLIMIT = %+v, want the memory limit", podEnv(d)["GOMEMLIMIT"])
 	}
 	if s := d.Spec.Strategy.RollingUpdate; s == nil || s.MaxUnavailable == nil || s.MaxUnavailable.IntValue() != 0 {
 		t.Errorf("rolling update %+v: want maxUnavailable 0", s)
@@ -577,6 +606,22 @@ func TestMonitoring(t *testing.T) {
 	}
 	if servicePort(svc, "admin") == nil {
 		t.Errorf("the Service has no admin port for the ServiceMonitor")
+	}
+	// The token Prometheus sends is the one the pods require.
+	want := corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "metrics-token"}, Key: "token"}
+	if a := sm.Spec.Endpoints[0].Authorization; a == nil || a.Type != "Bearer" || a.Credentials != want {
+		t.Errorf("ServiceMonitor authorization %+v, want Bearer from %+v", a, want)
+	}
+	if ref := podEnv(get[appsv1.Deployment](t, r, "Deployment/"+fullname))["PLATFORM_METRICS_TOKEN"].ValueFrom; ref == nil ||
+		ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != want.Name || ref.SecretKeyRef.Key != want.Key || ref.SecretKeyRef.Optional != nil {
+		t.Errorf("PLATFORM_METRICS_TOKEN = %+v, want the required key %+v", ref, want)
+	}
+	open := render(t, monitoringOpen)
+	if a := get[serviceMonitor](t, open, "ServiceMonitor/"+fullname).Spec.Endpoints[0].Authorization; a != nil {
+		t.Errorf("token off: ServiceMonitor sends %+v", a)
+	}
+	if e, ok := podEnv(get[appsv1.Deployment](t, open, "Deployment/"+fullname))["PLATFORM_METRICS_TOKEN"]; ok {
+		t.Errorf("token off: PLATFORM_METRICS_TOKEN = %+v; a scrape without it would be refused", e)
 	}
 	pr := get[prometheusRule](t, r, "PrometheusRule/"+fullname)
 	var alerts []string
@@ -664,7 +709,7 @@ func TestSettingsAreTheBinarys(t *testing.T) {
 	env := map[string]corev1.EnvVar{}
 	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e
-		if e.Name != "PLATFORM_EXTRA" && !read[e.Name] {
+		if e.Name != "PLATFORM_EXTRA" && e.Name != "GOMEMLIMIT" && !read[e.Name] {
 			t.Errorf("the chart sets %s, which cmd/platform does not read", e.Name)
 		}
 	}
@@ -673,7 +718,7 @@ func TestSettingsAreTheBinarys(t *testing.T) {
 		"PLATFORM_DB_CONN_BUDGET": "40", "PLATFORM_TENANT_MAX_CONNS": "6", "PLATFORM_RATE_LIMIT_DEFAULT": "off",
 		"PLATFORM_RESTORE_KEEP_DAYS": "0", "PLATFORM_S3_INSECURE": "0", "PLATFORM_LOG_LEVEL": "warn",
 		"PLATFORM_SECRETS_TTL": "2m", "PLATFORM_BACKUP_URL": "s3://backups/platform", "PLATFORM_EXTRA": "1",
-		"PLATFORM_VAULT_KV_MOUNT": "platform-kv", "VAULT_ADDR": "http://vault.vault.svc:8200",
+		"PLATFORM_VAULT_KV_MOUNT": "platform-kv", "PLATFORM_METRICS_TOP_TENANTS": "50", "VAULT_ADDR": "http://vault.vault.svc:8200",
 	} {
 		if got := env[name].Value; got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -750,6 +795,7 @@ func TestSchemaRefuses(t *testing.T) {
 		{"bad base domain", "baseDomain=Example.COM/x", "baseDomain"},
 		{"vault addr with credentials", "vault.addr=https://u:p@vault:8200", "addr"},
 		{"bad log level", "config.logLevel=verbose", "logLevel"},
+		{"too many top tenants", "config.metricsTopTenants=5000", "metricsTopTenants"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -791,5 +837,25 @@ func TestNetworkPolicy(t *testing.T) {
 	}
 	if _, ok := render(t, "")["NetworkPolicy/"+fullname]; ok {
 		t.Errorf("a NetworkPolicy by default")
+	}
+}
+
+// TestDrainBlockingBudgetRefused: a PodDisruptionBudget that no eviction
+// could ever satisfy is refused with a message saying why.
+func TestDrainBlockingBudgetRefused(t *testing.T) {
+	t.Parallel()
+	for _, set := range []string{"replicas=1", "podDisruptionBudget.minAvailable=2", "autoscaling.enabled=true,autoscaling.minReplicas=1"} {
+		out, err := helm(t, "template", release, chartDir, "--kube-version", kubeVersion, "--set", set)
+		if err == nil {
+			t.Errorf("--set %s rendered:\n%s", set, out)
+		} else if !strings.Contains(err.Error(), "would block every node drain") {
+			t.Errorf("--set %s: %v", set, err)
+		}
+	}
+	// Without the budget, or with a percentage, one replica renders.
+	for _, set := range []string{"replicas=1,podDisruptionBudget.enabled=false", "podDisruptionBudget.minAvailable=50%"} {
+		if _, err := helm(t, "template", release, chartDir, "--kube-version", kubeVersion, "--set", set); err != nil {
+			t.Errorf("--set %s: %v", set, err)
+		}
 	}
 }

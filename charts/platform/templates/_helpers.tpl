@@ -88,6 +88,9 @@ A setting left empty (or 0) is not set: the binary's default applies.
 {{ include "platform.secretEnv" (list . "PLATFORM_ALERT_WEBHOOK_URL" $keys.alertWebhookUrl true "") }}
 {{ include "platform.secretEnv" (list . "PLATFORM_S3_ACCESS_KEY" $keys.s3AccessKey true "") }}
 {{ include "platform.secretEnv" (list . "PLATFORM_S3_SECRET_KEY" $keys.s3SecretKey true "") }}
+{{- if .Values.metrics.token.enabled }}
+{{ include "platform.secretEnv" (list . "PLATFORM_METRICS_TOKEN" .Values.metrics.token.key false .Values.metrics.token.secretName) }}
+{{- end }}
 {{- with $c.trustedProxies }}
 - name: PLATFORM_TRUSTED_PROXIES
   value: {{ join "," . | quote }}
@@ -114,7 +117,8 @@ A setting left empty (or 0) is not set: the binary's default applies.
     "PLATFORM_TENANT_MAX_CONNS" $c.tenantMaxConns
     "PLATFORM_MAX_POOLS" $c.maxPools
     "PLATFORM_BCRYPT_COST" $c.bcryptCost
-    "PLATFORM_RESTORE_KEEP_DAYS" $c.restoreKeepDays }}
+    "PLATFORM_RESTORE_KEEP_DAYS" $c.restoreKeepDays
+    "PLATFORM_METRICS_TOP_TENANTS" $c.metricsTopTenants }}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 - name: {{ $name }}
   value: {{ $v | toString | quote }}
