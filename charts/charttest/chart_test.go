@@ -1,7 +1,9 @@
 // Package charttest checks the Helm chart in ../platform offline: helm
 // lint --strict, then every manifest helm template renders, decoded
 // strictly into its Kubernetes API type (an unknown or misplaced field
-// fails), for several value sets. No cluster is involved.
+// fails), for several value sets; and the real binary run with the
+// environment the chart gives its containers, against the dev services.
+// No cluster is involved.
 package charttest
 
 import (
