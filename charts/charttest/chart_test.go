@@ -475,7 +475,7 @@ func checkPod(t *testing.T, what string, pod corev1.PodSpec, serve bool) {
 	}
 
 	if !serve {
-		if c.LivenessProbe != nil || c.ReadinessProbe != nil || len(c.Ports) > 0 {
+		if c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil || len(c.Ports) > 0 {
 			t.Errorf("%s: probes or ports on a Job", what)
 		}
 		return
@@ -499,7 +499,7 @@ func checkPod(t *testing.T, what string, pod corev1.PodSpec, serve bool) {
 		name  string
 		probe *corev1.Probe
 		path  string
-	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+	}{{"startup", c.StartupProbe, "/healthz"}, {"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
 		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path ||
 			(p.probe.HTTPGet.Port != intstr.FromString("http") && p.probe.HTTPGet.Port != intstr.FromInt32(ports["http"])) {
 			t.Errorf("%s: %s probe %+v, want GET %s on the http port", what, p.name, p.probe, p.path)

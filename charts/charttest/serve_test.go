@@ -141,8 +141,10 @@ config:
 		}
 		return status(ready, "") == http.StatusOK
 	})
-	if code := status(probeURL(c.LivenessProbe), ""); code != http.StatusOK {
-		t.Errorf("liveness probe %s: %d", probeURL(c.LivenessProbe), code)
+	for name, p := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe} {
+		if code := status(probeURL(p), ""); code != http.StatusOK {
+			t.Errorf("%s probe %s: %d", name, probeURL(p), code)
+		}
 	}
 	// The ServiceMonitor's port and path, with and without its token.
 	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["admin"])
