@@ -209,6 +209,10 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		return nil, err
 	}
 	s.metrics = m
+	deps, err := metrics.NewDeps(reg)
+	if err != nil {
+		return nil, err
+	}
 	a.cat.SetLogger(log)
 	if a.vaultLogin != nil {
 		go a.approle.KeepLoggedIn(ctx, a.vaultClient, a.vaultLogin, log)
@@ -221,8 +225,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	// after go-redis's retries: a Redis down answers 503 promptly.
 	ropts.ContextTimeoutEnabled = true
 	s.redis = redis.NewClient(ropts)
+	s.redis.AddHook(deps.RedisHook())
 
-	s.secrets = secretcache.New(a.vault, secretcache.Config{TTL: cfg.SecretsTTL, Logger: log})
+	s.secrets = secretcache.New(deps.Secrets(a.vault), secretcache.Config{TTL: cfg.SecretsTTL, Logger: log})
 	// The base domain is the catalog's: refuse to serve under another one.
 	if _, err := a.cat.EnsureBaseDomain(ctx, a.baseDomain); err != nil {
 		return nil, err
@@ -261,7 +266,8 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	}
 	// Read at scrape time: nothing on the request path.
 	if err := errors.Join(reg.Register(metrics.NewPoolCollector(s.pools.Stats)),
-		reg.Register(metrics.NewResolverCollector(s.resolver.Stats))); err != nil {
+		reg.Register(metrics.NewResolverCollector(s.resolver.Stats)),
+		reg.Register(metrics.NewSecretsCollector(s.secrets.Stats))); err != nil {
 		return nil, err
 	}
 	// A budget changed between the read above and the resolver's first load

@@ -130,6 +130,9 @@ func TestServeMetrics(t *testing.T) {
 		}
 		return v2 - v1
 	}
+	if got := delta("platform_redis_commands_total", map[string]string{"result": "error"}); got != 0 {
+		t.Errorf("Redis errors went up by %v with Redis up", got)
+	}
 	kind := string(a.Kind)
 	for _, tc := range []struct {
 		name   string
@@ -170,6 +173,15 @@ func TestServeMetrics(t *testing.T) {
 		{"platform_resolver_tenants", nil, 1},
 		{"platform_resolver_hosts", nil, 1},
 		{"platform_resolver_last_load_timestamp_seconds", nil, 1},
+		// The logins and the tenant's database password went through
+		// Redis and Vault.
+		{"platform_redis_commands_total", map[string]string{"result": "ok"}, 1},
+		{"platform_redis_command_duration_seconds", map[string]string{"result": "ok"}, 1},
+		{"platform_redis_dials_total", map[string]string{"result": "ok"}, 1},
+		{"platform_vault_reads_total", map[string]string{"result": "ok"}, 1},
+		{"platform_vault_read_duration_seconds", nil, 1},
+		{"platform_secrets_cache_entries", nil, 1},
+		{"platform_secrets_cache_misses_total", nil, 1},
 		{"go_goroutines", nil, 1},
 		{"process_cpu_seconds_total", nil, 0},
 		{"process_resident_memory_bytes", nil, 1},
