@@ -266,3 +266,49 @@ func TestMetricsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMetricsTopTenants: with PLATFORM_METRICS_TOP_TENANTS=1 and two
+// busy tenants, one tenant has a series and the rest is _other: two
+// series, adding up to every request with a tenant.
+func TestServeMetricsTopTenants(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, map[string]string{"PLATFORM_METRICS_TOP_TENANTS": "1"})
+	a := ts.create(t, "restaurant")
+	b := ts.create(t, "institution")
+	waitStatus(t, ts, a.Slug, 200, "")
+	waitStatus(t, ts, b.Slug, 200, "")
+	for i := range 12 {
+		slug := a.Slug
+		if i%3 == 2 {
+			slug = b.Slug
+		}
+		if code, body := ts.get(t, slug+".localhost", "/api/tenant"); code != 200 {
+			t.Fatalf("%s: %d %v", slug, code, body)
+		}
+	}
+	fams := ts.scrape(t)
+	f := fams["platform_tenant_requests_total"]
+	if f == nil {
+		t.Fatal("no platform_tenant_requests_total")
+	}
+	var sum float64
+	seen := map[string]bool{}
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "tenant" {
+				seen[l.GetValue()] = true
+			}
+		}
+		sum += m.GetCounter().GetValue()
+	}
+	if len(f.GetMetric()) != 2 || !seen[metrics.OtherTenant] || !(seen[a.Slug] || seen[b.Slug]) {
+		t.Errorf("series %v, want one tenant and %s", seen, metrics.OtherTenant)
+	}
+	// Every request with a tenant: the 12 and waitStatus's polls.
+	total, _ := value(fams, "platform_http_requests_total", map[string]string{"route": "/api/tenant"})
+	none, _ := value(fams, "platform_http_requests_total", map[string]string{"route": "/api/tenant", "kind": metrics.NoTenant})
+	if sum != total-none || sum < 12 {
+		t.Errorf("tenant series add up to %v, want %v (requests with a tenant)", sum, total-none)
+	}
+}
