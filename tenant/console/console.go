@@ -154,18 +154,7 @@ func New(cfg Config) (*Console, error) {
 		}
 		cfg.Catalog = cat
 	}
-	if cfg.LoginLimit.Period <= 0 {
-		cfg.LoginLimit.Period = time.Minute
-		if cfg.LoginLimit.Rate == 0 {
-			cfg.LoginLimit.Rate = 20
-		}
-	}
-	if cfg.DefaultLimit.Period <= 0 {
-		cfg.DefaultLimit.Period = time.Minute
-		if cfg.DefaultLimit.Rate == 0 {
-			cfg.DefaultLimit.Rate = 300
-		}
-	}
+	cfg.LoginLimit, cfg.DefaultLimit = authhttp.LimitDefaults(cfg.LoginLimit, cfg.DefaultLimit)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -366,7 +367,7 @@ func (s *Console) card(p *Page, lb *labels, buttons map[string][]statusButton, o
 }
 
 func boardURL(path string, branch int64, day time.Time) string {
-	return path + "?" + url.Values{"branch": {strconv.FormatInt(branch, 10)}, "day": {day.Format(time.DateOnly)}}.Encode()
+	return boardURLRaw(path, strconv.FormatInt(branch, 10), day.Format(time.DateOnly))
 }
 
 // renderBoard renders the board of branchRaw's dayRaw with status (a
@@ -411,7 +412,7 @@ func (s *Console) renderBoard(c *fiber.Ctx, p *Page, branchRaw, dayRaw string, s
 	for _, st := range restaurant.OrderStatuses() {
 		col := boardColumn{Status: st, Label: s.statusLabel(p, "orders", st), Cards: byStatus[st],
 			Count: s.n(p, "board.count", len(byStatus[st]))}
-		if slicesContains(openStatuses, st) {
+		if slices.Contains(openStatuses, st) {
 			data.Columns = append(data.Columns, col)
 		} else {
 			data.Closed = append(data.Closed, col)
@@ -422,15 +423,6 @@ func (s *Console) renderBoard(c *fiber.Ctx, p *Page, branchRaw, dayRaw string, s
 	cardsHTML(data.Closed, false, f)
 	data.Count, data.Empty = s.n(p, "board.count", len(orders)), len(orders) == 0
 	return s.Render(c, status, tplOrdersBoard, p)
-}
-
-func slicesContains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ordersBoard: GET /orders?branch=&day=.

@@ -77,20 +77,28 @@ type Handlers struct {
 	tokens auth.TokenCache
 }
 
+// LimitDefaults fills the login and default limits as Config documents
+// them (20 and 300 a minute). The console counts in the API's buckets and
+// takes its defaults from here, so both stay one limit.
+func LimitDefaults(login, def auth.Limit) (auth.Limit, auth.Limit) {
+	if login.Period <= 0 {
+		login.Period = time.Minute
+		if login.Rate == 0 {
+			login.Rate = 20
+		}
+	}
+	if def.Period <= 0 {
+		def.Period = time.Minute
+		if def.Rate == 0 {
+			def.Rate = 300
+		}
+	}
+	return login, def
+}
+
 // withDefaults fills the limits as Config documents.
 func withDefaults(cfg Config) Config {
-	if cfg.LoginLimit.Period <= 0 {
-		cfg.LoginLimit.Period = time.Minute
-		if cfg.LoginLimit.Rate == 0 {
-			cfg.LoginLimit.Rate = 20
-		}
-	}
-	if cfg.DefaultLimit.Period <= 0 {
-		cfg.DefaultLimit.Period = time.Minute
-		if cfg.DefaultLimit.Rate == 0 {
-			cfg.DefaultLimit.Rate = 300
-		}
-	}
+	cfg.LoginLimit, cfg.DefaultLimit = LimitDefaults(cfg.LoginLimit, cfg.DefaultLimit)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
