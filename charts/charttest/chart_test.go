@@ -96,6 +96,11 @@ type serviceMonitor struct {
 				Type        string                   `json:"type"`
 				Credentials corev1.SecretKeySelector `json:"credentials"`
 			} `json:"authorization"`
+			Relabelings []struct {
+				Action      string `json:"action"`
+				TargetLabel string `json:"targetLabel"`
+				Replacement string `json:"replacement"`
+			} `json:"relabelings"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }
@@ -104,18 +109,21 @@ type prometheusRule struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Spec              struct {
-		Groups []struct {
-			Name  string `json:"name"`
-			Rules []struct {
-				Alert       string            `json:"alert"`
-				Record      string            `json:"record"`
-				Expr        string            `json:"expr"`
-				For         string            `json:"for"`
-				Labels      map[string]string `json:"labels"`
-				Annotations map[string]string `json:"annotations"`
-			} `json:"rules"`
-		} `json:"groups"`
+		Groups []ruleGroup `json:"groups"`
 	} `json:"spec"`
+}
+
+// ruleGroup is a group of a PrometheusRule and of a Prometheus rules file.
+type ruleGroup struct {
+	Name  string `json:"name"`
+	Rules []struct {
+		Alert       string            `json:"alert"`
+		Record      string            `json:"record"`
+		Expr        string            `json:"expr"`
+		For         string            `json:"for"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"rules"`
 }
 
 // kinds maps apiVersion/kind to a new value of its Go type.
