@@ -129,6 +129,7 @@ type ruleGroup struct {
 // kinds maps apiVersion/kind to a new value of its Go type.
 var kinds = map[string]func() any{
 	"v1/Service":                              func() any { return new(corev1.Service) },
+	"v1/ConfigMap":                            func() any { return new(corev1.ConfigMap) },
 	"v1/ServiceAccount":                       func() any { return new(corev1.ServiceAccount) },
 	"apps/v1/Deployment":                      func() any { return new(appsv1.Deployment) },
 	"batch/v1/Job":                            func() any { return new(batchv1.Job) },
@@ -259,6 +260,9 @@ metrics:
         rules:
           - alert: Extra
             expr: vector(1)
+  grafanaDashboard:
+    enabled: true
+    annotations: {grafana_folder: Platform}
 `
 	monitoringOpen = `
 metrics:

@@ -6,29 +6,32 @@ import (
 	"reflect"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
-const (
-	rulesFile     = "../../deploy/prometheus/alerts.yaml"
-	rulesFileCopy = chartDir + "/files/alerts.yaml"
-)
+// Helm reads only files inside the chart, so the chart carries copies of
+// the repository's rules file and dashboard.
+var chartCopies = []struct{ src, copy string }{
+	{"deploy/prometheus/alerts.yaml", "charts/platform/files/alerts.yaml"},
+	{"deploy/grafana/platform-dashboard.json", "charts/platform/files/platform-dashboard.json"},
+}
 
-// TestRulesCopyInSync: Helm reads only files inside the chart, so the
-// chart carries a copy of the repository's rules file; it must not drift.
-func TestRulesCopyInSync(t *testing.T) {
+// TestChartCopiesInSync: the copies must not drift from their sources.
+func TestChartCopiesInSync(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := os.ReadFile(rulesFileCopy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(src, cp) {
-		t.Fatal("charts/platform/files/alerts.yaml differs from deploy/prometheus/alerts.yaml; resync it: " +
-			"cp deploy/prometheus/alerts.yaml charts/platform/files/alerts.yaml")
+	for _, c := range chartCopies {
+		src, err := os.ReadFile("../../" + c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := os.ReadFile("../../" + c.copy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(src, cp) {
+			t.Errorf("%s differs from %s; resync it: cp %s %s", c.copy, c.src, c.src, c.copy)
+		}
 	}
 }
 
@@ -37,7 +40,7 @@ func TestRulesCopyInSync(t *testing.T) {
 // the ServiceMonitor names the job the rules select.
 func TestPrometheusRuleGroups(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(rulesFileCopy)
+	b, err := os.ReadFile(chartDir + "/files/alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,15 +48,15 @@ func TestPrometheusRuleGroups(t *testing.T) {
 		Groups []ruleGroup `json:"groups"`
 	}
 	if err := yaml.UnmarshalStrict(b, &file); err != nil {
-		t.Fatalf("%s: %v", rulesFileCopy, err)
+		t.Fatalf("files/alerts.yaml: %v", err)
 	}
 	if len(file.Groups) == 0 {
-		t.Fatalf("%s has no groups", rulesFileCopy)
+		t.Fatal("files/alerts.yaml has no groups")
 	}
 	r := render(t, monitoring)
 	got := get[prometheusRule](t, r, "PrometheusRule/"+fullname).Spec.Groups
 	if len(got) != len(file.Groups)+1 || got[len(got)-1].Name != "extra" {
-		t.Fatalf("PrometheusRule groups %d, want the file's %d then additionalGroups' extra", len(got), len(file.Groups))
+		t.Fatalf("PrometheusRule has %d groups, want the file's %d then additionalGroups' extra", len(got), len(file.Groups))
 	}
 	for i, g := range file.Groups {
 		if !reflect.DeepEqual(got[i], g) {
@@ -67,5 +70,25 @@ func TestPrometheusRuleGroups(t *testing.T) {
 	}
 	if !job {
 		t.Errorf("ServiceMonitor relabelings %+v: want job=platform, the job alerts.yaml selects", sm.Spec.Endpoints[0].Relabelings)
+	}
+}
+
+// TestGrafanaDashboard: the ConfigMap holds the dashboard byte for byte,
+// with the label Grafana's sidecar looks for.
+func TestGrafanaDashboard(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile(chartDir + "/files/platform-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := get[corev1.ConfigMap](t, render(t, monitoring), "ConfigMap/"+fullname+"-dashboard")
+	if got := cm.Data["platform-dashboard.json"]; got != string(want) {
+		t.Errorf("ConfigMap data[platform-dashboard.json]: %d bytes, want the %d of files/platform-dashboard.json", len(got), len(want))
+	}
+	if cm.Labels["grafana_dashboard"] != "1" || cm.Annotations["grafana_folder"] != "Platform" {
+		t.Errorf("ConfigMap labels %v, annotations %v: want grafana_dashboard=1 and the configured folder", cm.Labels, cm.Annotations)
+	}
+	if _, ok := render(t, monitoringOpen)["ConfigMap/"+fullname+"-dashboard"]; ok {
+		t.Error("grafanaDashboard off: the ConfigMap is rendered")
 	}
 }
