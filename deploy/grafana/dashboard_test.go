@@ -3,12 +3,18 @@
 package grafana
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/tenancy/platform/deploy/internal/promnames"
 )
@@ -162,4 +168,51 @@ func labelValuesSelector(q any) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// TestDashboardQueriesParse: promtool parses every query (as a recording
+// rule of a scratch rules file), Grafana's interval variables replaced.
+func TestDashboardQueriesParse(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("platform-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	grafanaVars := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "6h")
+	type rule struct {
+		Record string `json:"record"`
+		Expr   string `json:"expr"`
+	}
+	var rules []rule
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			rules = append(rules, rule{fmt.Sprintf("panel_%d_%s", p.ID, tg.RefID), grafanaVars.Replace(tg.Expr)})
+		}
+	}
+	for _, v := range d.Templating.List {
+		if q, ok := v.Query.(map[string]any); ok {
+			rules = append(rules, rule{"variable_" + v.Name, labelValuesSelector(q["query"])})
+		}
+	}
+	out, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dashboard.yaml"), out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	_, err = promnames.Promtool(ctx, os.Getenv("PLATFORM_PROMTOOL_BIN"), dir, "check", "rules", "dashboard.yaml")
+	if errors.Is(err, promnames.ErrNoPromtool) {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("a dashboard query does not parse (rule panel_<id>_<refId>): %v", err)
+	}
 }

@@ -5,10 +5,8 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -57,20 +55,10 @@ func loadRules(t *testing.T) ruleFile {
 // promtool runs PLATFORM_PROMTOOL_BIN with args in this directory.
 func promtool(t *testing.T, args ...string) {
 	t.Helper()
-	bin := os.Getenv("PLATFORM_PROMTOOL_BIN")
-	if bin == "" {
-		t.Fatal("PLATFORM_PROMTOOL_BIN is not set: run scripts/dev-services up, then eval \"$(scripts/dev-services env)\"")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("promtool %s: %v: run scripts/dev-services up (it builds promtool)", bin, err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	if _, err := promnames.Promtool(ctx, os.Getenv("PLATFORM_PROMTOOL_BIN"), ".", args...); err != nil {
+		t.Fatal(err)
 	}
 }
 

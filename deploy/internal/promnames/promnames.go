@@ -1,14 +1,18 @@
 // Package promnames holds what the tests of deploy/ share: the list of
-// metric names the platform exposes (deploy/prometheus/metrics.txt) and a
+// metric names the platform exposes (deploy/prometheus/metrics.txt), a
 // lexer that finds the metric names a PromQL expression selects, so that
 // a rule or a dashboard panel that names a metric nobody exposes fails a
-// test instead of showing nothing in production.
+// test instead of showing nothing in production, and a promtool runner.
 package promnames
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -166,4 +170,27 @@ func stripNested(s string, open, close byte) string {
 		}
 	}
 	return string(b)
+}
+
+// ErrNoPromtool: the promtool binary is not there.
+var ErrNoPromtool = errors.New("no promtool")
+
+// Promtool runs the promtool binary bin with args in dir and returns its
+// combined output. bin is PLATFORM_PROMTOOL_BIN, built by
+// scripts/dev-services up; a missing one is an error that says so.
+func Promtool(ctx context.Context, bin, dir string, args ...string) (string, error) {
+	if bin == "" {
+		return "", fmt.Errorf(`%w: PLATFORM_PROMTOOL_BIN is not set: run scripts/dev-services up, then eval "$(scripts/dev-services env)"`, ErrNoPromtool)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("%w: %v: run scripts/dev-services up (it builds promtool)", ErrNoPromtool, err)
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("promtool %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
 }
