@@ -31,6 +31,25 @@ type Config struct {
 	BcryptCost     int    // for the first admin's password; default auth.DefaultCost
 	DefaultServer  string // database server for new tenants; default "default"
 	Logger         *slog.Logger
+	// Observer is told of the provisioning runs and tenant migrations this
+	// Service does (metrics); nil: none.
+	Observer Observer
+}
+
+// Observer learns of each tenant creation (a request that passed
+// validation, resumed ones too) and each tenant database migrated (up,
+// down or force; templates are not tenants); err nil for a success.
+type Observer interface {
+	ObserveProvision(d time.Duration, err error)
+	ObserveMigration(err error)
+}
+
+// WithObserver returns a copy of s that tells o of its runs: for a process
+// that makes its metrics after the Service (serve).
+func (s *Service) WithObserver(o Observer) *Service {
+	c := *s
+	c.cfg.Observer = o
+	return &c
 }
 
 // Service runs the tenant lifecycle.
@@ -182,6 +201,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (res *Created, 
 		res, err = s.create(ctx, req, kind, start)
 		return err
 	})
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObserveProvision(time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,8 @@ func start(t *testing.T, ctx context.Context, r *Resolver) {
 }
 
 func TestChannelsAgreeWithCatalog(t *testing.T) {
-	if TenantChannel != catalog.ChangesChannel || ServerChannel != catalog.ServerChangesChannel || SettingsChannel != catalog.SettingsChangesChannel {
+	if TenantChannel != catalog.ChangesChannel || ServerChannel != catalog.ServerChangesChannel || SettingsChannel != catalog.SettingsChangesChannel ||
+		SentChannel != catalog.NoticeSentChannel {
 		t.Error("resolve's channel names differ from the catalog's")
 	}
 }
