@@ -36,8 +36,8 @@ type Config struct {
 	Observer Observer
 }
 
-// Observer learns of each tenant creation (a request that passed
-// validation, resumed ones too) and each tenant database migrated (up,
+// Observer learns of each tenant creation (resumed ones too; not the
+// refused ones: EInvalid, EConflict) and each tenant database migrated (up,
 // down or force; templates are not tenants); err nil for a success.
 type Observer interface {
 	ObserveProvision(d time.Duration, err error)
@@ -201,7 +201,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (res *Created, 
 		res, err = s.create(ctx, req, kind, start)
 		return err
 	})
-	if s.cfg.Observer != nil {
+	// Refusals (a slug or domain taken, a bad request) are the caller's,
+	// not failed runs: an alert on failures must not fire on them.
+	if code := tenant.ErrorCode(err); s.cfg.Observer != nil && code != tenant.EConflict && code != tenant.EInvalid {
 		s.cfg.Observer.ObserveProvision(time.Since(start), err)
 	}
 	if err != nil {
