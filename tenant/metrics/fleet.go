@@ -63,7 +63,7 @@ type fleetCollector struct {
 	ctx context.Context
 
 	scheduled, lastOK, lastDur, lastSize, lastFail, verifyAt, verifyOK *prometheus.Desc
-	tenants, pending, dirty                                              *prometheus.Desc
+	tenants, pending, dirty                                            *prometheus.Desc
 
 	mu     sync.Mutex // held across a read: concurrent scrapes make one query
 	at     time.Time
