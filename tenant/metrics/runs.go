@@ -63,7 +63,7 @@ func NewRuns(reg prometheus.Registerer) (*Runs, error) {
 		migrations: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "migrations_total",
 			Help: "Tenant database migrations (up, down, force) run by this process, by result (ok, failed)."}, []string{"result"}),
 		noticeLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "resolver_notification_lag_seconds",
-			Help:    "Time from a catalog change's commit to its notice reaching this process's resolver (two clocks: skew adds to it; negatives count as 0).",
+			Help:    "Time from a catalog change (its trigger, by the database server's clock) to its notice reaching this process's resolver; clock skew adds to it, negatives count as 0.",
 			Buckets: lagBuckets}),
 	}
 	for _, c := range []prometheus.Collector{r.backups, r.backupLatency, r.provisions, r.provisionLat, r.migrations, r.noticeLag} {

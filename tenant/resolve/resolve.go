@@ -73,9 +73,11 @@ type Options struct {
 	// re-read tenants, such as the backup scheduler.
 	OnPatch func(id string)
 	// NoticeLag is called with the time each change notice took from the
-	// catalog's commit to this process (SentChannel): receive time minus
-	// send time, across two clocks, so skew between the database server
-	// and this one adds to it; a negative difference is reported as 0.
+	// catalog's trigger (the change, before its commit) to this process
+	// (SentChannel): receive time minus send time, across two clocks, so
+	// skew between the database server and this one adds to it (and the
+	// rest of the changing transaction); a negative difference is
+	// reported as 0.
 	// Catalogs before migration 000009 send no times: never called.
 	NoticeLag func(time.Duration)
 }
