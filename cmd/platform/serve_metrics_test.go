@@ -259,6 +259,10 @@ func TestMetricsConfig(t *testing.T) {
 		{"PLATFORM_METRICS_TOP_TENANTS", "many", false},
 		{"PLATFORM_METRICS_TOKEN", "short-secret-value", false},
 		{"PLATFORM_METRICS_TOKEN", strings.Repeat("k", 32), true},
+		{"PLATFORM_METRICS_CATALOG_TTL", "30s", true},
+		{"PLATFORM_METRICS_CATALOG_TTL", "500ms", false},
+		{"PLATFORM_METRICS_CATALOG_TTL", "1h", false},
+		{"PLATFORM_METRICS_CATALOG_TTL", "often", false},
 	} {
 		env := map[string]string{"REDIS_URL": "redis://127.0.0.1:6379", tc.env: tc.val}
 		_, err := loadServeConfig(func(k string) string { return env[k] }, nil)
