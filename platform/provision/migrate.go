@@ -242,6 +242,9 @@ func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) (out []Migrat
 		if err != nil {
 			r.Err = err
 			failed = append(failed, r)
+			if s.cfg.Observer != nil { // not migrated: a failed migration of this tenant
+				s.cfg.Observer.ObserveMigration(err)
+			}
 			continue
 		}
 		run = append(run, t)
