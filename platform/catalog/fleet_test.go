@@ -113,3 +113,40 @@ func TestFleetState(t *testing.T) {
 		t.Errorf("counts: %v", counts)
 	}
 }
+
+// BenchmarkFleetState: the metrics' catalog read for 1,000 tenants with
+// 30 backups each (a month of daily backups), a few failed and verified.
+func BenchmarkFleetState(b *testing.B) {
+	cat, _ := platformtest.Catalog(b)
+	ctx := platformtest.Context(b)
+	srv, err := cat.EnsureDBServer(ctx, "default", "127.0.0.1", 5432)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cat.Pool().Exec(ctx, `
+		INSERT INTO tenants (slug, kind, name, status, db_server_id, database_name)
+		SELECT 'bench-' || i, 'restaurant', 'Bench ' || i, 'active', $1, 'tenant_bench_' || i FROM generate_series(1, 1000) i`, srv.ID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cat.Pool().Exec(ctx, `
+		INSERT INTO backups (tenant_id, status, size_bytes, started_at, finished_at, verified_at, verify_failed_at)
+		SELECT t.id, CASE WHEN d % 10 = 3 THEN 'failed' WHEN d = 7 THEN 'verified' ELSE 'completed' END, 1000000 + d,
+			now() - d * interval '1 day', now() - d * interval '1 day' + interval '90 seconds',
+			CASE WHEN d = 7 THEN now() - interval '6 days' END, CASE WHEN d = 8 THEN now() - interval '7 days' END
+		FROM tenants t, generate_series(1, 30) d`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cat.Pool().Exec(ctx, `ANALYZE backups; ANALYZE tenants`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		ss, err := cat.FleetState(ctx)
+		if err != nil || len(ss) != 1000 {
+			b.Fatalf("%d tenants, %v", len(ss), err)
+		}
+		if _, err := cat.TenantCounts(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -248,6 +249,33 @@ func TestDependencyCollector(t *testing.T) {
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("dependency_up{%s} = %v, want %v", k, got[k], w)
+		}
+	}
+}
+
+// BenchmarkFleetScrape: a scrape of the fleet gauges of 1,000 tenants,
+// every one backed up, failed once and verified (7,000 series), from the
+// cache.
+func BenchmarkFleetScrape(b *testing.B) {
+	at := time.Unix(1_700_000_000, 0)
+	v := int64(9)
+	f := Fleet{ByStatus: map[string]int{"active": 1000}}
+	for i := range 1000 {
+		f.Tenants = append(f.Tenants, FleetTenant{Slug: "tenant-" + strconv.Itoa(i), Kind: "restaurant", Status: "active",
+			SchemaVersion: &v, LastBackup: &at, LastBackupDuration: time.Minute, LastBackupSize: 1 << 20,
+			LastBackupFailure: &at, VerifiedAt: &at})
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(NewFleetCollector(context.Background(), FleetConfig{
+		Read: func(context.Context) (Fleet, error) { return f, nil }, Latest: map[string]uint{"restaurant": 9},
+		Statuses: []string{"active"}, Scheduled: func(string) bool { return true }, TTL: time.Hour})); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		fams, err := reg.Gather()
+		if err != nil || len(fams) != 10 {
+			b.Fatalf("%d families, %v", len(fams), err)
 		}
 	}
 }
