@@ -27,6 +27,9 @@ func (s *server) startSchedule(ctx context.Context, getenv func(string) string) 
 	if err != nil {
 		return err
 	}
+	if s.runs != nil {
+		svc = svc.WithObserver(s.runs)
+	}
 	s.backups = svc
 	host, err := os.Hostname()
 	if err != nil {

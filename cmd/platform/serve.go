@@ -181,6 +181,7 @@ type server struct {
 	tenant   *fiber.App
 	admin    *fiber.App
 	metrics  *metrics.Metrics
+	runs     *metrics.Runs // what this process runs (metrics.go observe)
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
@@ -213,6 +214,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	if err != nil {
 		return nil, err
 	}
+	if err := s.observe(ctx, reg); err != nil {
+		return nil, err
+	}
 	a.cat.SetLogger(log)
 	if a.vaultLogin != nil {
 		go a.approle.KeepLoggedIn(ctx, a.vaultClient, a.vaultLogin, log)
@@ -242,7 +246,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		s.pools.Evict(old.ID)
 		s.secrets.Invalidate(old.Slug)
 	}, OnSecretsChange: func(old *tenant.Tenant) { s.secrets.Invalidate(old.Slug) }, // rotated: the pool stays
-		OnServerChange: s.serverChanged, OnPatch: func(string) {
+		NoticeLag: s.runs.NoticeLag, OnServerChange: s.serverChanged, OnPatch: func(string) {
 			if s.sched != nil {
 				s.sched.Reload()
 			}
@@ -375,11 +379,7 @@ func (s *server) readyz(detail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 		defer cancel()
-		checks := map[string]func(context.Context) error{
-			"catalog": s.cat.Ping,
-			"redis":   func(ctx context.Context) error { return s.redis.Ping(ctx).Err() },
-			"vault":   s.vault.Ping,
-		}
+		checks := s.dependencyChecks()
 		results := map[string]string{}
 		var mu sync.Mutex
 		var wg sync.WaitGroup

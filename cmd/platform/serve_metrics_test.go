@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"io"
+	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant/metrics"
 )
 
@@ -253,6 +259,10 @@ func TestMetricsConfig(t *testing.T) {
 		{"PLATFORM_METRICS_TOP_TENANTS", "many", false},
 		{"PLATFORM_METRICS_TOKEN", "short-secret-value", false},
 		{"PLATFORM_METRICS_TOKEN", strings.Repeat("k", 32), true},
+		{"PLATFORM_METRICS_CATALOG_TTL", "30s", true},
+		{"PLATFORM_METRICS_CATALOG_TTL", "500ms", false},
+		{"PLATFORM_METRICS_CATALOG_TTL", "1h", false},
+		{"PLATFORM_METRICS_CATALOG_TTL", "often", false},
 	} {
 		env := map[string]string{"REDIS_URL": "redis://127.0.0.1:6379", tc.env: tc.val}
 		_, err := loadServeConfig(func(k string) string { return env[k] }, nil)
@@ -310,5 +320,262 @@ func TestServeMetricsTopTenants(t *testing.T) {
 	none, _ := value(fams, "platform_http_requests_total", map[string]string{"route": "/api/tenant", "kind": metrics.NoTenant})
 	if sum != total-none || sum < 12 {
 		t.Errorf("tenant series add up to %v, want %v (requests with a tenant)", sum, total-none)
+	}
+}
+
+// waitScrape scrapes until cond holds of the families and returns them:
+// the catalog-derived gauges are cached for PLATFORM_METRICS_CATALOG_TTL.
+func (ts *testServer) waitScrape(t *testing.T, what string, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
+	t.Helper()
+	var fams map[string]*dto.MetricFamily
+	platformtest.Eventually(t, 30*time.Second, what, func() bool {
+		fams = ts.scrape(t)
+		return cond(fams)
+	})
+	return fams
+}
+
+// TestServeBackupMetrics: through serve's wiring and the operator API, a
+// tenant created bumps provision_total{ok} (a refused one counts
+// nowhere); a backup makes the tenant's last success, size and duration
+// appear (the catalog's figures) and runs_total{backup,ok} go up; a
+// verification sets verify_last_success 1; a failed backup sets
+// last_failure; a tenant behind on migrations or dirty shows in the fleet
+// gauges until a fleet migration; a catalog change records a
+// notification lag.
+func TestServeBackupMetrics(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	dir := t.TempDir()
+	ts := c.serve(t, map[string]string{"PLATFORM_BACKUP_URL": "file://" + dir, "PLATFORM_METRICS_CATALOG_TTL": "1s"})
+	ctx := context.Background()
+	const tok = testOperatorToken
+	before := ts.scrape(t)
+	// Every label value exists from the start.
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"platform_backup_runs_total", map[string]string{"kind": "backup", "result": "ok"}},
+		{"platform_backup_runs_total", map[string]string{"kind": "backup", "result": "failed"}},
+		{"platform_backup_runs_total", map[string]string{"kind": "verify", "result": "ok"}},
+		{"platform_backup_runs_total", map[string]string{"kind": "verify", "result": "failed"}},
+		{"platform_backup_run_duration_seconds", map[string]string{"kind": "backup"}},
+		{"platform_backup_run_duration_seconds", map[string]string{"kind": "verify"}},
+		{"platform_provision_total", map[string]string{"result": "ok"}},
+		{"platform_provision_total", map[string]string{"result": "failed"}},
+		{"platform_provision_duration_seconds", nil},
+		{"platform_migrations_total", map[string]string{"result": "ok"}},
+		{"platform_migrations_total", map[string]string{"result": "failed"}},
+		{"platform_resolver_notification_lag_seconds", nil},
+		{"platform_tenants", map[string]string{"state": "active"}},
+		{"platform_tenants", map[string]string{"state": "deleted"}},
+		{"platform_tenant_migrations_pending", nil},
+		{"platform_tenant_migrations_dirty", nil},
+	} {
+		if v, ok := value(before, tc.name, tc.labels); !ok || v != 0 {
+			t.Errorf("%s%v before anything ran: %v (found %v), want 0", tc.name, tc.labels, v, ok)
+		}
+	}
+	delta := func(after map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+		t.Helper()
+		v1, _ := value(before, name, labels)
+		v2, ok := value(after, name, labels)
+		if !ok {
+			t.Errorf("%s%v: no such series", name, labels)
+		}
+		return v2 - v1
+	}
+	of := func(fams map[string]*dto.MetricFamily, name, slug string) (float64, bool) {
+		return value(fams, name, map[string]string{"tenant": slug})
+	}
+
+	slug := platformtest.Slug("bmet")
+	if code, body := ts.api(t, "POST", "/v1/tenants", tok, `{"slug":"`+slug+`","kind":"restaurant","name":"Metrics"}`); code != 201 {
+		t.Fatalf("create: %d %v", code, body)
+	}
+	if code, body := ts.api(t, "POST", "/v1/tenants", tok, `{"slug":"`+slug+`","kind":"restaurant","name":"Metrics"}`); code != 409 {
+		t.Fatalf("duplicate create: %d %v", code, body)
+	}
+	fams := ts.waitScrape(t, "the new tenant in the fleet gauges", func(f map[string]*dto.MetricFamily) bool {
+		v, ok := of(f, "platform_backup_scheduled", slug)
+		return ok && v == 1
+	})
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"platform_provision_total", map[string]string{"result": "ok"}, 1},
+		{"platform_provision_total", map[string]string{"result": "failed"}, 0}, // the 409 is a refusal
+		{"platform_provision_duration_seconds", nil, 1},
+		{"platform_migrations_total", map[string]string{"result": "ok"}, 1}, // its schema step
+		{"platform_tenants", map[string]string{"state": "active"}, 1},
+	} {
+		if got := delta(fams, tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v went up by %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	for _, name := range []string{"platform_tenant_migrations_pending", "platform_tenant_migrations_dirty"} {
+		if v, _ := value(fams, name, nil); v != 0 {
+			t.Errorf("%s = %v with one tenant just created, want 0", name, v)
+		}
+	}
+	for _, name := range []string{"platform_backup_last_success_timestamp_seconds", "platform_backup_last_size_bytes",
+		"platform_backup_last_duration_seconds", "platform_backup_last_failure_timestamp_seconds",
+		"platform_backup_verify_last_timestamp_seconds", "platform_backup_verify_last_success"} {
+		if _, ok := of(fams, name, slug); ok {
+			t.Errorf("%s for a tenant never backed up", name)
+		}
+	}
+
+	// A backup.
+	job := ts.waitJob(t, ts.startJob(t, "/v1/tenants/"+slug+"/backups", ""))
+	backupID, _ := job["backup_id"].(string)
+	if job["status"] != "succeeded" || backupID == "" {
+		t.Fatalf("backup job: %v", job)
+	}
+	bk, err := c.cat.BackupByID(ctx, backupID)
+	if err != nil || bk.FinishedAt == nil {
+		t.Fatalf("backup %s: %+v %v", backupID, bk, err)
+	}
+	fams = ts.waitScrape(t, "the backup's last success", func(f map[string]*dto.MetricFamily) bool {
+		_, ok := of(f, "platform_backup_last_success_timestamp_seconds", slug)
+		return ok
+	})
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 0.001 {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	v, _ := of(fams, "platform_backup_last_success_timestamp_seconds", slug)
+	near("last success", v, float64(bk.FinishedAt.UnixNano())/1e9)
+	v, _ = of(fams, "platform_backup_last_duration_seconds", slug)
+	near("last duration", v, bk.FinishedAt.Sub(bk.StartedAt).Seconds())
+	if v, _ := of(fams, "platform_backup_last_size_bytes", slug); v != float64(bk.SizeBytes) || v <= 0 {
+		t.Errorf("last size = %v, want %d", v, bk.SizeBytes)
+	}
+	if got := delta(fams, "platform_backup_runs_total", map[string]string{"kind": "backup", "result": "ok"}); got != 1 {
+		t.Errorf("backup runs ok went up by %v, want 1", got)
+	}
+	if got := delta(fams, "platform_backup_run_duration_seconds", map[string]string{"kind": "backup"}); got != 1 {
+		t.Errorf("backup run durations went up by %v, want 1", got)
+	}
+	if _, ok := of(fams, "platform_backup_last_failure_timestamp_seconds", slug); ok {
+		t.Error("a last failure after one successful backup")
+	}
+
+	// Its verification.
+	job = ts.waitJob(t, ts.startJob(t, "/v1/backups/"+backupID+"/verify", ""))
+	if job["status"] != "succeeded" {
+		t.Fatalf("verify job: %v", job)
+	}
+	fams = ts.waitScrape(t, "the verification", func(f map[string]*dto.MetricFamily) bool {
+		v, ok := of(f, "platform_backup_verify_last_success", slug)
+		return ok && v == 1
+	})
+	if bk, err = c.cat.BackupByID(ctx, backupID); err != nil || bk.VerifiedAt == nil {
+		t.Fatalf("backup after verify: %+v %v", bk, err)
+	}
+	v, _ = of(fams, "platform_backup_verify_last_timestamp_seconds", slug)
+	near("verify time", v, float64(bk.VerifiedAt.UnixNano())/1e9)
+	if got := delta(fams, "platform_backup_runs_total", map[string]string{"kind": "verify", "result": "ok"}); got != 1 {
+		t.Errorf("verify runs ok went up by %v, want 1", got)
+	}
+
+	// A failed backup: the store cannot make the tenant's directory.
+	tdir := filepath.Join(dir, bk.TenantID)
+	if err := os.Rename(tdir, tdir+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tdir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if job = ts.waitJob(t, ts.startJob(t, "/v1/tenants/"+slug+"/backups", "")); job["status"] != "failed" {
+		t.Fatalf("backup into a blocked store: %v", job)
+	}
+	fams = ts.waitScrape(t, "the backup's failure", func(f map[string]*dto.MetricFamily) bool {
+		_, ok := of(f, "platform_backup_last_failure_timestamp_seconds", slug)
+		return ok
+	})
+	if v, _ := of(fams, "platform_backup_last_success_timestamp_seconds", slug); math.Abs(v-float64(bk.FinishedAt.UnixNano())/1e9) > 0.001 {
+		t.Errorf("last success moved to %v after a failure", v)
+	}
+	if got := delta(fams, "platform_backup_runs_total", map[string]string{"kind": "backup", "result": "failed"}); got != 1 {
+		t.Errorf("backup runs failed went up by %v, want 1", got)
+	}
+
+	// Behind and dirty, as the catalog records it, until a fleet migration.
+	if _, err := c.cat.Pool().Exec(ctx, `UPDATE tenant_schema SET version = 1, dirty = true
+		WHERE tenant_id = (SELECT id FROM tenants WHERE slug = $1)`, slug); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitScrape(t, "one tenant pending and dirty", func(f map[string]*dto.MetricFamily) bool {
+		p, _ := value(f, "platform_tenant_migrations_pending", nil)
+		d, _ := value(f, "platform_tenant_migrations_dirty", nil)
+		return p == 1 && d == 1
+	})
+	code, res := ts.api(t, "POST", "/v1/migrations", tok, "")
+	mj, _ := res["job"].(map[string]any)
+	mid, _ := mj["id"].(string)
+	if code != 202 || mid == "" {
+		t.Fatalf("fleet migration: %d %v", code, res)
+	}
+	if job = ts.waitJob(t, mid); job["status"] != "succeeded" {
+		t.Fatalf("fleet migration job: %v", job)
+	}
+	fams = ts.waitScrape(t, "none pending or dirty after the fleet migration", func(f map[string]*dto.MetricFamily) bool {
+		p, _ := value(f, "platform_tenant_migrations_pending", nil)
+		d, _ := value(f, "platform_tenant_migrations_dirty", nil)
+		return p == 0 && d == 0
+	})
+	if got := delta(fams, "platform_migrations_total", map[string]string{"result": "ok"}); got != 2 {
+		t.Errorf("migrations ok went up by %v, want 2 (the creation's, the fleet's)", got)
+	}
+
+	// A catalog change made by another process (the CLI): its notice's lag,
+	// the tenant's new state, and no scheduled backups for it.
+	lag, _ := value(fams, "platform_resolver_notification_lag_seconds", nil)
+	c.ok("tenant", "suspend", slug)
+	fams = ts.waitScrape(t, "the suspension", func(f map[string]*dto.MetricFamily) bool {
+		n, _ := value(f, "platform_tenants", map[string]string{"state": "suspended"})
+		s, _ := of(f, "platform_backup_scheduled", slug)
+		l, _ := value(f, "platform_resolver_notification_lag_seconds", nil)
+		return n == 1 && s == 0 && l > lag
+	})
+	if h := fams["platform_resolver_notification_lag_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleSum() < 0 || h.GetSampleSum() > 60*float64(h.GetSampleCount()) {
+		t.Errorf("notification lag: %v s over %d notices", h.GetSampleSum(), h.GetSampleCount())
+	}
+}
+
+// TestServeDependencyMetrics: platform_dependency_up is 1 for each
+// dependency that answers, 0 for Vault and Redis at dead addresses, and a
+// scrape does not wait on them for long.
+func TestServeDependencyMetrics(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	up := c.serve(t, nil)
+	down := c.serve(t, map[string]string{"VAULT_ADDR": "http://" + closedPort(t), "REDIS_URL": "redis://" + closedPort(t) + "/0"})
+	for _, tc := range []struct {
+		ts   *testServer
+		want map[string]float64
+	}{
+		{up, map[string]float64{"catalog": 1, "redis": 1, "vault": 1}},
+		{down, map[string]float64{"catalog": 1, "redis": 0, "vault": 0}},
+	} {
+		start := time.Now()
+		fams := tc.ts.scrape(t)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("scrape took %v", d)
+		}
+		for dep, want := range tc.want {
+			if v, ok := value(fams, "platform_dependency_up", map[string]string{"dependency": dep}); !ok || v != want {
+				t.Errorf("dependency_up{%s} = %v (found %v), want %v", dep, v, ok, want)
+			}
+		}
+		if n := len(fams["platform_dependency_up"].GetMetric()); n != 3 {
+			t.Errorf("%d dependency_up series, want 3", n)
+		}
 	}
 }

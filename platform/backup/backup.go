@@ -96,6 +96,37 @@ type Config struct {
 	// restore --as; without one, --as is refused.
 	Provisioner Provisioner
 	Logger      *slog.Logger
+	// Observer is told of every backup and verification this Service
+	// runs (metrics); nil: none.
+	Observer Observer
+}
+
+// Observer learns of each run: kind is RunBackup or RunVerify, err nil
+// for a success. Runs refused before any work (an unknown tenant or
+// backup, a tenant or backup in the wrong state, a bad reason) are not
+// runs.
+type Observer interface {
+	ObserveBackupRun(kind string, d time.Duration, err error)
+}
+
+// The kinds of run an Observer is told of.
+const (
+	RunBackup = "backup"
+	RunVerify = "verify"
+)
+
+// WithObserver returns a copy of s that tells o of its runs: for a
+// process that makes its metrics after the Service.
+func (s *Service) WithObserver(o Observer) *Service {
+	c := *s
+	c.cfg.Observer = o
+	return &c
+}
+
+func (s *Service) observe(kind string, start time.Time, err error) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObserveBackupRun(kind, time.Since(start), err)
+	}
 }
 
 // Service makes backups of tenants.
@@ -139,6 +170,15 @@ func (s *Service) Run(ctx context.Context, slug, reason string) (*Backup, error)
 	if t.Status != tenant.StatusActive && t.Status != tenant.StatusSuspended {
 		return nil, tenant.Errorf(tenant.EConflict, "tenant %q is %s; only active or suspended tenants are backed up", slug, t.Status)
 	}
+	start := time.Now()
+	b, err := s.runTenant(ctx, t, reason)
+	s.observe(RunBackup, start, err)
+	return b, err
+}
+
+// runTenant is Run past its refusals.
+func (s *Service) runTenant(ctx context.Context, t *tenant.Tenant, reason string) (*Backup, error) {
+	slug := t.Slug
 	srv := s.servers[t.DBServer]
 	if srv == nil {
 		return nil, tenant.Errorf(tenant.EUnavailable, "tenant %q is on database server %q, which this process has no admin connection to", slug, t.DBServer)

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"time"
 
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/tenant"
@@ -22,5 +23,8 @@ func (s *Service) Drill(ctx context.Context, slug string) (*VerifyResult, error)
 			return s.Verify(ctx, b.ID)
 		}
 	}
-	return nil, tenant.Errorf(tenant.ENotFound, "tenant %q has no completed backup to verify", slug)
+	// A failed verification for the metrics too: nothing could be restored.
+	err = tenant.Errorf(tenant.ENotFound, "tenant %q has no completed backup to verify", slug)
+	s.observe(RunVerify, time.Now(), err)
+	return nil, err
 }

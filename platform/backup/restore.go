@@ -247,8 +247,23 @@ func (s *Service) restoreLocked(ctx context.Context, b *Backup, opts RestoreOpti
 	}
 	res.SessionsEnded = n
 	res.MaintenanceWindow = time.Since(mStart)
+	s.restoredSchema(ctx, t, b)
 	s.audit(ctx, t.Slug, b.ID, res, nil)
 	return res, nil
+}
+
+// restoredSchema records that the tenant's database is now at the
+// backup's schema version (restore runs no migration): the fleet's
+// pending-migrations metric reads it. A backup does not record whether
+// its database was dirty: recorded clean. A record that fails is logged;
+// the restore itself is done.
+func (s *Service) restoredSchema(ctx context.Context, t *tenant.Tenant, b *Backup) {
+	if b.SchemaVersion < 0 {
+		return
+	}
+	if err := s.cat.RecordTenantSchema(context.WithoutCancel(ctx), t.ID, uint(b.SchemaVersion), false); err != nil {
+		s.log.WarnContext(ctx, "record tenant schema version after restore", "tenant", t.Slug, "err", err)
+	}
 }
 
 // rsTSLayout is the timestamp in restore database names, to the

@@ -149,12 +149,23 @@ func TestRestoreRoundTrip(t *testing.T) {
 	changeData(t, e, tn)
 	changed := tableDigests(t, e, tn.Database)
 
+	// What a later (failed) migration recorded: the restore puts the
+	// backup's version in its place, as the database now is.
+	if err := e.Catalog.RecordTenantSchema(e.Ctx, tn.ID, 999, true); err != nil {
+		t.Fatal(err)
+	}
 	ender := &countingEnder{}
 	res, err := svc.Restore(e.Ctx, b.ID, RestoreOptions{Sessions: ender})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameDigests(t, "restored", tableDigests(t, e, tn.Database), before)
+	var version int64
+	var dirty bool
+	if err := e.Catalog.Pool().QueryRow(e.Ctx, `SELECT version, dirty FROM tenant_schema WHERE tenant_id = $1`, tn.ID).Scan(&version, &dirty); err != nil ||
+		version != b.SchemaVersion || b.SchemaVersion == 0 || dirty {
+		t.Errorf("schema recorded after restore: %d dirty %v (%v), want the backup's %d, clean", version, dirty, err, b.SchemaVersion)
+	}
 	if res.PreviousDatabase == "" || !strings.HasPrefix(res.PreviousDatabase, tn.Database+"_pre_restore_") {
 		t.Fatalf("previous database %q", res.PreviousDatabase)
 	}

@@ -112,6 +112,11 @@ func (s *Service) restoreAs(ctx context.Context, id, as string, hook rsHookFunc)
 		return nil, s.purgeAs(ctx, as, err)
 	}
 	res.Duration = time.Since(start)
+	if nt, err := s.cat.TenantBySlug(ctx, as); err == nil {
+		s.restoredSchema(ctx, nt, b)
+	} else {
+		s.log.WarnContext(ctx, "record tenant schema version after restore --as", "tenant", as, "err", err)
+	}
 	s.auditAs(ctx, src.Slug, as, b.ID, nil)
 	s.log.Info("restore --as completed", "tenant", as, "source_tenant", src.Slug, "backup_id", b.ID,
 		"duration_ms", res.Duration.Milliseconds())

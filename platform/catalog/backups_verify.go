@@ -25,12 +25,13 @@ func (db *DB) RecordBackupVerified(ctx context.Context, id string) (time.Time, e
 
 // RecordBackupVerifyFailure keeps (or puts back) a completed or verified
 // backup in status completed with msg in error: a backup that does not
-// verify never counts as verified. verified_at keeps the last success.
+// verify never counts as verified. verified_at keeps the last success,
+// verify_failed_at gets now.
 func (db *DB) RecordBackupVerifyFailure(ctx context.Context, id, msg string) error {
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE backups SET status = 'completed', error = $2
+	tag, err := db.pool.Exec(ctx, `UPDATE backups SET status = 'completed', error = $2, verify_failed_at = now()
 		WHERE id = $1 AND status IN ('completed', 'verified')`, id, msg)
 	if err != nil {
 		return db.translate(err, "record backup verify failure", "")

@@ -73,9 +73,10 @@ func TestJobRunClaims(t *testing.T) {
 	}
 }
 
-// TestJobClaimsMigrationDown: 000007 (operator sessions), 000006
-// (operator jobs) and 000005 go down (000005's runs that the old status
-// set cannot hold go with it) and up again.
+// TestJobClaimsMigrationDown: every migration above 000004 (000009
+// metrics, 000007 operator sessions, 000006 operator jobs, 000005 and any
+// added since) goes down (000005's runs that the old status set cannot
+// hold go with it) and up again.
 func TestJobClaimsMigrationDown(t *testing.T) {
 	t.Parallel()
 	cat, url := platformtest.Catalog(t)
@@ -89,8 +90,18 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := schema.Target{Name: "catalog", Kind: "catalog", Conn: pc, Source: migrations.Catalog()}
-	st, err := schema.Down(ctx, target, 3)
-	if err != nil || st.Pending != 3 || st.Version != 4 {
+	vs, err := schema.Versions(target.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	above := 0
+	for _, v := range vs {
+		if v > 4 {
+			above++
+		}
+	}
+	st, err := schema.Down(ctx, target, above)
+	if err != nil || st.Pending != above || st.Version != 4 {
 		t.Fatalf("down: %+v %v", st, err)
 	}
 	var n int
@@ -103,6 +114,9 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 	}
 	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('operator_sessions') IS NULL`).Scan(&gone); err != nil || !gone {
 		t.Fatalf("operator_sessions after down: gone %v %v", gone, err)
+	}
+	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('tenant_schema') IS NULL`).Scan(&gone); err != nil || !gone {
+		t.Fatalf("tenant_schema after down: gone %v %v", gone, err)
 	}
 	if st, err := schema.Up(ctx, target); err != nil || st.Pending != 0 {
 		t.Fatalf("up again: %+v %v", st, err)

@@ -62,12 +62,15 @@ func isUUID(s string) bool {
 	return true
 }
 
-// Channels the catalog's triggers notify (migrations 000001 and 000002).
-// The payload is a tenant id, a database server's name, or a setting's key.
+// Channels the catalog's triggers notify (migrations 000001, 000002 and
+// 000009). The payload is a tenant id, a database server's name, or a
+// setting's key; on NoticeSentChannel, which follows each of the others
+// in the same transaction, the send time in microseconds since the epoch.
 const (
 	ChangesChannel         = "tenant_changes"
 	ServerChangesChannel   = "db_server_changes"
 	SettingsChangesChannel = "platform_settings_changes"
+	NoticeSentChannel      = "catalog_notice_sent"
 )
 
 // ListenerApplicationName marks the listening connection in
@@ -125,7 +128,7 @@ func (db *DB) listenOnce(ctx context.Context, onConnect func(context.Context) er
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel+"; LISTEN "+ServerChangesChannel+"; LISTEN "+SettingsChangesChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel+"; LISTEN "+ServerChangesChannel+"; LISTEN "+SettingsChangesChannel+"; LISTEN "+NoticeSentChannel); err != nil {
 		return false, err
 	}
 	if err := onConnect(ctx); err != nil {

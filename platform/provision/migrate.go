@@ -102,10 +102,27 @@ func (s *Service) migrateTenant(ctx context.Context, srv *pgadmin.Server, t *ten
 		return schema.Status{}, err
 	}
 	st, err := schema.Up(ctx, target)
-	if err != nil {
-		return st, err
+	if err == nil {
+		err = s.grantApp(ctx, srv, t)
 	}
-	return st, s.grantApp(ctx, srv, t)
+	s.migrated(ctx, t, st, err)
+	return st, err
+}
+
+// migrated records where a tenant's schema stands after a migration run,
+// for the fleet's metrics (platform_tenant_migrations_pending and _dirty
+// read the catalog, so runs of every process count), and tells the
+// Observer. A record that fails is logged: the migration itself is done.
+func (s *Service) migrated(ctx context.Context, t *tenant.Tenant, st schema.Status, err error) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObserveMigration(err)
+	}
+	if st.Version == 0 && !st.Dirty && err != nil {
+		return // the status could not be read either: nothing known to record
+	}
+	if rerr := s.cat.RecordTenantSchema(context.WithoutCancel(ctx), t.ID, st.Version, st.Dirty); rerr != nil {
+		s.log.WarnContext(ctx, "record tenant schema version", "tenant", t.Slug, "err", rerr)
+	}
 }
 
 // grantApp gives the tenant's login role what the schema needs (see
@@ -225,6 +242,9 @@ func (s *Service) MigrateUp(ctx context.Context, o MigrateOptions) (out []Migrat
 		if err != nil {
 			r.Err = err
 			failed = append(failed, r)
+			if s.cfg.Observer != nil { // not migrated: a failed migration of this tenant
+				s.cfg.Observer.ObserveMigration(err)
+			}
 			continue
 		}
 		run = append(run, t)
@@ -310,6 +330,7 @@ func (s *Service) one(ctx context.Context, slug string, fn func(context.Context,
 		return r, err
 	}
 	r.Status, r.Err = fn(ctx, srv, t, target)
+	s.migrated(ctx, t, r.Status, r.Err)
 	return r, r.Err
 }
 

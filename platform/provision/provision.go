@@ -31,6 +31,25 @@ type Config struct {
 	BcryptCost     int    // for the first admin's password; default auth.DefaultCost
 	DefaultServer  string // database server for new tenants; default "default"
 	Logger         *slog.Logger
+	// Observer is told of the provisioning runs and tenant migrations this
+	// Service does (metrics); nil: none.
+	Observer Observer
+}
+
+// Observer learns of each tenant creation (resumed ones too; not the
+// refused ones: EInvalid, EConflict) and each tenant database migrated (up,
+// down or force; templates are not tenants); err nil for a success.
+type Observer interface {
+	ObserveProvision(d time.Duration, err error)
+	ObserveMigration(err error)
+}
+
+// WithObserver returns a copy of s that tells o of its runs: for a process
+// that makes its metrics after the Service (serve).
+func (s *Service) WithObserver(o Observer) *Service {
+	c := *s
+	c.cfg.Observer = o
+	return &c
 }
 
 // Service runs the tenant lifecycle.
@@ -182,6 +201,11 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (res *Created, 
 		res, err = s.create(ctx, req, kind, start)
 		return err
 	})
+	// Refusals (a slug or domain taken, a bad request) are the caller's,
+	// not failed runs: an alert on failures must not fire on them.
+	if code := tenant.ErrorCode(err); s.cfg.Observer != nil && code != tenant.EConflict && code != tenant.EInvalid {
+		s.cfg.Observer.ObserveProvision(time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -60,8 +60,7 @@ type resolverCollector struct {
 
 // NewResolverCollector exposes stats (resolve.Resolver.Stats): tenants and
 // hosts known, the time of the last full load, catalog notifications
-// applied and ignored. The notifications carry no send time (the
-// catalog's triggers send an id only), so their lag is not measured.
+// applied and ignored. Their lag is a histogram of Runs (NoticeLag).
 func NewResolverCollector(stats func() resolve.Stats) prometheus.Collector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(Namespace+"_resolver_"+name, help, nil, nil)

@@ -17,6 +17,7 @@ package resolve
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,12 @@ const (
 	TenantChannel   = "tenant_changes"            // payload: a tenant id
 	ServerChannel   = "db_server_changes"         // payload: a server name
 	SettingsChannel = "platform_settings_changes" // payload: a setting key
+	// SentChannel follows every change notice in the same transaction
+	// (catalog migration 000009), with its send time: microseconds since
+	// the epoch by the database server's clock. A separate notice, not a
+	// longer payload: replicas of the previous version read a
+	// tenant_changes payload as a tenant id.
+	SentChannel = "catalog_notice_sent"
 )
 
 // Options are the resolver's callbacks and logger. The callbacks are
@@ -65,6 +72,14 @@ type Options struct {
 	// changed (settings too), with the tenant's id: for consumers that
 	// re-read tenants, such as the backup scheduler.
 	OnPatch func(id string)
+	// NoticeLag is called with the time each change notice took from the
+	// catalog's trigger (the change, before its commit) to this process
+	// (SentChannel): receive time minus send time, across two clocks, so
+	// skew between the database server and this one adds to it (and the
+	// rest of the changing transaction); a negative difference is
+	// reported as 0.
+	// Catalogs before migration 000009 send no times: never called.
+	NoticeLag func(time.Duration)
 }
 
 // maxSenders bounds the set of foreign senders already warned about.
@@ -225,6 +240,8 @@ func (r *Resolver) notice(ctx context.Context, channel, payload, foreign string)
 		return
 	}
 	switch channel {
+	case SentChannel:
+		r.lag(payload)
 	case TenantChannel:
 		r.patch(ctx, payload)
 	case ServerChannel:
@@ -232,6 +249,19 @@ func (r *Resolver) notice(ctx context.Context, channel, payload, foreign string)
 	default: // settings (the base domain), or a channel this version does not know
 		r.reload(ctx)
 	}
+}
+
+// lag reports a notice's send time (SentChannel's payload) against now.
+// A payload that is not a time is dropped: it costs nothing.
+func (r *Resolver) lag(payload string) {
+	if r.opts.NoticeLag == nil {
+		return
+	}
+	us, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil || us <= 0 {
+		return
+	}
+	r.opts.NoticeLag(max(time.Since(time.UnixMicro(us)), 0))
 }
 
 func (r *Resolver) reload(ctx context.Context) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,7 +113,8 @@ func start(t *testing.T, ctx context.Context, r *Resolver) {
 }
 
 func TestChannelsAgreeWithCatalog(t *testing.T) {
-	if TenantChannel != catalog.ChangesChannel || ServerChannel != catalog.ServerChangesChannel || SettingsChannel != catalog.SettingsChangesChannel {
+	if TenantChannel != catalog.ChangesChannel || ServerChannel != catalog.ServerChangesChannel || SettingsChannel != catalog.SettingsChangesChannel ||
+		SentChannel != catalog.NoticeSentChannel {
 		t.Error("resolve's channel names differ from the catalog's")
 	}
 }
@@ -572,5 +575,64 @@ func TestNoticesFromANonSuperuserCatalogRole(t *testing.T) {
 	})
 	if s := r.Stats(); s.IgnoredNotices != 1 || s.Patches != 2 {
 		t.Errorf("stats %+v, want 1 ignored and 2 patches", s)
+	}
+}
+
+// TestNoticeLag: each catalog change (migration 000009's triggers) sends
+// its time, and the resolver reports receive time minus send time; a
+// change notice without one (a catalog before 000009) is still applied
+// and reports nothing; a send time ahead of this clock (skew) reports 0,
+// and a payload that is not a time nothing.
+func TestNoticeLag(t *testing.T) {
+	t.Parallel()
+	cat, _ := testCatalog(t)
+	ctx, cancel := context.WithCancel(platformtest.Context(t))
+	defer cancel()
+	tn := addTenant(t, cat, platformtest.Slug("lag"), tenant.StatusActive)
+	var mu sync.Mutex
+	var lags []time.Duration
+	got := func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lags)
+	}
+	r := New(cat, Options{NoticeLag: func(d time.Duration) {
+		mu.Lock()
+		lags = append(lags, d)
+		mu.Unlock()
+	}})
+	start(t, ctx, r)
+
+	// An old-style notice: the tenant id alone.
+	patches := r.Stats().Patches
+	if _, err := cat.Pool().Exec(ctx, `SELECT pg_notify($1, $2)`, TenantChannel, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the old-style notice applied", func() bool { return r.Stats().Patches > patches })
+	if l := got(); len(l) != 0 {
+		t.Fatalf("lags %v after a notice without a send time", l)
+	}
+
+	// A real change.
+	sent := time.Now()
+	if err := cat.SetStatus(ctx, tn.Slug, tenant.StatusSuspended, tenant.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "a lag reported", func() bool { return len(got()) == 1 })
+	if l := got()[0]; l < 0 || l > time.Since(sent)+time.Second { // a second of clock skew allowed
+		t.Errorf("lag %v, want between 0 and %v", l, time.Since(sent))
+	}
+	if tn := r.Lookup(tn.Slug + ".localhost"); tn == nil || tn.Status != tenant.StatusSuspended {
+		t.Errorf("after the change: %+v", tn)
+	}
+
+	// Not a time, then a time an hour ahead.
+	if _, err := cat.Pool().Exec(ctx, `SELECT pg_notify($1, 'soon'), pg_notify($1, $2)`, SentChannel,
+		strconv.FormatInt(time.Now().Add(time.Hour).UnixMicro(), 10)); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 5*time.Second, "the skewed lag reported", func() bool { return len(got()) == 2 })
+	if l := got(); l[1] != 0 {
+		t.Errorf("lag of a send time ahead of this clock: %v, want 0", l[1])
 	}
 }
