@@ -1,13 +1,100 @@
-# PLACEHOLDER until the packaging issue: builds the platform binary only.
-# The real image (non-root user, health checks, migrations on start) comes
-# with the Helm chart in charts/platform.
-FROM golang:1.26 AS build
+# syntax=docker/dockerfile:1
+#
+# The platform's production image: the static `platform` binary, pg_dump and
+# pg_restore of PostgreSQL PG_MAJOR (backups and restores run them) with only
+# the shared libraries they load, CA certificates, and a non-root user
+# 65532. No shell, no package manager: the runtime stage is FROM scratch.
+#
+#   docker build --build-arg VERSION=$(git describe --always --dirty) -t platform .
+#
+# The base images are ARGs so that scripts/image-test can build this same
+# file from local images of the same content (made from Debian's packages
+# and the local Go toolchain) on a machine that cannot pull from a
+# registry; in production pin them by digest (golang:1.26-trixie@sha256:…).
+# docs/operations.md, "Container image", says what is inside and why.
+ARG GO_IMAGE=golang:1.26-trixie
+ARG DEBIAN_IMAGE=debian:trixie-slim
+
+# ---- build: the static binary ------------------------------------------
+FROM ${GO_IMAGE} AS build
+# The module proxy, when not Go's default (the RUN steps see it as $GOPROXY).
+ARG GOPROXY
 WORKDIR /src
 COPY go.mod go.sum ./
-RUN go mod download
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -o /out/platform ./cmd/platform
+ARG VERSION=dev
+# CGO_ENABLED=0: a static binary that needs no libc of the runtime stage;
+# -trimpath: no build paths in it; -buildvcs=false: .git is not in the
+# context (.dockerignore), VERSION says which commit it is.
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+        -ldflags "-s -w -X main.version=${VERSION}" -o /out/platform ./cmd/platform \
+ && /out/platform version
 
-FROM gcr.io/distroless/static-debian12
+# ---- pg: pg_dump and pg_restore with their libraries --------------------
+# pg_dump must be at least as new as every database server it dumps (the
+# backup refuses an older one), and it dumps older servers too: choose the
+# newest major your servers may run. Debian trixie ships 17; another major
+# (18, …) comes from the PostgreSQL project's apt repository (PGDG=true),
+# set up by the script Debian's postgresql-common ships for that.
+FROM ${DEBIAN_IMAGE} AS pg
+ARG PG_MAJOR=17
+ARG PGDG=false
+RUN set -eu; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get update; \
+    if [ "$PGDG" = true ]; then \
+        apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
+        /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y; \
+    fi; \
+    apt-get install -y --no-install-recommends ca-certificates "postgresql-client-${PG_MAJOR}"; \
+    rm -rf /var/lib/apt/lists/*
+# /rootfs is the runtime stage's whole file system: Debian's binaries
+# /usr/lib/postgresql/N/bin/pg_dump (not /usr/bin/pg_dump, a Perl wrapper)
+# where platform/backup looks for them, every library ldd lists at its real
+# path plus the merged-/usr links, the CA bundle, a passwd naming 65532, a
+# writable /tmp (the chart mounts an emptyDir there), and for the copied
+# Debian packages their copyright files and versions.
+RUN set -eu; \
+    bin=/usr/lib/postgresql/${PG_MAJOR}/bin; \
+    mkdir -p /rootfs$bin /rootfs/etc/ssl/certs /rootfs/tmp /rootfs/usr/share/doc/platform-image; \
+    cp -a $bin/pg_dump $bin/pg_restore /rootfs$bin/; \
+    for l in lib lib64 bin sbin; do if [ -L /$l ]; then cp -a /$l /rootfs/; fi; done; \
+    libs=$(ldd $bin/pg_dump $bin/pg_restore | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); \
+    files=""; \
+    for f in $libs; do r=$(readlink -f "$f"); mkdir -p "/rootfs$(dirname "$r")"; cp -a "$r" "/rootfs$r"; files="$files $r"; \
+        if [ "$f" != "$r" ] && [ ! -e "/rootfs$(readlink -f "$(dirname "$f")")/$(basename "$f")" ]; then \
+            ln -s "$(basename "$r")" "/rootfs$(readlink -f "$(dirname "$f")")/$(basename "$f")"; fi; done; \
+    cp -L /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/; \
+    chmod 1777 /rootfs/tmp; \
+    echo 'root:x:0:0:root:/root:/sbin/nologin' > /rootfs/etc/passwd; \
+    echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >> /rootfs/etc/passwd; \
+    printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group; \
+    echo 'hosts: files dns' > /rootfs/etc/nsswitch.conf; \
+    pkgs=$(dpkg -S $bin/pg_dump $bin/pg_restore $files /etc/ssl/certs/ca-certificates.crt 2>/dev/null | cut -d: -f1 | tr ', ' '\n\n' | sed '/^$/d' | sort -u); \
+    for p in $pkgs; do d=/usr/share/doc/$p; if [ -f $d/copyright ]; then mkdir -p /rootfs$d; cp -L $d/copyright /rootfs$d/; fi; done; \
+    dpkg-query -W -f '${Package} ${Version}\n' $pkgs > /rootfs/usr/share/doc/platform-image/packages.txt; \
+    $bin/pg_dump --version > /rootfs/usr/share/doc/platform-image/pg_dump-version.txt; \
+    cat /rootfs/usr/share/doc/platform-image/packages.txt /rootfs/usr/share/doc/platform-image/pg_dump-version.txt
+
+# ---- runtime -------------------------------------------------------------
+FROM scratch
+ARG PG_MAJOR=17
+ARG VERSION=dev
+COPY --from=pg /rootfs/ /
 COPY --from=build /out/platform /platform
+LABEL org.opencontainers.image.title="platform" \
+      org.opencontainers.image.description="Multi-tenant platform: platform serve, and the control-plane CLI" \
+      org.opencontainers.image.version="${VERSION}" \
+      io.tenancy.platform.pg-major="${PG_MAJOR}"
+# The Helm chart runs as 65532 whatever the image says; plain docker/podman
+# runs use the same user.
+USER 65532:65532
+EXPOSE 8080 8081
+# The tenant listener's /healthz, as the chart's liveness probe; Docker
+# (or podman with --format docker) keeps this, OCI images drop it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=2m --retries=3 \
+    CMD ["/platform", "healthcheck"]
 ENTRYPOINT ["/platform"]
+CMD ["serve"]
