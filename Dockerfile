@@ -10,10 +10,10 @@
 # The base images are ARGs so that scripts/image-test can build this same
 # file from local images of the same content (made from Debian's packages
 # and the local Go toolchain) on a machine that cannot pull from a
-# registry; in production pin them by digest (golang:1.26-trixie@sha256:…).
+# registry; in production pin them by digest (golang:1.26-bookworm@sha256:…).
 # docs/operations.md, "Container image", says what is inside and why.
-ARG GO_IMAGE=golang:1.26-trixie
-ARG DEBIAN_IMAGE=debian:trixie-slim
+ARG GO_IMAGE=golang:1.26-bookworm
+ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 # ---- build: the static binary ------------------------------------------
 FROM ${GO_IMAGE} AS build
@@ -33,13 +33,16 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
  && /out/platform version
 
 # ---- pg: pg_dump and pg_restore with their libraries --------------------
-# pg_dump must be at least as new as every database server it dumps (the
-# backup refuses an older one), and it dumps older servers too: choose the
-# newest major your servers may run. Debian trixie ships 17; another major
-# (18, …) comes from the PostgreSQL project's apt repository (PGDG=true),
-# set up by the script Debian's postgresql-common ships for that.
+# PG_MAJOR must be the major of the database servers: the backup refuses a
+# pg_dump older than the server, and a newer one makes archives that its
+# own pg_restore (verify, restore) cannot load into the older server
+# (pg_restore 17 sends `SET transaction_timeout`, which PostgreSQL 15
+# rejects: seen with scripts/image-test). Debian bookworm ships 15, trixie
+# 17 (DEBIAN_IMAGE=debian:trixie-slim PG_MAJOR=17); any other major comes
+# from the PostgreSQL project's apt repository (PGDG=true), set up by the
+# script Debian's postgresql-common ships for that.
 FROM ${DEBIAN_IMAGE} AS pg
-ARG PG_MAJOR=17
+ARG PG_MAJOR=15
 ARG PGDG=false
 RUN set -eu; \
     export DEBIAN_FRONTEND=noninteractive; \
@@ -52,35 +55,40 @@ RUN set -eu; \
     rm -rf /var/lib/apt/lists/*
 # /rootfs is the runtime stage's whole file system: Debian's binaries
 # /usr/lib/postgresql/N/bin/pg_dump (not /usr/bin/pg_dump, a Perl wrapper)
-# where platform/backup looks for them, every library ldd lists at its real
-# path plus the merged-/usr links, the CA bundle, a passwd naming 65532, a
-# writable /tmp (the chart mounts an emptyDir there), and for the copied
-# Debian packages their copyright files and versions.
+# where platform/backup looks for them; every library ldd lists, at its
+# real path, with the names the loader asks for (sonames, the dynamic
+# loader's fixed path, the merged-/usr links /lib and /lib64); the CA
+# bundle; a passwd naming 65532; a /tmp (the chart mounts an emptyDir
+# there); the copied Debian packages' copyright files and versions. The
+# chroot proves that pg_dump runs with nothing else.
 RUN set -eu; \
     bin=/usr/lib/postgresql/${PG_MAJOR}/bin; \
     mkdir -p /rootfs$bin /rootfs/etc/ssl/certs /rootfs/tmp /rootfs/usr/share/doc/platform-image; \
     cp -a $bin/pg_dump $bin/pg_restore /rootfs$bin/; \
-    for l in lib lib64 bin sbin; do if [ -L /$l ]; then cp -a /$l /rootfs/; fi; done; \
-    libs=$(ldd $bin/pg_dump $bin/pg_restore | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); \
+    for l in lib lib64; do if [ -L /$l ]; then cp -a /$l /rootfs/; fi; done; \
+    libs=$(ldd $bin/pg_dump $bin/pg_restore | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); \
     files=""; \
-    for f in $libs; do r=$(readlink -f "$f"); mkdir -p "/rootfs$(dirname "$r")"; cp -a "$r" "/rootfs$r"; files="$files $r"; \
-        if [ "$f" != "$r" ] && [ ! -e "/rootfs$(readlink -f "$(dirname "$f")")/$(basename "$f")" ]; then \
-            ln -s "$(basename "$r")" "/rootfs$(readlink -f "$(dirname "$f")")/$(basename "$f")"; fi; done; \
+    for f in $libs; do \
+        r=$(readlink -f "$f"); d=$(readlink -f "$(dirname "$f")"); n=$(basename "$f"); \
+        mkdir -p "/rootfs$(dirname "$r")" "/rootfs$d"; cp -a "$r" "/rootfs$r"; \
+        if [ "$d/$n" != "$r" ]; then ln -sf "$r" "/rootfs$d/$n"; fi; \
+        files="$files $f $r"; \
+    done; \
     cp -L /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/; \
     chmod 1777 /rootfs/tmp; \
-    echo 'root:x:0:0:root:/root:/sbin/nologin' > /rootfs/etc/passwd; \
-    echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >> /rootfs/etc/passwd; \
+    printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /rootfs/etc/passwd; \
     printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group; \
     echo 'hosts: files dns' > /rootfs/etc/nsswitch.conf; \
-    pkgs=$(dpkg -S $bin/pg_dump $bin/pg_restore $files /etc/ssl/certs/ca-certificates.crt 2>/dev/null | cut -d: -f1 | tr ', ' '\n\n' | sed '/^$/d' | sort -u); \
+    pkgs="ca-certificates $(dpkg -S $bin/pg_dump $bin/pg_restore $files 2>/dev/null | grep -v '^diversion ' | sed 's/: .*//; s/:[a-z0-9]*//g; s/, /\n/g' | sort -u)"; \
     for p in $pkgs; do d=/usr/share/doc/$p; if [ -f $d/copyright ]; then mkdir -p /rootfs$d; cp -L $d/copyright /rootfs$d/; fi; done; \
     dpkg-query -W -f '${Package} ${Version}\n' $pkgs > /rootfs/usr/share/doc/platform-image/packages.txt; \
     $bin/pg_dump --version > /rootfs/usr/share/doc/platform-image/pg_dump-version.txt; \
-    cat /rootfs/usr/share/doc/platform-image/packages.txt /rootfs/usr/share/doc/platform-image/pg_dump-version.txt
+    chroot /rootfs $bin/pg_dump --version; \
+    cat /rootfs/usr/share/doc/platform-image/packages.txt
 
 # ---- runtime -------------------------------------------------------------
 FROM scratch
-ARG PG_MAJOR=17
+ARG PG_MAJOR=15
 ARG VERSION=dev
 COPY --from=pg /rootfs/ /
 COPY --from=build /out/platform /platform
