@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The platform's production image: the static `platform` binary, pg_dump and
 # pg_restore of PostgreSQL PG_MAJOR (backups and restores run them) with only
 # the shared libraries they load, CA certificates, and a non-root user
