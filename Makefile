@@ -62,6 +62,14 @@ bench-console: services build
 bench-backup: services build
 	$(ENV) && scripts/bench/backup
 
+# The container image built from ./Dockerfile with podman (installed when
+# missing) and run against the dev services: a tenant served, a backup
+# made and verified from inside it (scripts/image-test; not part of
+# `make test`: a first run makes base images and builds for minutes).
+.PHONY: image-test
+image-test: services
+	$(ENV) && scripts/image-test
+
 clean:
 	rm -rf bin
 

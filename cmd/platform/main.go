@@ -65,6 +65,8 @@ const usage = `usage: platform <noun> <verb> [flags]
   platform backup verify ID [-o json]
   platform backup prune [SLUG] [--dry-run] [-o json]
   platform backup restore ID --yes [--as NEW-SLUG] [-o json]
+  platform healthcheck [--url URL] [--timeout 3s]
+  platform version
 
 Configuration comes from the environment: PLATFORM_DATABASE_URL, PLATFORM_DB_ADMIN_URL,
 VAULT_ADDR, VAULT_TOKEN, PLATFORM_BASE_DOMAIN; serve also REDIS_URL, PLATFORM_HTTP_ADDR,
@@ -91,6 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return secretsCmd(ctx, rest, getenv, stdout)
 	case "backup":
 		return backupCmd(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, getenv, stdout)
+	case "version":
+		return versionCmd(ctx, rest, getenv, stdout)
 	}
 	return usagef("unknown command %q (try `platform help`)", noun)
 }
