@@ -547,6 +547,14 @@ func TestServeBackupMetrics(t *testing.T) {
 	if h := fams["platform_resolver_notification_lag_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleSum() < 0 || h.GetSampleSum() > 60*float64(h.GetSampleCount()) {
 		t.Errorf("notification lag: %v s over %d notices", h.GetSampleSum(), h.GetSampleCount())
 	}
+
+	// By now every name the alerts and the dashboard use has a series (a
+	// tenant request for the request metrics), but TLS's: serve_tls_test.
+	other := ts.create(t, "restaurant")
+	if code, body := ts.get(t, other.Slug+".localhost", "/api/tenant/db"); code != 200 { // a pool: the budget series
+		t.Fatalf("GET /api/tenant/db of %s: %d %v", other.Slug, code, body)
+	}
+	checkKnownExposed(t, ts.scrape(t), func(name string) bool { return !strings.HasPrefix(name, "platform_tls_") })
 }
 
 // TestServeDependencyMetrics: platform_dependency_up is 1 for each
