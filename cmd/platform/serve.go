@@ -34,6 +34,7 @@ import (
 	"github.com/tenancy/platform/tenant/resolve"
 	"github.com/tenancy/platform/tenant/router"
 	"github.com/tenancy/platform/tenant/secretcache"
+	"github.com/tenancy/platform/tenant/tlsserve"
 )
 
 // serveConfig is what `platform serve` needs beyond the control plane.
@@ -52,6 +53,7 @@ type serveConfig struct {
 	ConnectTimeout      time.Duration // one tenant connection's dial and authentication
 	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
 	Metrics             metricsConfig
+	TLS                 tlsConfig // tls.go
 	// Warnings are logged loudly at start: settings that work but should not
 	// be used as they are in production.
 	Warnings []string
@@ -106,6 +108,14 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	c.Proxies = proxies
 	if c.Metrics, err = loadMetricsConfig(getenv); err != nil {
 		return c, err
+	}
+	var tlsWarnings []string
+	if c.TLS, tlsWarnings, err = loadTLSConfig(getenv, c.TrustedProxies); err != nil {
+		return c, err
+	}
+	c.Warnings = append(c.Warnings, tlsWarnings...)
+	if c.TLS.terminates() && c.TLS.HTTPSAddr == c.HTTPAddr {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_HTTPS_ADDR and PLATFORM_HTTP_ADDR are both %s", c.HTTPAddr)
 	}
 	if v := getenv("PLATFORM_DB_CONN_BUDGET"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -181,6 +191,8 @@ type server struct {
 	tenant   *fiber.App
 	admin    *fiber.App
 	metrics  *metrics.Metrics
+	tlsm     *tlsserve.Manager // PLATFORM_TLS acme or files; nil otherwise
+	httpsLn  net.Listener      // its listener, set before serve
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
@@ -288,8 +300,13 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		return nil, err
 	}
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
+	before, err := s.startTLS(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
-		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity, Metrics: m})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity, Metrics: m,
+		HSTSMaxAge: cfg.TLS.HSTSMaxAge, Before: before})
 	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits,
 		Metrics: metricsHandler(reg, cfg.Metrics.Token)}
@@ -430,10 +447,15 @@ func (s *server) readyz(detail bool) fiber.Handler {
 // serve runs both listeners until ctx ends, then shuts down gracefully:
 // in-flight requests finish, pools close.
 func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.tenant.Listener(tenantLn) }()
 	go func() { errc <- s.admin.Listener(adminLn) }()
-	s.log.Info("platform serving", "http", tenantLn.Addr().String(), "admin", adminLn.Addr().String())
+	attrs := []any{"http", tenantLn.Addr().String(), "admin", adminLn.Addr().String(), "tls", s.cfg.TLS.Mode}
+	if s.httpsLn != nil { // the same app: its Shutdown closes this listener too
+		go func() { errc <- s.tenant.Listener(s.httpsLn) }()
+		attrs = append(attrs, "https", s.httpsLn.Addr().String())
+	}
+	s.log.Info("platform serving", attrs...)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -502,6 +524,16 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		s.close()
 		return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.AdminAddr, errors.Unwrap(err))
 	}
+	if s.tlsm != nil {
+		hl, err := net.Listen("tcp", s.cfg.TLS.HTTPSAddr)
+		if err != nil {
+			tl.Close()
+			al.Close()
+			s.close()
+			return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.TLS.HTTPSAddr, errors.Unwrap(err))
+		}
+		s.httpsLn = s.httpsListener(hl)
+	}
 	// go-redis has one logger for the whole process (SetLogger is safe for
 	// concurrent use): set here, once the process's one server is sure to
 	// run, not in newServer, which tests call many times in one process.
@@ -509,6 +541,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err := startPprof(ctx, getenv("PLATFORM_PPROF_ADDR"), log); err != nil {
 		tl.Close()
 		al.Close()
+		if s.httpsLn != nil {
+			s.httpsLn.Close()
+		}
 		s.close()
 		return tenant.Errorf(tenant.EUnavailable, "PLATFORM_PPROF_ADDR: %v", err)
 	}
