@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
 )
 
@@ -145,6 +146,31 @@ func (ts *tlsServer) orders(t *testing.T) (ok, failed float64) {
 }
 
 const tlsBase = "tls.platform.test"
+
+// loginCookie logs admin in with password through client at url (Host
+// host) and returns the session cookie set.
+func loginCookie(t *testing.T, client *http.Client, url, host, password string, hdr ...string) *http.Cookie {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/api/auth/login", strings.NewReader(`{"username":"admin","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || len(res.Cookies()) == 0 {
+		t.Fatalf("login at %s: %d %s, cookies %v", url, res.StatusCode, b, res.Cookies())
+	}
+	return res.Cookies()[0]
+}
 
 // TestServeTLSACME: with PLATFORM_TLS=acme against a real Pebble
 // (tls-alpn-01 or http-01 really validated on serve's own ports), a catalog host
@@ -322,8 +348,11 @@ func TestServeTLSFiles(t *testing.T) {
 		"PLATFORM_TLS_CERTS": oc + ":" + ok, "PLATFORM_TLS_RELOAD_INTERVAL": "20ms", "PLATFORM_HSTS_MAX_AGE": "3600"}
 	tl, hl := listen127(t), listen127(t)
 	ts := c.serveTLS(t, env, tl, hl)
-	tn := ts.create(t, "restaurant")
-	host := tn.Slug + "." + tlsBase
+	created, err := ts.svc.Create(context.Background(), provision.CreateRequest{Slug: platformtest.Slug("file"), Kind: "restaurant", Name: "Files"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := created.Tenant.Slug + "." + tlsBase
 	waitFor(t, func() bool { return ts.knownHost(host) })
 
 	serial := func(h string) *big.Int {
@@ -354,6 +383,10 @@ func TestServeTLSFiles(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") != "max-age=3600" {
 		t.Errorf("GET over HTTPS: %d HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
 	}
+	// The session cookie of a login over HTTPS is Secure.
+	if ck := loginCookie(t, ts.httpsClient(ca.Pool), "https://"+host, host, created.AdminPassword); !ck.Secure || !ck.HttpOnly {
+		t.Errorf("session cookie over HTTPS: %+v, want Secure and HttpOnly", ck)
+	}
 	if v, found := value(ts.scrape(t), "platform_tls_certificate_not_after_timestamp_seconds", map[string]string{"host": "*." + tlsBase, "source": "file"}); !found || v == 0 {
 		t.Errorf("not_after of the wildcard: %v %v", v, found)
 	}
@@ -383,8 +416,8 @@ func TestServeTLSFiles(t *testing.T) {
 
 	// Bad files at start: refused, one line naming the file.
 	for name, e := range map[string]map[string]string{
-		"missing": {"PLATFORM_TLS_CERT_FILE": filepath.Join(dir, "nope.pem"), "PLATFORM_TLS_KEY_FILE": wk},
-		"garbage": {"PLATFORM_TLS_CERT_FILE": wc, "PLATFORM_TLS_KEY_FILE": wk},
+		"missing":                    {"PLATFORM_TLS_CERT_FILE": filepath.Join(dir, "nope.pem"), "PLATFORM_TLS_KEY_FILE": wk},
+		"garbage":                    {"PLATFORM_TLS_CERT_FILE": wc, "PLATFORM_TLS_KEY_FILE": wk},
 		"key of another certificate": {"PLATFORM_TLS_CERT_FILE": oc, "PLATFORM_TLS_KEY_FILE": wk},
 	} {
 		env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_TLS": "files"}
@@ -419,14 +452,21 @@ func TestServeTLSProxy(t *testing.T) {
 	}{{"trusted", "127.0.0.1/32", true}, {"untrusted", "10.9.8.0/24", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := c.serveTLS(t, map[string]string{"PLATFORM_TLS": "proxy", "PLATFORM_TRUSTED_PROXIES": tc.proxies}, listen127(t), nil)
-			tn := ts.create(t, "restaurant")
-			host := tn.Slug + "." + ts.baseDomain
+			created, err := ts.svc.Create(context.Background(), provision.CreateRequest{Slug: platformtest.Slug("prox"), Kind: "restaurant", Name: "Proxy"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host := created.Tenant.Slug + "." + ts.baseDomain
 			waitFor(t, func() bool { return ts.knownHost(host) })
 			https := ts.plain(t, host, "/api/tenant", "X-Forwarded-Proto", "https")
 			httpr := ts.plain(t, host, "/api/tenant?a=b", "X-Forwarded-Proto", "http")
 			if tc.trusted {
 				if https.StatusCode != 200 || https.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
 					t.Errorf("trusted https: %d HSTS %q", https.StatusCode, https.Header.Get("Strict-Transport-Security"))
+				}
+				plainClient := &http.Client{Timeout: 10 * time.Second}
+				if ck := loginCookie(t, plainClient, ts.tenantURL, host, created.AdminPassword, "X-Forwarded-Proto", "https"); !ck.Secure {
+					t.Errorf("session cookie behind a trusted TLS proxy: %+v, want Secure", ck)
 				}
 			} else if https.StatusCode != 308 || https.Header.Get("Strict-Transport-Security") != "" {
 				t.Errorf("untrusted https: %d HSTS %q, want the header ignored", https.StatusCode, https.Header.Get("Strict-Transport-Security"))
@@ -440,4 +480,3 @@ func TestServeTLSProxy(t *testing.T) {
 		})
 	}
 }
-

@@ -73,8 +73,8 @@ func TestJobRunClaims(t *testing.T) {
 	}
 }
 
-// TestJobClaimsMigrationDown: 000007 (operator sessions), 000006
-// (operator jobs) and 000005 go down (000005's runs that the old status
+// TestJobClaimsMigrationDown: 000008 (ACME cache), 000007 (operator
+// sessions), 000006 (operator jobs) and 000005 go down (000005's runs that the old status
 // set cannot hold go with it) and up again.
 func TestJobClaimsMigrationDown(t *testing.T) {
 	t.Parallel()
@@ -89,8 +89,8 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := schema.Target{Name: "catalog", Kind: "catalog", Conn: pc, Source: migrations.Catalog()}
-	st, err := schema.Down(ctx, target, 3)
-	if err != nil || st.Pending != 3 || st.Version != 4 {
+	st, err := schema.Down(ctx, target, 4)
+	if err != nil || st.Pending != 4 || st.Version != 4 {
 		t.Fatalf("down: %+v %v", st, err)
 	}
 	var n int
@@ -103,6 +103,9 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 	}
 	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('operator_sessions') IS NULL`).Scan(&gone); err != nil || !gone {
 		t.Fatalf("operator_sessions after down: gone %v %v", gone, err)
+	}
+	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('acme_cache') IS NULL`).Scan(&gone); err != nil || !gone {
+		t.Fatalf("acme_cache after down: gone %v %v", gone, err)
 	}
 	if st, err := schema.Up(ctx, target); err != nil || st.Pending != 0 {
 		t.Fatalf("up again: %+v %v", st, err)
