@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console bench-tls clean
 
 all: build
 
@@ -61,6 +61,9 @@ bench-console: services build
 
 bench-backup: services build
 	$(ENV) && scripts/bench/backup
+
+bench-tls: services build
+	$(ENV) && scripts/bench/tls
 
 clean:
 	rm -rf bin

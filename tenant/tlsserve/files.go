@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -156,12 +157,14 @@ func (f *Files) Watch(ctx context.Context, interval time.Duration) {
 
 // Get picks the certificate for the ClientHello's server name: an exact
 // name first, then a wildcard; no server name (a client or probe by IP)
-// gets the first pair's. Any other name fails the handshake.
+// gets the first pair's, and so does an IP address sent as one (RFC 6066
+// forbids it, but wrk and some load balancers' probes do it). Any other
+// name fails the handshake.
 func (f *Files) Get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := tenant.NormalizeHost(hello.ServerName)
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	if host == "" {
+	if _, err := netip.ParseAddr(host); host == "" || err == nil {
 		return f.loaded[0].cert, nil
 	}
 	for _, lp := range f.loaded {
