@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,9 +93,9 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	if n := len(c.OperatorToken); n > 0 && n < minOperatorToken {
 		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_OPERATOR_TOKEN is too short (%d characters): at least %d are required (e.g. openssl rand -hex 32)", n, minOperatorToken)
 	}
-	if !isLoopback(c.AdminAddr) {
-		c.Warnings = append(c.Warnings, "PLATFORM_ADMIN_ADDR "+c.AdminAddr+" is not a loopback address and the operator API has no TLS yet: "+
-			"the operator token crosses the network in clear text; listen on 127.0.0.1 behind a TLS proxy")
+	if !isLoopback(c.AdminAddr) && getenv("PLATFORM_ADMIN_TLS_CERT_FILE") == "" {
+		c.Warnings = append(c.Warnings, "PLATFORM_ADMIN_ADDR "+c.AdminAddr+" is not a loopback address and the operator API is served without TLS: "+
+			"the operator token crosses the network in clear text; set PLATFORM_ADMIN_TLS_CERT_FILE and PLATFORM_ADMIN_TLS_KEY_FILE, or listen on 127.0.0.1 behind a TLS proxy")
 	}
 	if p := getenv("PLATFORM_TRUSTED_PROXIES"); p != "" {
 		for _, s := range strings.Split(p, ",") {
@@ -193,6 +194,7 @@ type server struct {
 	metrics  *metrics.Metrics
 	tlsm     *tlsserve.Manager // PLATFORM_TLS acme or files; nil otherwise
 	httpsLn  net.Listener      // its listener, set before serve
+	adminTLS *tls.Config       // PLATFORM_ADMIN_TLS_CERT_FILE; nil: plain HTTP
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
@@ -448,6 +450,9 @@ func (s *server) readyz(detail bool) fiber.Handler {
 // in-flight requests finish, pools close.
 func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) error {
 	errc := make(chan error, 3)
+	if s.adminTLS != nil {
+		adminLn = tls.NewListener(adminLn, s.adminTLS)
+	}
 	go func() { errc <- s.tenant.Listener(tenantLn) }()
 	go func() { errc <- s.admin.Listener(adminLn) }()
 	attrs := []any{"http", tenantLn.Addr().String(), "admin", adminLn.Addr().String(), "tls", s.cfg.TLS.Mode}

@@ -40,6 +40,7 @@ func TestLoadTLSConfig(t *testing.T) {
 		{map[string]string{"PLATFORM_HSTS_MAX_AGE": "-5"}, "PLATFORM_HSTS_MAX_AGE"},
 		{map[string]string{"PLATFORM_HSTS_MAX_AGE": "5ms"}, "PLATFORM_HSTS_MAX_AGE"},
 		{map[string]string{"PLATFORM_TLS_RELOAD_INTERVAL": "0s"}, "PLATFORM_TLS_RELOAD_INTERVAL"},
+		{map[string]string{"PLATFORM_ADMIN_TLS_KEY_FILE": "/k"}, "PLATFORM_ADMIN_TLS_CERT_FILE and PLATFORM_ADMIN_TLS_KEY_FILE go together"},
 	}
 	for _, tc := range bad {
 		_, err := load(tc.env)
@@ -71,6 +72,9 @@ func TestLoadTLSConfig(t *testing.T) {
 		}, ""},
 		{map[string]string{"PLATFORM_TLS": "proxy", "PLATFORM_TRUSTED_PROXIES": "10.0.0.0/8", "PLATFORM_HSTS_MAX_AGE": "600"}, func(c tlsConfig) bool {
 			return !c.terminates() && c.HSTSMaxAge == 10*time.Minute
+		}, ""},
+		{map[string]string{"PLATFORM_ADMIN_ADDR": "0.0.0.0:8081", "PLATFORM_ADMIN_TLS_CERT_FILE": "/a", "PLATFORM_ADMIN_TLS_KEY_FILE": "/b"}, func(c tlsConfig) bool {
+			return c.Admin != nil && c.Admin.Cert == "/a" // and no warning: the token no longer crosses in clear
 		}, ""},
 		{map[string]string{"PLATFORM_ACME_EMAIL": "ops@example.org"}, func(c tlsConfig) bool { return c.Mode == tlsOff }, "PLATFORM_ACME_* settings are ignored"},
 		{map[string]string{"PLATFORM_TLS": "proxy", "PLATFORM_TRUSTED_PROXIES": "10.0.0.1", "PLATFORM_TLS_CERT_FILE": "/a", "PLATFORM_TLS_KEY_FILE": "/b"}, func(c tlsConfig) bool { return true }, "certificate files"},

@@ -480,3 +480,32 @@ func TestServeTLSProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestServeAdminTLS: with PLATFORM_ADMIN_TLS_CERT_FILE the admin listener
+// speaks TLS only, with that certificate whatever name is asked, and
+// HSTS; plain HTTP gets nothing from it.
+func TestServeAdminTLS(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ca := platformtest.NewCA(t)
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "admin.pem"), filepath.Join(dir, "admin.key")
+	serial := writePair(t, ca, cf, kf, "platform-admin.platform.svc", "127.0.0.1")
+	ts := c.serve(t, map[string]string{"PLATFORM_ADMIN_TLS_CERT_FILE": cf, "PLATFORM_ADMIN_TLS_KEY_FILE": kf})
+	addr := strings.TrimPrefix(ts.adminURL, "http://")
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
+	res, err := client.Get("https://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") == "" || res.TLS.PeerCertificates[0].SerialNumber.Cmp(serial) != 0 {
+		t.Errorf("GET https /readyz: %d HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
+	}
+	if res, err := http.Get(ts.adminURL + "/readyz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Error("the admin listener answered plain HTTP")
+		}
+	}
+}

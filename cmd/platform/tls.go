@@ -42,6 +42,9 @@ type tlsConfig struct {
 	// files
 	Pairs          []tlsserve.Pair
 	ReloadInterval time.Duration
+	// Admin is the admin listener's certificate (PLATFORM_ADMIN_TLS_*),
+	// whatever the mode; nil: plain HTTP.
+	Admin *tlsserve.Pair
 }
 
 // letsEncrypt is the default ACME directory.
@@ -108,6 +111,13 @@ func loadTLSConfig(getenv func(string) string, trusted []string) (tlsConfig, []s
 			}
 			c.Pairs = append(c.Pairs, tlsserve.Pair{Cert: cf, Key: kf})
 		}
+	}
+	ac, ak := getenv("PLATFORM_ADMIN_TLS_CERT_FILE"), getenv("PLATFORM_ADMIN_TLS_KEY_FILE")
+	if (ac == "") != (ak == "") {
+		return bad("PLATFORM_ADMIN_TLS_CERT_FILE and PLATFORM_ADMIN_TLS_KEY_FILE go together: set both or neither")
+	}
+	if ac != "" {
+		c.Admin = &tlsserve.Pair{Cert: ac, Key: ak}
 	}
 	cache := getenv("PLATFORM_ACME_CACHE")
 	switch {
@@ -184,6 +194,16 @@ func (s *server) knownHost(host string) bool {
 // HTTPS (nil when PLATFORM_TLS is off).
 func (s *server) startTLS(ctx context.Context, reg *prometheus.Registry) (fiber.Handler, error) {
 	c := s.cfg.TLS
+	if c.Admin != nil {
+		// One certificate, whatever name the operator's client sends (an
+		// IP, a Service name): reloaded like the tenant files.
+		f, err := tlsserve.LoadFiles([]tlsserve.Pair{*c.Admin}, s.log)
+		if err != nil {
+			return nil, tenant.Errorf(tenant.EInvalid, "PLATFORM_ADMIN_TLS_CERT_FILE: %v", err)
+		}
+		go f.Watch(ctx, c.ReloadInterval)
+		s.adminTLS = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}, GetCertificate: f.First}
+	}
 	rc := tlsserve.RedirectConfig{Proxies: s.cfg.Proxies, Known: s.knownHost, PublicPort: c.PublicPort}
 	switch c.Mode {
 	case tlsOff:

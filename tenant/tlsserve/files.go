@@ -183,6 +183,15 @@ func (f *Files) Get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return nil, errNoCert
 }
 
+// First answers every ClientHello with the first pair's certificate,
+// whatever its server name: a listener with one certificate of its own
+// (the admin listener, reached by IP or a Service name).
+func (f *Files) First(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.loaded[0].cert, nil
+}
+
 // Certs lists each name of each certificate held with its expiry.
 func (f *Files) Certs() []CertInfo {
 	f.mu.RLock()
