@@ -509,3 +509,31 @@ func TestServeAdminTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestServeTLSACMEFailure: when the CA cannot validate (neither of serve's
+// ports is where Pebble looks), the handshake fails, the order counts as
+// failed once, and a retry within autocert's minute orders nothing more.
+func TestServeTLSACMEFailure(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.env["PLATFORM_BASE_DOMAIN"] = tlsBase
+	tl, hl := listen127(t), listen127(t)
+	pb := platformtest.StartPebble(t, platformtest.FreePort(t), platformtest.FreePort(t))
+	ts := c.serveTLS(t, map[string]string{"PLATFORM_TLS": "acme", "PLATFORM_ACME_DIRECTORY_URL": pb.DirectoryURL,
+		"PLATFORM_ACME_CA_FILE": pb.CAFile, "PLATFORM_ACME_CACHE": "dir:" + t.TempDir()}, tl, hl)
+	tn := ts.create(t, "restaurant")
+	host := tn.Slug + "." + tlsBase
+	waitFor(t, func() bool { return ts.knownHost(host) })
+	roots := pb.Roots(t)
+	for range 2 {
+		if _, err := ts.handshake(host, roots); err == nil {
+			t.Fatal("handshake succeeded without a validated order")
+		}
+	}
+	if ok, failed := ts.orders(t); ok != 0 || failed != 1 {
+		t.Errorf("orders ok %v failed %v, want 0 and 1", ok, failed)
+	}
+	if len(ts.logs.Lines(t, "ACME: no certificate for an allowed host")) != 1 {
+		t.Errorf("want one WARN for the failed order")
+	}
+}
