@@ -195,11 +195,16 @@ type server struct {
 	tlsm     *tlsserve.Manager // PLATFORM_TLS acme or files; nil otherwise
 	httpsLn  net.Listener      // its listener, set before serve
 	adminTLS *tls.Config       // PLATFORM_ADMIN_TLS_CERT_FILE; nil: plain HTTP
+	tlsFiles certFiles         // loaded at start, watched by startTLS
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
 func newServer(ctx context.Context, getenv func(string) string, args []string, log *slog.Logger) (*server, error) {
 	cfg, err := loadServeConfig(getenv, args)
+	if err != nil {
+		return nil, err
+	}
+	files, err := loadCertFiles(cfg.TLS, log) // before any connection: bad files refuse at once
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +215,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	s := &server{app: a, cfg: cfg, log: log, vault: a.vault}
+	s := &server{app: a, cfg: cfg, log: log, vault: a.vault, tlsFiles: files}
 	ok := false
 	defer func() {
 		if !ok {

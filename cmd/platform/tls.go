@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -189,18 +190,35 @@ func (s *server) knownHost(host string) bool {
 	return t != nil && t.Status != tenant.StatusProvisioning && t.Status != tenant.StatusDeleted
 }
 
+// certFiles are the certificate files read at start.
+type certFiles struct{ tenant, admin *tlsserve.Files }
+
+// loadCertFiles reads the certificate files of files mode and of the admin
+// listener: a file that does not load refuses to start, in one line.
+func loadCertFiles(c tlsConfig, log *slog.Logger) (certFiles, error) {
+	var f certFiles
+	var err error
+	if c.Mode == tlsFiles {
+		if f.tenant, err = tlsserve.LoadFiles(c.Pairs, log); err != nil {
+			return f, tenant.Errorf(tenant.EInvalid, "PLATFORM_TLS=files: %v", err)
+		}
+	}
+	if c.Admin != nil {
+		if f.admin, err = tlsserve.LoadFiles([]tlsserve.Pair{*c.Admin}, log); err != nil {
+			return f, tenant.Errorf(tenant.EInvalid, "PLATFORM_ADMIN_TLS_CERT_FILE: %v", err)
+		}
+	}
+	return f, nil
+}
+
 // startTLS builds the certificates' manager for acme and files (s.tlsm)
 // and returns the router's Before: the plain listener's redirect to
 // HTTPS (nil when PLATFORM_TLS is off).
 func (s *server) startTLS(ctx context.Context, reg *prometheus.Registry) (fiber.Handler, error) {
 	c := s.cfg.TLS
-	if c.Admin != nil {
+	if f := s.tlsFiles.admin; f != nil {
 		// One certificate, whatever name the operator's client sends (an
 		// IP, a Service name): reloaded like the tenant files.
-		f, err := tlsserve.LoadFiles([]tlsserve.Pair{*c.Admin}, s.log)
-		if err != nil {
-			return nil, tenant.Errorf(tenant.EInvalid, "PLATFORM_ADMIN_TLS_CERT_FILE: %v", err)
-		}
 		go f.Watch(ctx, c.ReloadInterval)
 		s.adminTLS = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}, GetCertificate: f.First}
 	}
@@ -211,12 +229,8 @@ func (s *server) startTLS(ctx context.Context, reg *prometheus.Registry) (fiber.
 	case tlsProxy:
 		return tlsserve.Redirect(rc), nil
 	case tlsFiles:
-		f, err := tlsserve.LoadFiles(c.Pairs, s.log)
-		if err != nil {
-			return nil, tenant.Errorf(tenant.EInvalid, "PLATFORM_TLS=files: %v", err)
-		}
-		go f.Watch(ctx, c.ReloadInterval)
-		s.tlsm = tlsserve.NewFiles(f)
+		go s.tlsFiles.tenant.Watch(ctx, c.ReloadInterval)
+		s.tlsm = tlsserve.NewFiles(s.tlsFiles.tenant)
 	case tlsACME:
 		var roots *x509.CertPool
 		if c.CAFile != "" {
