@@ -172,7 +172,11 @@ func (m *Manager) Stats() Stats {
 		return st
 	}
 	m.mu.Lock()
-	for _, c := range m.held {
+	for host, c := range m.held {
+		if !m.allowed(host) { // deleted since, or its domain removed: no series left behind
+			delete(m.held, host)
+			continue
+		}
 		st.Certs = append(st.Certs, c)
 	}
 	m.mu.Unlock()
