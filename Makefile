@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console bench-tls clean
 
 all: build
 
@@ -69,6 +69,9 @@ bench-backup: services build
 .PHONY: image-test
 image-test: services
 	$(ENV) && scripts/image-test
+
+bench-tls: services build
+	$(ENV) && scripts/bench/tls
 
 clean:
 	rm -rf bin

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,7 @@ import (
 	"github.com/tenancy/platform/tenant/resolve"
 	"github.com/tenancy/platform/tenant/router"
 	"github.com/tenancy/platform/tenant/secretcache"
+	"github.com/tenancy/platform/tenant/tlsserve"
 )
 
 // serveConfig is what `platform serve` needs beyond the control plane.
@@ -52,6 +54,7 @@ type serveConfig struct {
 	ConnectTimeout      time.Duration // one tenant connection's dial and authentication
 	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
 	Metrics             metricsConfig
+	TLS                 tlsConfig // tls.go
 	// Warnings are logged loudly at start: settings that work but should not
 	// be used as they are in production.
 	Warnings []string
@@ -90,9 +93,9 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	if n := len(c.OperatorToken); n > 0 && n < minOperatorToken {
 		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_OPERATOR_TOKEN is too short (%d characters): at least %d are required (e.g. openssl rand -hex 32)", n, minOperatorToken)
 	}
-	if !isLoopback(c.AdminAddr) {
-		c.Warnings = append(c.Warnings, "PLATFORM_ADMIN_ADDR "+c.AdminAddr+" is not a loopback address and the operator API has no TLS yet: "+
-			"the operator token crosses the network in clear text; listen on 127.0.0.1 behind a TLS proxy")
+	if !isLoopback(c.AdminAddr) && getenv("PLATFORM_ADMIN_TLS_CERT_FILE") == "" {
+		c.Warnings = append(c.Warnings, "PLATFORM_ADMIN_ADDR "+c.AdminAddr+" is not a loopback address and the operator API is served without TLS: "+
+			"the operator token crosses the network in clear text; set PLATFORM_ADMIN_TLS_CERT_FILE and PLATFORM_ADMIN_TLS_KEY_FILE, or listen on 127.0.0.1 behind a TLS proxy")
 	}
 	if p := getenv("PLATFORM_TRUSTED_PROXIES"); p != "" {
 		for _, s := range strings.Split(p, ",") {
@@ -106,6 +109,14 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 	c.Proxies = proxies
 	if c.Metrics, err = loadMetricsConfig(getenv); err != nil {
 		return c, err
+	}
+	var tlsWarnings []string
+	if c.TLS, tlsWarnings, err = loadTLSConfig(getenv, c.TrustedProxies); err != nil {
+		return c, err
+	}
+	c.Warnings = append(c.Warnings, tlsWarnings...)
+	if c.TLS.terminates() && c.TLS.HTTPSAddr == c.HTTPAddr {
+		return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_HTTPS_ADDR and PLATFORM_HTTP_ADDR are both %s", c.HTTPAddr)
 	}
 	if v := getenv("PLATFORM_DB_CONN_BUDGET"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -181,12 +192,20 @@ type server struct {
 	tenant   *fiber.App
 	admin    *fiber.App
 	metrics  *metrics.Metrics
-	runs     *metrics.Runs // what this process runs (metrics.go observe)
+	runs     *metrics.Runs     // what this process runs (metrics.go observe)
+	tlsm     *tlsserve.Manager // PLATFORM_TLS acme or files; nil otherwise
+	httpsLn  net.Listener      // its listener, set before serve
+	adminTLS *tls.Config       // PLATFORM_ADMIN_TLS_CERT_FILE; nil: plain HTTP
+	tlsFiles certFiles         // loaded at start, watched by startTLS
 }
 
 // newServer wires everything; ctx bounds the resolver's listener.
 func newServer(ctx context.Context, getenv func(string) string, args []string, log *slog.Logger) (*server, error) {
 	cfg, err := loadServeConfig(getenv, args)
+	if err != nil {
+		return nil, err
+	}
+	files, err := loadCertFiles(cfg.TLS, log) // before any connection: bad files refuse at once
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +216,7 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	s := &server{app: a, cfg: cfg, log: log, vault: a.vault}
+	s := &server{app: a, cfg: cfg, log: log, vault: a.vault, tlsFiles: files}
 	ok := false
 	defer func() {
 		if !ok {
@@ -292,8 +311,13 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		return nil, err
 	}
 	limits := httpx.Limits{ReadTimeout: cfg.ReadTimeout}
+	before, err := s.startTLS(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
 	s.tenant = router.New(router.Config{Resolver: s.resolver, Pools: s.pools, Health: healthz, Ready: s.readyz(false),
-		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity, Metrics: m})
+		TrustedProxies: cfg.TrustedProxies, Logger: log, Limits: limits, Routes: identity, Metrics: m,
+		HSTSMaxAge: cfg.TLS.HSTSMaxAge, Before: before})
 	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits,
 		Metrics: metricsHandler(reg, cfg.Metrics.Token)}
@@ -430,10 +454,18 @@ func (s *server) readyz(detail bool) fiber.Handler {
 // serve runs both listeners until ctx ends, then shuts down gracefully:
 // in-flight requests finish, pools close.
 func (s *server) serve(ctx context.Context, tenantLn, adminLn net.Listener) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	if s.adminTLS != nil {
+		adminLn = tls.NewListener(adminLn, s.adminTLS)
+	}
 	go func() { errc <- s.tenant.Listener(tenantLn) }()
 	go func() { errc <- s.admin.Listener(adminLn) }()
-	s.log.Info("platform serving", "http", tenantLn.Addr().String(), "admin", adminLn.Addr().String())
+	attrs := []any{"http", tenantLn.Addr().String(), "admin", adminLn.Addr().String(), "tls", s.cfg.TLS.Mode}
+	if s.httpsLn != nil { // the same app: its Shutdown closes this listener too
+		go func() { errc <- s.tenant.Listener(s.httpsLn) }()
+		attrs = append(attrs, "https", s.httpsLn.Addr().String())
+	}
+	s.log.Info("platform serving", attrs...)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -502,6 +534,16 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		s.close()
 		return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.AdminAddr, errors.Unwrap(err))
 	}
+	if s.tlsm != nil {
+		hl, err := net.Listen("tcp", s.cfg.TLS.HTTPSAddr)
+		if err != nil {
+			tl.Close()
+			al.Close()
+			s.close()
+			return tenant.Errorf(tenant.EUnavailable, "listen on %s: %v", s.cfg.TLS.HTTPSAddr, errors.Unwrap(err))
+		}
+		s.httpsLn = s.httpsListener(hl)
+	}
 	// go-redis has one logger for the whole process (SetLogger is safe for
 	// concurrent use): set here, once the process's one server is sure to
 	// run, not in newServer, which tests call many times in one process.
@@ -509,6 +551,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err := startPprof(ctx, getenv("PLATFORM_PPROF_ADDR"), log); err != nil {
 		tl.Close()
 		al.Close()
+		if s.httpsLn != nil {
+			s.httpsLn.Close()
+		}
 		s.close()
 		return tenant.Errorf(tenant.EUnavailable, "PLATFORM_PPROF_ADDR: %v", err)
 	}

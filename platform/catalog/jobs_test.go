@@ -74,9 +74,9 @@ func TestJobRunClaims(t *testing.T) {
 }
 
 // TestJobClaimsMigrationDown: every migration above 000004 (000009
-// metrics, 000007 operator sessions, 000006 operator jobs, 000005 and any
-// added since) goes down (000005's runs that the old status set cannot
-// hold go with it) and up again.
+// metrics, 000008 ACME cache, 000007 operator sessions, 000006 operator
+// jobs, 000005 and any added since) goes down (000005's runs that the old
+// status set cannot hold go with it) and up again.
 func TestJobClaimsMigrationDown(t *testing.T) {
 	t.Parallel()
 	cat, url := platformtest.Catalog(t)
@@ -117,6 +117,9 @@ func TestJobClaimsMigrationDown(t *testing.T) {
 	}
 	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('tenant_schema') IS NULL`).Scan(&gone); err != nil || !gone {
 		t.Fatalf("tenant_schema after down: gone %v %v", gone, err)
+	}
+	if err := cat.Pool().QueryRow(ctx, `SELECT to_regclass('acme_cache') IS NULL`).Scan(&gone); err != nil || !gone {
+		t.Fatalf("acme_cache after down: gone %v %v", gone, err)
 	}
 	if st, err := schema.Up(ctx, target); err != nil || st.Pending != 0 {
 		t.Fatalf("up again: %+v %v", st, err)

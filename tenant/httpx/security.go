@@ -5,7 +5,9 @@ package httpx
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,8 +17,20 @@ import (
 const (
 	cspAPI   = "default-src 'none'; frame-ancestors 'none'"
 	cspPages = "frame-ancestors 'none'"
-	hsts     = "max-age=31536000; includeSubDomains"
+	// No includeSubDomains: a tenant's custom domain (shop.example.org)
+	// is the tenant's, and its subdomains may be served by others, over
+	// plain HTTP; pinning them from here would break them.
+	hsts = "max-age=31536000"
 )
+
+// HSTS is the Strict-Transport-Security value for maxAge ("" for 0: no
+// header). Whole seconds; no includeSubDomains (see hsts).
+func HSTS(maxAge time.Duration) string {
+	if maxAge <= 0 {
+		return ""
+	}
+	return "max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
+}
 
 // SecurityHeaders sets the security headers on every response: they are
 // set before the rest of the chain runs, so errors and 404s carry them
@@ -24,9 +38,25 @@ const (
 // API paths (/api/…) get a CSP that loads nothing and Cache-Control:
 // no-store (their answers hold tokens and personal data). HSTS only when
 // tls says the request came over TLS (nil: never): a browser must not
-// pin HTTPS for a host served over plain HTTP.
+// pin HTTPS for a host served over plain HTTP. HSTS is a year.
 func SecurityHeaders(tls func(*fiber.Ctx) bool) fiber.Handler {
+	return SecurityHeadersHSTS(tls, hsts)
+}
+
+// secDone marks a request whose headers an outer SecurityHeaders set: an
+// inner one (authhttp.Routes, for apps without the router) leaves them,
+// and the outer's HSTS setting, as they are.
+type secDone struct{}
+
+// SecurityHeadersHSTS is SecurityHeaders with value as the
+// Strict-Transport-Security header over TLS ("": none; HSTS gives it).
+func SecurityHeadersHSTS(tls func(*fiber.Ctx) bool, value string) fiber.Handler {
+	val := []byte(value)
 	return func(c *fiber.Ctx) error {
+		if c.Locals(secDone{}) != nil {
+			return c.Next()
+		}
+		c.Locals(secDone{}, true)
 		// SetCanonical: the names are canonical already, so fasthttp
 		// skips normalising them (with Set, this middleware was a tenth of
 		// the routing CPU).
@@ -40,8 +70,8 @@ func SecurityHeaders(tls func(*fiber.Ctx) bool) fiber.Handler {
 		} else {
 			h.SetCanonical(hdrCSP, valCSPPages)
 		}
-		if tls != nil && tls(c) {
-			h.SetCanonical(hdrHSTS, valHSTS)
+		if len(val) > 0 && tls != nil && tls(c) {
+			h.SetCanonical(hdrHSTS, val)
 		}
 		return c.Next()
 	}
@@ -63,7 +93,6 @@ var (
 	valCSPAPI       = []byte(cspAPI)
 	valCSPPages     = []byte(cspPages)
 	valNoStore      = []byte("no-store")
-	valHSTS         = []byte(hsts)
 )
 
 func isAPI(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }

@@ -43,6 +43,14 @@ type Config struct {
 	// Metrics counts every request (kind, route template, method, status,
 	// latency, top-N tenants); nil: none.
 	Metrics *metrics.Metrics
+	// HSTSMaxAge is Strict-Transport-Security's max-age on responses that
+	// came over TLS (directly or through a trusted proxy); 0: a year,
+	// negative: no HSTS.
+	HSTSMaxAge time.Duration
+	// Before runs after /healthz and /readyz (probes stay on plain HTTP)
+	// and before everything else: serve's redirect to HTTPS and ACME
+	// http-01 answers (tenant/tlsserve.Redirect). nil: none.
+	Before fiber.Handler
 }
 
 // New returns the Fiber app for tenant hosts (httpx.NewApp: its
@@ -71,9 +79,16 @@ func New(cfg Config) *fiber.App {
 	app := httpx.NewObservedApp(cfg.Logger, proxies, cfg.Limits, obs)
 	// Security headers on every response of tenant hosts: errors, 404s and
 	// unknown hosts included.
-	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, proxies) }))
+	hsts := httpx.HSTS(365 * 24 * time.Hour)
+	if cfg.HSTSMaxAge != 0 {
+		hsts = httpx.HSTS(cfg.HSTSMaxAge)
+	}
+	app.Use(httpx.SecurityHeadersHSTS(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, proxies) }, hsts))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)
+	if cfg.Before != nil {
+		app.Use(cfg.Before)
+	}
 
 	h := &handlers{cfg: cfg, proxies: proxies}
 	api := app.Group("/api", h.tenantContext)
