@@ -332,6 +332,9 @@ config:
   s3Insecure: false
   pgBinDir: /usr/lib/postgresql/17/bin
   metricsTopTenants: 50
+  metricsCatalogTTL: 5s
+  tls: proxy
+  hstsMaxAge: 86400
 metrics:
   token:
     enabled: true
@@ -810,6 +813,7 @@ func TestSchemaRefuses(t *testing.T) {
 		{"vault addr with credentials", "vault.addr=https://u:p@vault:8200", "addr"},
 		{"bad log level", "config.logLevel=verbose", "logLevel"},
 		{"too many top tenants", "config.metricsTopTenants=5000", "metricsTopTenants"},
+		{"tls mode the chart cannot serve", "config.tls=acme", "tls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

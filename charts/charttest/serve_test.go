@@ -61,6 +61,9 @@ config:
   logLevel: info
   restoreKeepDays: 3
   metricsTopTenants: 5
+  metricsCatalogTTL: 5s
+  tls: proxy
+  hstsMaxAge: 86400
 `, platformtest.Getenv(t, "VAULT_ADDR"), httpPort, adminPort, prefix)
 	const operatorToken, metricsToken = "charttest-operator-token-0123456789abcdef", "charttest-metrics-token-0123456789abcdef"
 	secrets := map[string]map[string]string{fullname: {

@@ -118,7 +118,10 @@ A setting left empty (or 0) is not set: the binary's default applies.
     "PLATFORM_MAX_POOLS" $c.maxPools
     "PLATFORM_BCRYPT_COST" $c.bcryptCost
     "PLATFORM_RESTORE_KEEP_DAYS" $c.restoreKeepDays
-    "PLATFORM_METRICS_TOP_TENANTS" $c.metricsTopTenants }}
+    "PLATFORM_METRICS_TOP_TENANTS" $c.metricsTopTenants
+    "PLATFORM_METRICS_CATALOG_TTL" $c.metricsCatalogTTL
+    "PLATFORM_TLS" $c.tls
+    "PLATFORM_HSTS_MAX_AGE" $c.hstsMaxAge }}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 - name: {{ $name }}
   value: {{ $v | toString | quote }}
