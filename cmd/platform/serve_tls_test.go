@@ -234,9 +234,12 @@ func testServeTLSACME(t *testing.T, challenge string) {
 	if ok, failed := ts.orders(t); ok != 1 || failed != 0 {
 		t.Errorf("orders ok %v failed %v, want 1 and 0", ok, failed)
 	}
-	if v, found := value(ts.scrape(t), "platform_tls_certificate_not_after_timestamp_seconds", map[string]string{"host": host, "source": "acme"}); !found || int64(v) != leaf.NotAfter.Unix() {
+	fams := ts.scrape(t)
+	if v, found := value(fams, "platform_tls_certificate_not_after_timestamp_seconds", map[string]string{"host": host, "source": "acme"}); !found || int64(v) != leaf.NotAfter.Unix() {
 		t.Errorf("not_after gauge %v (found %v), want %d", v, found, leaf.NotAfter.Unix())
 	}
+	// The TLS names of deploy/prometheus/metrics.txt (the certificate alert's).
+	checkKnownExposed(t, fams, func(name string) bool { return strings.HasPrefix(name, "platform_tls_") })
 
 	// Plain HTTP: the known host is redirected to the public HTTPS port
 	// with path and query, without HSTS; probes and unknown hosts are not.
