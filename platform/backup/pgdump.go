@@ -67,10 +67,13 @@ func versionDir(p string) int {
 	return n
 }
 
-// findPGDump returns the first candidate at least as new as the server: an
-// older pg_dump may fail on, or silently miss, what a newer server has.
+// findPGDump returns the candidate of the server's own major, or else the
+// oldest one newer than the server: an older pg_dump may fail on, or
+// silently miss, what a newer server has, and a newer one's pg_restore
+// (verify and restore take the one beside it) emits settings an older
+// server refuses (pg_restore 17 into 15: SET transaction_timeout).
 func findPGDump(ctx context.Context, binDir string, serverMajor int, serverVersion string) (pgDump, error) {
-	var best pgDump
+	var found []pgDump
 	for _, p := range candidates(binDir) {
 		out, err := exec.CommandContext(ctx, p, "--version").Output()
 		if err != nil {
@@ -80,15 +83,29 @@ func findPGDump(ctx context.Context, binDir string, serverMajor int, serverVersi
 		if err != nil {
 			continue
 		}
-		d := pgDump{path: p, version: v, major: major}
-		if major >= serverMajor {
-			return d, nil
-		}
-		if major > best.major {
-			best = d
+		found = append(found, pgDump{path: p, version: v, major: major})
+	}
+	d := pickPGDump(found, serverMajor)
+	return d, checkVersion(d, serverMajor, serverVersion, binDir)
+}
+
+// pickPGDump is the first of found with the smallest major at least
+// serverMajor; without one, the newest older one (for checkVersion's
+// message).
+func pickPGDump(found []pgDump, serverMajor int) pgDump {
+	var fit, older pgDump
+	for _, d := range found {
+		switch {
+		case d.major >= serverMajor && (fit.path == "" || d.major < fit.major):
+			fit = d
+		case d.major < serverMajor && d.major > older.major:
+			older = d
 		}
 	}
-	return best, checkVersion(best, serverMajor, serverVersion, binDir)
+	if fit.path != "" {
+		return fit
+	}
+	return older
 }
 
 // checkVersion explains why no pg_dump fits; nil only when one does.
