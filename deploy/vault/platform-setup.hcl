@@ -1,0 +1,35 @@
+# One-time set-up of the transit keys the platform policy (platform.hcl)
+# only uses: mount the transit engine at transit/ and create the derived
+# aes256-gcm96 keys platform-backups (backup data keys) and platform-acme
+# (serve's sealed ACME cache). What the platform itself does on first need
+# (Store.EnsureBackupKey at the first backup, EnsureACMEKey when serve
+# starts with PLATFORM_TLS=acme); kept out of the everyday policy so that
+# a leaked platform token can neither mount engines nor make or replace
+# keys. An admin gives it to a short-lived token once:
+#
+#   vault policy write platform-setup deploy/vault/platform-setup.hcl
+#   VAULT_TOKEN=$(vault token create -policy=platform-setup -ttl=15m -field=token) sh -c '
+#     vault secrets enable transit
+#     vault write -f transit/keys/platform-backups type=aes256-gcm96 derived=true
+#     vault write -f transit/keys/platform-acme type=aes256-gcm96 derived=true'
+#
+# (or attaches it to the platform's AppRole until the first backup has run
+# and serve has started, then detaches it). docs/operations.md, "Vault
+# policy".
+
+# Enable transit at transit/ (sys/mounts/transit, POST); read it back when
+# another replica mounted it first, to check it is transit.
+path "sys/mounts/transit" {
+  capabilities = ["create", "read", "update"]
+}
+
+# Create each key (POST transit/keys/<name>: create when absent; update
+# when a concurrent replica created it first) and read its type and
+# derived flag back. Nothing else of transit: no config, rotate, delete,
+# export or trim.
+path "transit/keys/platform-backups" {
+  capabilities = ["create", "read", "update"]
+}
+path "transit/keys/platform-acme" {
+  capabilities = ["create", "read", "update"]
+}
