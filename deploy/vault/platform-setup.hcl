@@ -10,26 +10,27 @@
 #   vault policy write platform-setup deploy/vault/platform-setup.hcl
 #   VAULT_TOKEN=$(vault token create -policy=platform-setup -ttl=15m -field=token) sh -c '
 #     vault secrets enable transit
-#     vault write -f transit/keys/platform-backups type=aes256-gcm96 derived=true
-#     vault write -f transit/keys/platform-acme type=aes256-gcm96 derived=true'
+#     vault write transit/keys/platform-backups type=aes256-gcm96 derived=true
+#     vault write transit/keys/platform-acme type=aes256-gcm96 derived=true'
 #
 # (or attaches it to the platform's AppRole until the first backup has run
 # and serve has started, then detaches it). docs/operations.md, "Vault
 # policy".
 
-# Enable transit at transit/ (sys/mounts/transit, POST); read it back when
-# another replica mounted it first, to check it is transit.
+# Enable transit at transit/ (POST sys/mounts/transit: an update, these
+# paths have no existence check); read the mount back when it exists
+# already (another replica, or an earlier `vault secrets enable transit`)
+# to check it is transit.
 path "sys/mounts/transit" {
-  capabilities = ["create", "read", "update"]
+  capabilities = ["read", "update"]
 }
 
-# Create each key (POST transit/keys/<name>: create when absent; update
-# when a concurrent replica created it first) and read its type and
-# derived flag back. Nothing else of transit: no config, rotate, delete,
-# export or trim.
+# Create each key (POST transit/keys/<name>, an update too: no create
+# needed) and read its type and derived flag back. Nothing else of
+# transit: no config, rotate, delete, export, trim or other key names.
 path "transit/keys/platform-backups" {
-  capabilities = ["create", "read", "update"]
+  capabilities = ["read", "update"]
 }
 path "transit/keys/platform-acme" {
-  capabilities = ["create", "read", "update"]
+  capabilities = ["read", "update"]
 }
