@@ -54,10 +54,11 @@ path "transit/keys/platform-backups" {
   capabilities = ["read"]
 }
 
-# serve with PLATFORM_TLS=acme seals its autocert cache (certificates with
-# their private keys, the ACME account key) in the catalog: encrypt to
+# serve with PLATFORM_TLS=acme (PLATFORM_ACME_CACHE unset) seals its
+# autocert cache (certificates with their private keys, the ACME account
+# key) in the catalog: encrypt to
 # store an entry, decrypt to load it, read at start to check the key
-# (EnsureACMEKey). Without TLS acme these three are unused but harmless.
+# (EnsureACMEKey). Otherwise these three are unused.
 path "transit/encrypt/platform-acme" {
   capabilities = ["update"]
 }

@@ -506,3 +506,49 @@ func TestPlatformPolicyIsMinimal(t *testing.T) {
 		})
 	}
 }
+
+// TestPlatformPolicyOtherMount: platform.hcl with its KV paths moved the
+// way docs/operations.md says (sed 's|^path "secret/|path "kv/|') serves
+// a store on that mount (PLATFORM_VAULT_KV_MOUNT), and no longer secret/.
+func TestPlatformPolicyOtherMount(t *testing.T) {
+	t.Parallel()
+	ctx := platformtest.Context(t)
+	mount := "kv-pol-" + platformtest.Rand(8)
+	root := platformtest.VaultClient(t)
+	if err := root.Sys().MountWithContext(ctx, mount, &vault.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := root.Sys().UnmountWithContext(context.Background(), mount); err != nil {
+			t.Errorf("unmount %s: %v", mount, err)
+		}
+	})
+	policy, _ := readPolicy(t, "platform.hcl")
+	moved := regexp.MustCompile(`(?m)^path "secret/`).ReplaceAllString(policy, `path "`+mount+`/`)
+	c, _ := login(t, moved, 10*time.Minute)
+	vs := secrets.NewStore(c, mount)
+	slug := platformtest.Slug("mnt")
+	// The KV v2 engine answers writes to a fresh mount with 400 until it
+	// has finished upgrading its storage: poll, as the first tenant would.
+	var err error
+	platformtest.Eventually(t, 10*time.Second, "the new KV v2 mount accepts writes", func() bool {
+		err = vs.Create(ctx, slug, map[string]string{"db_password": "x"})
+		return err == nil || isDenied(err)
+	})
+	if err != nil {
+		t.Fatalf("create on %s/: %v", mount, err)
+	}
+	v, err := vs.Read(ctx, slug)
+	if err != nil || v.Values["db_password"] != "x" || len(v.Rotated) != 1 {
+		t.Fatalf("read on %s/: %+v, %v", mount, v, err)
+	}
+	if _, err := vs.Write(ctx, slug, map[string]string{"db_password": "y"}, v.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := vs.Delete(ctx, slug); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.NewStore(c, "").Get(ctx, slug); !isDenied(err) {
+		t.Fatalf("secret/ with the moved policy: %v, want permission denied", err)
+	}
+}
