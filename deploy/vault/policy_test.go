@@ -1,9 +1,4 @@
-// Package vault holds the Vault policies of the platform: platform.hcl,
-// what `platform serve` and the CLI need every day, and platform-setup.hcl,
-// the one-time transit set-up (docs/operations.md, "Vault policy"). It has
-// no Go code but its tests, which run the platform's own Vault calls with
-// a token holding only the policy, on the dev Vault.
-package vault
+package vault_test
 
 import (
 	"bytes"
