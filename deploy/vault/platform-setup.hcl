@@ -8,10 +8,11 @@
 # keys. An admin gives it to a short-lived token once:
 #
 #   vault policy write platform-setup deploy/vault/platform-setup.hcl
-#   VAULT_TOKEN=$(vault token create -policy=platform-setup -ttl=15m -field=token) sh -c '
-#     vault secrets enable transit
-#     vault write transit/keys/platform-backups type=aes256-gcm96 derived=true
-#     vault write transit/keys/platform-acme type=aes256-gcm96 derived=true'
+#   export VAULT_TOKEN=$(vault token create -policy=platform-setup -ttl=15m -field=token)
+#   vault secrets enable transit
+#   vault write transit/keys/platform-backups type=aes256-gcm96 derived=true
+#   vault write transit/keys/platform-acme type=aes256-gcm96 derived=true
+#   vault token revoke -self && unset VAULT_TOKEN
 #
 # (or attaches it to the platform's AppRole until the first backup has run
 # and serve has started, then detaches it). docs/operations.md, "Vault
