@@ -21,6 +21,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 	"github.com/jackc/pgx/v5"
 
+	vaultpolicy "github.com/tenancy/platform/deploy/vault"
 	"github.com/tenancy/platform/migrations"
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/pgadmin"
@@ -229,9 +230,9 @@ func PeakConnections(t testing.TB, where string, arg any) (stop func() int) {
 	}
 }
 
-// AppRole makes an AppRole of the test's own on the test Vault, allowed
-// to manage tenant secrets, with the given token TTLs, and returns its
-// role and secret ids.
+// AppRole makes an AppRole of the test's own on the test Vault with the
+// platform's policy (deploy/vault/platform.hcl) and the given token TTLs,
+// and returns its role and secret ids.
 func AppRole(t testing.TB, ttl, maxTTL time.Duration) (roleID, secretID string) {
 	t.Helper()
 	ctx := Context(t)
@@ -246,9 +247,9 @@ func AppRole(t testing.TB, ttl, maxTTL time.Duration) (roleID, secretID string) 
 		}
 	}
 	name := "platformtest-" + Rand(8)
-	policy := `path "secret/data/platform/tenants/*" { capabilities = ["create", "read", "update"] }
-path "secret/metadata/platform/tenants/*" { capabilities = ["read", "delete"] }`
-	if err := c.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
+	// The production policy, so that what runs with this AppRole (serve
+	// and the migrate Job of charts/charttest, cmd/platform) proves it too.
+	if err := c.Sys().PutPolicyWithContext(ctx, name, vaultpolicy.PlatformPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
