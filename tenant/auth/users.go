@@ -476,3 +476,27 @@ func (s *Service) RevokeSession(ctx context.Context, e Env, handle string) error
 		Outcome: audit.Success, Details: map[string]any{"user_id": info.UserID, "username": info.Username}})
 	return nil
 }
+
+// CheckImportedUser applies the API's rules for a new user's username,
+// email and full name to a row another system stored (platform/importer):
+// the values trimmed, or per-field messages. The password is not checked
+// here: an imported hash is kept, an imported plaintext is hashed and the
+// user must change it at first login.
+func CheckImportedUser(username, email, fullName string) (string, string, string, map[string]string) {
+	fields := map[string]string{}
+	var msg string
+	if username, msg = normUsername(username); msg != "" {
+		fields["username"] = msg
+	}
+	if email, msg = normEmail(email); msg != "" {
+		fields["email"] = msg
+	}
+	if fullName, msg = checkFullName(fullName); msg != "" {
+		fields["full_name"] = msg
+	}
+	return username, email, fullName, fields
+}
+
+// HashResetToken is how a reset token is stored (its SHA-256): for
+// imported tokens of another system.
+func HashResetToken(tok string) []byte { return hashToken(tok) }

@@ -1,0 +1,1112 @@
+package importer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/importer/importpg"
+	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/audit"
+	"github.com/tenancy/platform/tenant/auth"
+	"github.com/tenancy/platform/tenant/resource"
+)
+
+// Config of the import service; cmd/platform fills it as for the other
+// control-plane commands.
+type Config struct {
+	Catalog *catalog.DB
+	Servers map[string]*pgadmin.Server // database servers by name
+	// BcryptCost hashes plaintext passwords (PLATFORM_BCRYPT_COST); 0 is
+	// auth.DefaultCost.
+	BcryptCost int
+	Logger     *slog.Logger
+}
+
+// Service imports legacy databases into tenants.
+type Service struct{ cfg Config }
+
+// New returns the service.
+func New(cfg Config) *Service {
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = auth.DefaultCost
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{cfg: cfg}
+}
+
+// Request is one import.
+type Request struct {
+	Tenant string // slug
+	From   string // the source URL (Open)
+	// Mapping is the name of an embedded mapping or a file path; or
+	// MappingBytes (YAML or JSON) with MappingFile naming it in messages.
+	Mapping      string
+	MappingFile  string
+	MappingBytes []byte
+	// DryRun does everything but commit.
+	DryRun bool
+}
+
+// AuditAction is the tenant audit log's action of an import.
+const AuditAction = "tenant.imported"
+
+// maxListed caps the orphans, duplicates and examples a report lists
+// (their counts stay exact).
+const (
+	maxListed   = 1000
+	maxExamples = 10
+)
+
+// errDryRun rolls a dry run's transaction back.
+var errDryRun = errors.New("dry run")
+
+// Import runs req: the mapping is checked against the tenant kind's
+// schema and the source's tables before anything is written, then every
+// table is read, transformed, validated and written in one transaction
+// (nothing on any error; nothing on a dry run). It holds the tenant's
+// catalog lock, and locks the target tables against writes (reads go on)
+// until it commits. A report comes back with a nil error only.
+func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err error) {
+	start := time.Now()
+	m, err := s.mapping(req)
+	if err != nil {
+		return nil, err
+	}
+	actor, ok := tenant.ActorFrom(ctx)
+	if !ok {
+		actor = tenant.Actor{Name: "unknown", Source: "cli"}
+	}
+	if tenant.ValidateSlug(req.Tenant) != nil {
+		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", req.Tenant)
+	}
+	defer func() { s.record(ctx, actor, req, m, rep, err) }()
+	t, err := s.cfg.Catalog.TenantBySlug(ctx, req.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != m.Kind {
+		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s is for %s tenants; %s is a %s tenant", m.Name, m.Kind, t.Slug, t.Kind)
+	}
+	scheme, _, _ := strings.Cut(req.From, "://")
+	if !mapsSource(m, strings.ToLower(scheme)) {
+		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s reads %s sources, not %q", m.Name, strings.Join(m.Source, " or "), scheme)
+	}
+	src, err := Open(ctx, req.From)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	plan, err := m.compile(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), DryRun: req.DryRun}
+	for _, p := range plan {
+		if p.absent {
+			rep.Absent = append(rep.Absent, p.tm.From)
+		}
+	}
+	err = s.cfg.Catalog.WithLock(ctx, "tenant:"+t.Slug, func() error {
+		if t, err = s.cfg.Catalog.TenantBySlug(ctx, t.Slug); err != nil {
+			return err
+		}
+		if t.Status != tenant.StatusActive && t.Status != tenant.StatusSuspended {
+			return tenant.Errorf(tenant.EConflict, "tenant %q is %s; only an active or suspended tenant can be imported into", t.Slug, t.Status)
+		}
+		srv, ok := s.cfg.Servers[t.DBServer]
+		if !ok {
+			return tenant.Errorf(tenant.EUnavailable, "database server %q of tenant %q is not configured", t.DBServer, t.Slug)
+		}
+		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
+			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+				r := &run{s: s, m: m, src: src, tx: tx, rep: rep}
+				if err := r.all(ctx, plan); err != nil {
+					return err
+				}
+				if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.OperatorActor(actor.Source, actor.Name),
+					Action: AuditAction, Entity: "tenant", EntityID: t.ID, Details: rep.auditDetails()}); err != nil {
+					return err
+				}
+				if req.DryRun {
+					return errDryRun
+				}
+				return nil
+			})
+			if errors.Is(err, errDryRun) {
+				return nil
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.finish(start)
+	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source,
+		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "duration_ms", rep.DurationMS)
+	return rep, nil
+}
+
+func (s *Service) mapping(req Request) (*Mapping, error) {
+	var m *Mapping
+	var err error
+	switch {
+	case req.MappingBytes != nil:
+		name := req.MappingFile
+		if name == "" {
+			name = "mapping"
+		}
+		m, err = ParseMapping(name, req.MappingBytes)
+	case req.Mapping != "":
+		m, err = LoadMapping(req.Mapping)
+	default:
+		return nil, tenant.Errorf(tenant.EInvalid, "--mapping is required (a built-in name: %s; or a file)", strings.Join(Embedded(), ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, m.Check()
+}
+
+func mapsSource(m *Mapping, scheme string) bool {
+	for _, s := range m.Source {
+		if s == scheme {
+			return true
+		}
+	}
+	return false
+}
+
+// record writes the operator audit row of an import (dropped on failure,
+// as the seed's: the import itself is done or undone by then).
+func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Mapping, rep *Report, err error) {
+	details := map[string]any{"mapping": m.Name, "source": redactURL(req.From), "dry_run": req.DryRun}
+	if a.IP != "" {
+		details["ip"] = a.IP
+	}
+	if err != nil {
+		details["error_code"] = tenant.ErrorCode(err)
+	}
+	if rep != nil && err == nil {
+		details["written"], details["skipped"] = rep.Written, rep.Skipped
+	}
+	_ = s.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
+		Actor: a.Name, Source: a.Source, Action: "tenant.import", Tenant: req.Tenant, Failed: err != nil, Details: details})
+}
+
+// tablePlan is one mapped table compiled against the source.
+type tablePlan struct {
+	tm       *TableMap
+	tg       *target
+	absent   bool
+	srcTable string   // as the source spells it
+	read     []string // source columns read, in this order
+	key      []int    // indexes into read
+	skip     int      // index of the skip column, -1 for none
+	cols     []colPlan
+}
+
+type colPlan struct {
+	name       string
+	field      *resource.Field
+	src        []int // indexes into read: the first non-empty value
+	constant   any
+	hasConst   bool
+	def        any
+	hasDef     bool
+	transforms []string
+	enum       map[string]any
+	ref        *TableMap
+	password   bool
+}
+
+// compile resolves m's source names against src: tables the source lacks
+// are absent; a column none of whose names the source has is an error
+// unless it has a default. Every problem is listed before anything is
+// written.
+func (m *Mapping) compile(ctx context.Context, src Source) ([]*tablePlan, error) {
+	tables, err := src.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts := targets(m.Kind)
+	var probs []string
+	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+	var plans []*tablePlan
+	for i := range m.Tables {
+		tm := &m.Tables[i]
+		p := &tablePlan{tm: tm, tg: ts[tm.To], skip: -1}
+		plans = append(plans, p)
+		name, ok := lookupName(tables, tm.From)
+		if !ok {
+			p.absent = true
+			continue
+		}
+		p.srcTable = name
+		have, err := src.Columns(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		col := func(c string) (int, bool) {
+			n, ok := lookupName(have, c)
+			if !ok {
+				return -1, false
+			}
+			for j, r := range p.read {
+				if r == n {
+					return j, true
+				}
+			}
+			p.read = append(p.read, n)
+			return len(p.read) - 1, true
+		}
+		for _, k := range tm.Key {
+			j, ok := col(k)
+			if !ok {
+				add("%s: key: the source table has no column %q", where(tm, ""), k)
+			}
+			p.key = append(p.key, j)
+		}
+		if tm.Skip != nil {
+			j, ok := col(tm.Skip.Column)
+			if !ok {
+				add("%s: skip: the source table has no column %q", where(tm, ""), tm.Skip.Column)
+			}
+			p.skip = j
+		}
+		for _, f := range p.tg.spec.Fields {
+			c, ok := tm.Columns[f.Name]
+			if !ok {
+				continue
+			}
+			cp := colPlan{name: f.Name, field: p.tg.spec.Field(f.Name), transforms: c.Transform, enum: c.Enum,
+				password: c.Password}
+			if c.Ref != "" {
+				cp.ref = m.earlier(i, c.Ref)
+			}
+			if len(c.Value) > 0 {
+				cp.hasConst = true
+				if err := json.Unmarshal(c.Value, &cp.constant); err != nil {
+					add("%s: value: %v", where(tm, f.Name), err)
+				}
+			}
+			for _, from := range c.From {
+				if j, ok := col(from); ok {
+					cp.src = append(cp.src, j)
+				}
+			}
+			if len(c.From) > 0 && len(cp.src) == 0 {
+				if len(c.Default) == 0 {
+					add("%s: the source table has no column %s (give a default to import without it)", where(tm, f.Name), strings.Join(quoteAll(c.From), " nor "))
+				} else {
+					cp.hasDef = true
+					if err := json.Unmarshal(c.Default, &cp.def); err != nil {
+						add("%s: default: %v", where(tm, f.Name), err)
+					}
+				}
+			}
+			p.cols = append(p.cols, cp)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, problems(m.file+" against "+src.Describe(), probs)
+	}
+	return plans, nil
+}
+
+func quoteAll(l []string) []string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return q
+}
+
+// run is one import's transaction.
+type run struct {
+	s   *Service
+	m   *Mapping
+	src Source
+	tx  pgx.Tx
+	rep *Report
+	// ids: the id map, mapping's source table (as the mapping spells it)
+	// → source key → target id, from earlier imports and this one.
+	ids map[string]map[string]int64
+	// earlier: target ids written by earlier imports of the mapping.
+	earlier map[string]map[int64]bool
+}
+
+func (r *run) all(ctx context.Context, plan []*tablePlan) error {
+	if err := importpg.Ready(ctx, r.tx); err != nil {
+		return err
+	}
+	locks := []string{"import_ids"}
+	for _, p := range plan {
+		if !p.absent && !contains(locks, p.tm.To) {
+			locks = append(locks, p.tm.To)
+		}
+	}
+	if err := importpg.Lock(ctx, r.tx, locks); err != nil {
+		return err
+	}
+	prior, err := importpg.IDs(ctx, r.tx, r.m.Name)
+	if err != nil {
+		return err
+	}
+	r.ids, r.earlier = map[string]map[string]int64{}, map[string]map[int64]bool{}
+	for _, id := range prior {
+		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+		if r.earlier[id.TargetTable] == nil {
+			r.earlier[id.TargetTable] = map[int64]bool{}
+		}
+		r.earlier[id.TargetTable][id.TargetID] = true
+	}
+	for _, p := range plan {
+		if p.absent {
+			r.rep.Tables = append(r.rep.Tables, &TableReport{From: p.tm.From, To: p.tm.To, Absent: true})
+			continue
+		}
+		if err := r.table(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func put(m map[string]map[string]int64, table, key string, id int64) {
+	if m[table] == nil {
+		m[table] = map[string]int64{}
+	}
+	m[table][key] = id
+}
+
+// uniqueKey is one unique key of a target table and the values it holds.
+type uniqueKey struct {
+	fields   []string
+	fold     bool             // compared lower-cased (a unique index on lower(...))
+	existing map[string]int64 // in the tenant before the import: value → id
+	seen     map[string]string
+}
+
+// pending is a row that passed every check, waiting for its id.
+type pending struct {
+	key   string
+	vals  resource.Values
+	plain string // a plaintext password to hash; cleared once hashed
+	hash  string
+}
+
+func (r *run) table(ctx context.Context, p *tablePlan) error {
+	tr := &TableReport{From: p.tm.From, To: p.tm.To, Skipped: map[string]int64{}}
+	r.rep.Tables = append(r.rep.Tables, tr)
+	var err error
+	if tr.SourceRows, err = r.src.Count(ctx, p.srcTable); err != nil {
+		return err
+	}
+	if tr.TargetBefore, err = importpg.Count(ctx, r.tx, p.tm.To); err != nil {
+		return err
+	}
+	uniques, err := r.uniques(ctx, p)
+	if err != nil {
+		return err
+	}
+	skip := func(key, reason string) {
+		tr.Skipped[reason]++
+		if len(tr.Examples) < maxExamples {
+			tr.Examples = append(tr.Examples, Example{Key: key, Reason: reason})
+		}
+	}
+	seenKeys := map[string]bool{}
+	var rows []*pending
+	var conflict error
+	err = r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
+		tr.Read++
+		key, ok := keyOf(row, p.key)
+		if !ok {
+			skip("", "no key: "+strings.Join(p.tm.Key, ", ")+" is null")
+			return nil
+		}
+		if _, ok := r.ids[p.tm.From][key]; ok {
+			tr.AlreadyImported++
+			return nil
+		}
+		if seenKeys[key] {
+			skip(key, "repeats the source key of an earlier row")
+			return nil
+		}
+		seenKeys[key] = true
+		if p.skip >= 0 && skipMatch(row[p.skip], p.tm.Skip.Equals) {
+			reason := p.tm.Skip.Reason
+			if reason == "" {
+				reason = p.tm.Skip.Column + " = " + textOf(p.tm.Skip.Equals)
+			}
+			skip(key, "skipped by the mapping: "+reason)
+			return nil
+		}
+		pr, reason := r.row(p, tr, key, row)
+		if reason != "" {
+			skip(key, reason)
+			return nil
+		}
+		for _, u := range uniques {
+			v, ok := uniqueValue(u, pr.vals)
+			if !ok {
+				continue
+			}
+			if first, dup := u.seen[v]; dup {
+				r.rep.duplicate(Duplicate{Table: p.tm.From, Key: key, Fields: u.fields, Of: "source row " + first})
+				tr.Duplicates++
+				skip(key, "duplicate "+strings.Join(u.fields, ", ")+" of another source row")
+				return nil
+			}
+			if id, exists := u.existing[v]; exists {
+				if r.earlier[p.tm.To][id] {
+					r.rep.duplicate(Duplicate{Table: p.tm.From, Key: key, Fields: u.fields, Of: fmt.Sprintf("%s %d (an earlier import)", p.tm.To, id)})
+					tr.Duplicates++
+					skip(key, "duplicate "+strings.Join(u.fields, ", ")+" of an earlier import's row")
+					return nil
+				}
+				conflict = tenant.Errorf(tenant.EConflict, "%s: the tenant already has %s %d with the same %s as source row %s (%s), not from an earlier import of %s: nothing imported",
+					p.tm.From, p.tm.To, id, strings.Join(u.fields, ", "), key, clip(v), r.m.Name)
+				return conflict
+			}
+		}
+		for _, u := range uniques {
+			if v, ok := uniqueValue(u, pr.vals); ok {
+				u.seen[v] = key
+			}
+		}
+		rows = append(rows, pr)
+		return nil
+	})
+	if conflict != nil {
+		return conflict
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.hash(rows); err != nil {
+		return err
+	}
+	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, len(rows))
+	if err != nil {
+		return err
+	}
+	cols, copyRows := r.copyRows(p, rows, base)
+	n, err := importpg.Copy(ctx, r.tx, p.tm.To, cols, copyRows)
+	if err != nil {
+		return err
+	}
+	tr.Written = n
+	ids := make([]importpg.ID, len(rows))
+	for i, pr := range rows {
+		id := base + int64(i) + 1
+		ids[i] = importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id}
+		put(r.ids, p.tm.From, pr.key, id)
+	}
+	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, ids); err != nil {
+		return err
+	}
+	tr.TargetAfter, err = importpg.Count(ctx, r.tx, p.tm.To)
+	return err
+}
+
+// uniques loads the target table's unique keys and the values the tenant
+// already has.
+func (r *run) uniques(ctx context.Context, p *tablePlan) ([]*uniqueKey, error) {
+	var us []*uniqueKey
+	var cols []string
+	for _, u := range p.tg.spec.Uniques {
+		mapped := true
+		for _, f := range u.Fields {
+			if _, ok := p.tm.Columns[f]; !ok {
+				mapped = false
+			}
+		}
+		if !mapped {
+			continue // the import gives no value of it: every row gets the default
+		}
+		def, err := importpg.IndexDef(ctx, r.tx, u.Constraint)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, &uniqueKey{fields: u.Fields, fold: p.tg.users || strings.Contains(def, "lower("),
+			existing: map[string]int64{}, seen: map[string]string{}})
+		cols = append(cols, u.Fields...)
+	}
+	if len(us) == 0 {
+		return nil, nil
+	}
+	err := importpg.Existing(ctx, r.tx, p.tm.To, cols, func(id int64, vals []any) {
+		i := 0
+		for _, u := range us {
+			v := resource.Values{}
+			for _, f := range u.fields {
+				x := vals[i]
+				if t, ok := x.(time.Time); ok && p.tg.spec.Field(f).Type == resource.Date {
+					x = t.Format(time.DateOnly)
+				}
+				v.Set(f, x)
+				i++
+			}
+			if k, ok := uniqueValue(u, v); ok {
+				u.existing[k] = id
+			}
+		}
+	})
+	return us, err
+}
+
+// uniqueValue is the text of u's fields in v; false when one is null
+// (nulls never collide).
+func uniqueValue(u *uniqueKey, v resource.Values) (string, bool) {
+	parts := make([]string, len(u.fields))
+	for i, f := range u.fields {
+		x, _ := v.Get(f)
+		if x == nil {
+			return "", false
+		}
+		s := textOf(x)
+		if t, ok := x.(time.Time); ok {
+			s = t.UTC().Format(time.RFC3339Nano)
+		}
+		if u.fold {
+			s = strings.ToLower(s)
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, "\x1f"), true
+}
+
+// keyOf is a row's source key as text (columns joined with "/").
+func keyOf(row []any, idx []int) (string, bool) {
+	parts := make([]string, len(idx))
+	for i, j := range idx {
+		if row[j] == nil {
+			return "", false
+		}
+		parts[i] = textOf(row[j])
+	}
+	return strings.Join(parts, "/"), true
+}
+
+func skipMatch(v, equals any) bool {
+	if b, ok := v.(bool); ok {
+		e, ok := toBool(equals)
+		return ok && e == b
+	}
+	if v == nil || equals == nil {
+		return v == nil && equals == nil
+	}
+	if f, ok := toFloat(v); ok {
+		if e, ok := toFloat(equals); ok {
+			return f == e
+		}
+	}
+	return textOf(v) == textOf(equals)
+}
+
+func clip(s string) string {
+	s = strings.ReplaceAll(s, "\x1f", ", ")
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+// row builds and validates one source row: the row, or why it is skipped.
+func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pending, string) {
+	pr := &pending{key: key}
+	body := append(make([]byte, 0, 256), '{')
+	first := true
+	for i := range p.cols {
+		c := &p.cols[i]
+		var v any
+		switch {
+		case c.hasConst:
+			v = c.constant
+		case c.hasDef:
+			v = c.def
+		default:
+			for _, j := range c.src {
+				v = row[j]
+				if v != nil && textOf(v) != "" {
+					break
+				}
+			}
+		}
+		for _, t := range c.transforms {
+			var msg string
+			if v, msg = applyTransform(t, v, r.m.loc); msg != "" {
+				return nil, "invalid " + c.name + ": " + msg
+			}
+		}
+		if c.enum != nil && v != nil {
+			to, ok := c.enum[textOf(v)]
+			if !ok {
+				return nil, fmt.Sprintf("invalid %s: %s is not in the mapping's enum", c.name, clip(fmt.Sprintf("%q", textOf(v))))
+			}
+			v = to
+		}
+		if c.password {
+			s := textOf(v)
+			switch {
+			case s == "":
+				r.rep.Passwords.Skipped++
+				return nil, "no password"
+			case isBcryptPrefix(s):
+				if !validBcrypt(s) {
+					return nil, "invalid " + c.name + ": looks like a bcrypt hash but is not one"
+				}
+				pr.hash = s
+			default:
+				pr.plain = s
+			}
+			continue
+		}
+		if c.ref != nil && v != nil {
+			want := textOf(v)
+			id, ok := r.ids[c.ref.From][want]
+			if !ok {
+				r.rep.orphan(Orphan{Table: p.tm.From, Key: key, Column: c.name, Missing: c.ref.From + " " + want})
+				tr.Orphans++
+				return nil, "orphan: " + c.name + " refers to a missing " + c.ref.From + " row"
+			}
+			v = id
+		}
+		v, msg := coerce(c.field, v, r.m.loc)
+		if msg != "" {
+			return nil, "invalid " + c.name + ": " + msg
+		}
+		if v == nil && !c.field.Nullable && c.field.Default != nil {
+			v = c.field.Default
+			if c.field.Type == resource.JSON {
+				b, _ := json.Marshal(v)
+				v = json.RawMessage(b)
+			}
+		}
+		if !first {
+			body = append(body, ',')
+		}
+		first = false
+		body = resource.AppendString(body, c.name)
+		body = append(body, ':')
+		body = appendJSON(body, v)
+	}
+	body = append(body, '}')
+	vals, err := resource.Decode(p.tg.spec, body, nil)
+	if err != nil {
+		return nil, "invalid " + fieldMessages(err)
+	}
+	if p.tg.users {
+		u, _ := vals.Get("username")
+		e, _ := vals.Get("email")
+		f, _ := vals.Get("full_name")
+		us, es, fs, bad := auth.CheckImportedUser(textOf(u), textOf(e), textOf(f))
+		if len(bad) > 0 {
+			return nil, "invalid " + fieldMessages(tenant.Invalid(bad))
+		}
+		vals.Set("username", us)
+		if es == "" {
+			vals.Set("email", nil)
+		} else {
+			vals.Set("email", es)
+		}
+		if _, ok := vals.Get("full_name"); ok {
+			vals.Set("full_name", fs)
+		}
+	}
+	pr.vals = vals
+	return pr, ""
+}
+
+// fieldMessages is a validation error's fields as "name: message; …".
+func fieldMessages(err error) string {
+	fields := tenant.ErrorFields(err)
+	if len(fields) == 0 {
+		return tenant.ErrorMessage(err)
+	}
+	names := sortedKeys(fields)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ": " + fields[n]
+	}
+	return strings.Join(parts, "; ")
+}
+
+func isBcryptPrefix(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// validBcrypt reports whether s is a whole bcrypt hash. $2y$ (PHP) is
+// kept as it is: tenant/auth verifies it as $2a$, the same algorithm.
+func validBcrypt(s string) bool {
+	if len(s) != 60 {
+		return false
+	}
+	_, err := bcrypt.Cost([]byte("$2a$" + s[4:]))
+	return err == nil
+}
+
+// hash turns the plaintext passwords of rows into bcrypt hashes at the
+// platform's cost, GOMAXPROCS at a time (bcrypt is the slow part of an
+// import with passwords), and forgets the plaintext.
+func (r *run) hash(rows []*pending) error {
+	var todo []*pending
+	for _, pr := range rows {
+		if pr.plain != "" {
+			todo = append(todo, pr)
+		} else if pr.hash != "" {
+			r.rep.Passwords.Kept++
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	start := time.Now()
+	work := make(chan *pending)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Go(func() {
+			for pr := range work {
+				h, err := auth.HashPassword(pr.plain, r.s.cfg.BcryptCost)
+				pr.plain = ""
+				if err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+					continue
+				}
+				pr.hash = h
+				pr.vals.Set("must_change_password", true)
+			}
+		})
+	}
+	for _, pr := range todo {
+		work <- pr
+	}
+	close(work)
+	wg.Wait()
+	r.rep.Passwords.Hashed += int64(len(todo))
+	r.rep.BcryptMS += time.Since(start).Milliseconds()
+	if first != nil {
+		return errors.New("importer: hash a password: bcrypt failed") // never the password
+	}
+	return nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// copyRows lays rows out for COPY: id first, then the mapped columns in
+// the Spec's order (users: the hash and must_change_password too).
+func (r *run) copyRows(p *tablePlan, rows []*pending, base int64) ([]string, [][]any) {
+	cols := []string{"id"}
+	for _, c := range p.cols {
+		cols = append(cols, c.name)
+	}
+	if p.tg.users && !contains(cols, "must_change_password") {
+		cols = append(cols, "must_change_password")
+	}
+	out := make([][]any, len(rows))
+	for i, pr := range rows {
+		row := make([]any, len(cols))
+		row[0] = base + int64(i) + 1
+		for j, name := range cols[1:] {
+			var v any
+			if p.tg.password == name {
+				v = pr.hash
+			} else {
+				v, _ = pr.vals.Get(name)
+			}
+			if v == nil && name == "must_change_password" {
+				v = false
+			}
+			row[j+1] = copyValue(p.tg.spec, name, v)
+		}
+		out[i] = row
+	}
+	return cols, out
+}
+
+// copyValue is a Decode value as COPY wants it.
+func copyValue(s *resource.Spec, name string, v any) any {
+	if v == nil {
+		return nil
+	}
+	f := s.Field(name)
+	switch {
+	case f.Type == resource.Date:
+		d, _ := time.Parse(time.DateOnly, v.(string))
+		return d
+	case s.Table == "password_reset_tokens" && name == "token_hash":
+		h := sha256.Sum256([]byte(v.(string)))
+		return h[:]
+	case s.Table == "audit_log" && name == "ip":
+		str, _ := v.(string)
+		if a, err := netip.ParseAddr(str); err == nil {
+			return a
+		}
+		if pfx, err := netip.ParsePrefix(str); err == nil {
+			return pfx
+		}
+		return nil
+	}
+	return v
+}
+
+// Report is what an import read, wrote and skipped.
+type Report struct {
+	Tenant  string         `json:"tenant"`
+	Mapping string         `json:"mapping"`
+	Source  string         `json:"source"`
+	DryRun  bool           `json:"dry_run"`
+	Tables  []*TableReport `json:"tables"`
+	// Absent are the mapping's source tables the source lacks (skipped).
+	Absent     []string `json:"absent,omitempty"`
+	Passwords  Passwords   `json:"passwords"`
+	Orphans    []Orphan    `json:"orphans,omitempty"`
+	Duplicates []Duplicate `json:"duplicates,omitempty"`
+	// Read, Written, Skipped and AlreadyImported add up the tables.
+	Read            int64 `json:"read"`
+	Written         int64 `json:"written"`
+	Skipped         int64 `json:"skipped"`
+	AlreadyImported int64 `json:"already_imported"`
+	// NothingNew: every row read had been imported before.
+	NothingNew bool `json:"nothing_new"`
+	// CountsMatch: for every table, source rows = read, read = written +
+	// skipped + already imported, and the tenant grew by written.
+	CountsMatch bool  `json:"counts_match"`
+	DurationMS  int64 `json:"duration_ms"`
+	BcryptMS    int64 `json:"bcrypt_ms"` // of DurationMS, hashing plaintext passwords
+	// RowsPerSecond is Read / DurationMS.
+	RowsPerSecond float64 `json:"rows_per_second"`
+}
+
+// TableReport is one mapped table.
+type TableReport struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Absent bool   `json:"absent,omitempty"`
+	// SourceRows is the source's count; TargetBefore/After the tenant's.
+	SourceRows      int64            `json:"source_rows"`
+	Read            int64            `json:"read"`
+	Written         int64            `json:"written"`
+	AlreadyImported int64            `json:"already_imported"`
+	Skipped         map[string]int64 `json:"skipped,omitempty"` // by reason
+	Orphans         int64            `json:"orphans"`
+	Duplicates      int64            `json:"duplicates"`
+	TargetBefore    int64            `json:"target_before"`
+	TargetAfter     int64            `json:"target_after"`
+	// Examples are the first skipped rows, by source key (never a value).
+	Examples []Example `json:"examples,omitempty"`
+}
+
+// SkippedRows adds up the table's skips.
+func (t *TableReport) SkippedRows() int64 {
+	var n int64
+	for _, c := range t.Skipped {
+		n += c
+	}
+	return n
+}
+
+// CountsMatch reports whether the table's counts add up.
+func (t *TableReport) CountsMatch() bool {
+	if t.Absent {
+		return true
+	}
+	return t.SourceRows == t.Read && t.Read == t.Written+t.SkippedRows()+t.AlreadyImported &&
+		t.TargetAfter-t.TargetBefore == t.Written
+}
+
+// Example is one skipped row.
+type Example struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// Passwords counts the users' passwords: bcrypt hashes kept, plaintext
+// hashed (with a forced change), rows skipped for having none.
+type Passwords struct {
+	Kept    int64 `json:"kept"`
+	Hashed  int64 `json:"hashed"`
+	Skipped int64 `json:"skipped"`
+}
+
+// Orphan is a row referring to a parent the import does not have.
+type Orphan struct {
+	Table   string `json:"table"`
+	Key     string `json:"key"`
+	Column  string `json:"column"`
+	Missing string `json:"missing"` // the parent table and key
+}
+
+// Duplicate is a row repeating a unique key of the target.
+type Duplicate struct {
+	Table  string   `json:"table"`
+	Key    string   `json:"key"`
+	Fields []string `json:"fields"`
+	Of     string   `json:"of"` // the row it repeats
+}
+
+func (r *Report) orphan(o Orphan) {
+	if len(r.Orphans) < maxListed {
+		r.Orphans = append(r.Orphans, o)
+	}
+}
+
+func (r *Report) duplicate(d Duplicate) {
+	if len(r.Duplicates) < maxListed {
+		r.Duplicates = append(r.Duplicates, d)
+	}
+}
+
+func (r *Report) finish(start time.Time) {
+	r.CountsMatch = true
+	for _, t := range r.Tables {
+		r.Read += t.Read
+		r.Written += t.Written
+		r.Skipped += t.SkippedRows()
+		r.AlreadyImported += t.AlreadyImported
+		if !t.CountsMatch() {
+			r.CountsMatch = false
+		}
+	}
+	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0
+	r.DurationMS = time.Since(start).Milliseconds()
+	if d := time.Since(start).Seconds(); d > 0 {
+		r.RowsPerSecond = float64(r.Read) / d
+	}
+}
+
+// auditDetails are the counts the tenant's audit log keeps of an import.
+func (r *Report) auditDetails() map[string]any {
+	written := map[string]any{}
+	var total int64
+	for _, t := range r.Tables {
+		if !t.Absent {
+			written[t.To] = t.Written + asInt(written[t.To])
+			total += t.Written
+		}
+	}
+	return map[string]any{"mapping": r.Mapping, "source": r.Source, "dry_run": r.DryRun, "rows_written": total,
+		"tables": written, "hashed": r.Passwords.Hashed, "kept": r.Passwords.Kept}
+}
+
+func asInt(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+// WriteText writes the report as tables for a terminal.
+func (r *Report) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	verb := "imported"
+	if r.DryRun {
+		verb = "dry run (nothing written) of the import"
+	}
+	ew.printf("%s %s into tenant %s with mapping %s in %s (bcrypt %s)\n", verb, r.Source, r.Tenant, r.Mapping,
+		(time.Duration(r.DurationMS) * time.Millisecond).String(), (time.Duration(r.BcryptMS) * time.Millisecond).String())
+	ew.printf("\n%-24s %-24s %8s %8s %8s %8s %8s %8s %8s %8s %s\n", "SOURCE", "TARGET", "SOURCE#", "READ", "WRITTEN", "SKIPPED", "BEFORE", "AFTER", "ORPHANS", "DUPS", "CHECK")
+	for _, t := range r.Tables {
+		if t.Absent {
+			ew.printf("%-24s %-24s %8s\n", t.From, t.To, "absent")
+			continue
+		}
+		check := "ok"
+		if !t.CountsMatch() {
+			check = "MISMATCH"
+		}
+		if t.AlreadyImported > 0 {
+			check += fmt.Sprintf(" (%d already imported)", t.AlreadyImported)
+		}
+		ew.printf("%-24s %-24s %8d %8d %8d %8d %8d %8d %8d %8d %s\n", t.From, t.To, t.SourceRows, t.Read, t.Written, t.SkippedRows(),
+			t.TargetBefore, t.TargetAfter, t.Orphans, t.Duplicates, check)
+	}
+	ew.printf("%-24s %-24s %8s %8d %8d %8d\n", "total", "", "", r.Read, r.Written, r.Skipped)
+	ew.printf("\npasswords: %d bcrypt hashes kept, %d plaintext hashed (must change at next login), %d users skipped without one\n",
+		r.Passwords.Kept, r.Passwords.Hashed, r.Passwords.Skipped)
+	if len(r.Absent) > 0 {
+		ew.printf("absent from the source (skipped): %s\n", strings.Join(r.Absent, ", "))
+	}
+	for _, t := range r.Tables {
+		if len(t.Skipped) == 0 {
+			continue
+		}
+		ew.printf("\nskipped in %s:\n", t.From)
+		reasons := sortedKeys(t.Skipped)
+		sort.SliceStable(reasons, func(i, j int) bool { return t.Skipped[reasons[i]] > t.Skipped[reasons[j]] })
+		for _, reason := range reasons {
+			ew.printf("  %6d  %s\n", t.Skipped[reason], reason)
+		}
+		for _, e := range t.Examples {
+			ew.printf("          e.g. key %s: %s\n", e.Key, e.Reason)
+		}
+	}
+	if len(r.Orphans) > 0 {
+		ew.printf("\norphans (skipped):\n")
+		for _, o := range r.Orphans {
+			ew.printf("  %s %s: %s refers to %s, which the import does not have\n", o.Table, o.Key, o.Column, o.Missing)
+		}
+	}
+	if len(r.Duplicates) > 0 {
+		ew.printf("\nduplicates (skipped):\n")
+		for _, d := range r.Duplicates {
+			ew.printf("  %s %s: same %s as %s\n", d.Table, d.Key, strings.Join(d.Fields, ", "), d.Of)
+		}
+	}
+	switch {
+	case r.NothingNew:
+		ew.printf("\nnothing new: every row was imported before\n")
+	case !r.CountsMatch:
+		ew.printf("\ncounts do NOT add up: see CHECK\n")
+	default:
+		ew.printf("\ncounts add up: source = read = written + skipped + already imported; tenant grew by written\n")
+	}
+	return ew.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}

@@ -1,0 +1,180 @@
+// Package importpg is the importer's SQL on a tenant database: the id map
+// (import_ids), locks, counts, identity reservations and COPY. PostgreSQL
+// errors are translated here, never quoting a failing row (it may hold a
+// password hash).
+package importpg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenancy/platform/tenant"
+)
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// Ready checks the tenant's schema has the id map (migration 000007).
+func Ready(ctx context.Context, tx pgx.Tx) error {
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('import_ids') IS NOT NULL`).Scan(&ok); err != nil {
+		return fmt.Errorf("importpg: check import_ids: %w", err)
+	}
+	if !ok {
+		return tenant.Errorf(tenant.EUnavailable, "the tenant's schema predates imports (no import_ids table): run `platform migrate up --tenant SLUG` first")
+	}
+	return nil
+}
+
+// Lock takes tables against writes until the transaction ends (the
+// request path's reads go on): the duplicate check against existing rows
+// and the reserved ids hold until the commit.
+func Lock(ctx context.Context, tx pgx.Tx, tables []string) error {
+	for _, t := range tables {
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+ident(t)+" IN EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("importpg: lock %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// ID is one row of the id map.
+type ID struct {
+	SourceTable, SourceKey, TargetTable string
+	TargetID                            int64
+}
+
+// IDs returns the id map of earlier imports with mapping.
+func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]ID, error) {
+	rows, err := tx.Query(ctx, `SELECT source_table, source_key, target_table, target_id FROM import_ids WHERE mapping = $1`, mapping)
+	if err != nil {
+		return nil, fmt.Errorf("importpg: read import_ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ID, error) {
+		var id ID
+		err := r.Scan(&id.SourceTable, &id.SourceKey, &id.TargetTable, &id.TargetID)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("importpg: read import_ids: %w", err)
+	}
+	return ids, nil
+}
+
+// Count is table's row count.
+func Count(ctx context.Context, tx pgx.Tx, table string) (int64, error) {
+	var n int64
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+ident(table)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("importpg: count %s: %w", table, err)
+	}
+	return n, nil
+}
+
+// IndexDef is the definition of the unique index (or constraint's index)
+// name, "" when there is none.
+func IndexDef(ctx context.Context, tx pgx.Tx, name string) (string, error) {
+	var def string
+	err := tx.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = $1`, name).Scan(&def)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("importpg: index %s: %w", name, err)
+	}
+	return def, nil
+}
+
+// Existing calls fn with the id and the values of cols of every row of
+// table.
+func Existing(ctx context.Context, tx pgx.Tx, table string, cols []string, fn func(id int64, vals []any)) error {
+	q := "SELECT id"
+	for _, c := range cols {
+		q += ", " + ident(c)
+	}
+	rows, err := tx.Query(ctx, q+" FROM "+ident(table))
+	if err != nil {
+		return fmt.Errorf("importpg: read %s: %w", table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return fmt.Errorf("importpg: read %s: %w", table, err)
+		}
+		id, _ := vals[0].(int64)
+		fn(id, vals[1:])
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("importpg: read %s: %w", table, err)
+	}
+	return nil
+}
+
+// ReserveIDs takes n values of table's identity sequence at once and
+// returns the one before the first: the import writes rows base+1 …
+// base+n with COPY, which stores given values even in GENERATED ALWAYS
+// columns. The table is locked (Lock), so no insert takes ids meanwhile;
+// a rolled-back import leaves a gap, as any rolled-back insert does.
+func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int) (int64, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	var base int64
+	err := tx.QueryRow(ctx, `SELECT setval(s, greatest(coalesce(pg_sequence_last_value(s), 0),
+			(SELECT coalesce(max(id), 0) FROM `+ident(table)+`)) + $2) - $2
+		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`, table, n).Scan(&base)
+	if err != nil {
+		return 0, fmt.Errorf("importpg: reserve %d ids of %s: %w", n, table, err)
+	}
+	return base, nil
+}
+
+// Copy writes rows into table's cols with COPY.
+func Copy(ctx context.Context, tx pgx.Tx, table string, cols []string, rows [][]any) (int64, error) {
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	if err != nil {
+		return 0, translate(table, err)
+	}
+	return n, nil
+}
+
+// RecordIDs adds rows to the id map of mapping.
+func RecordIDs(ctx context.Context, tx pgx.Tx, mapping string, ids []ID) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_ids"}, []string{"mapping", "source_table", "source_key", "target_table", "target_id"},
+		pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) {
+			return []any{mapping, ids[i].SourceTable, ids[i].SourceKey, ids[i].TargetTable, ids[i].TargetID}, nil
+		}))
+	if err != nil {
+		return translate("import_ids", err)
+	}
+	return nil
+}
+
+// translate makes a constraint violation of a COPY one line naming the
+// table and constraint; the row itself (pgconn's Detail) is left out.
+func translate(table string, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("importpg: copy into %s: %w", table, err)
+	}
+	switch pe.Code {
+	case "23505":
+		return tenant.Errorf(tenant.EConflict, "%s: a row repeats a unique key (%s) of the tenant's data: nothing imported", table, pe.ConstraintName)
+	case "23503":
+		return tenant.Errorf(tenant.EConflict, "%s: a row refers to a missing row (%s): nothing imported", table, pe.ConstraintName)
+	case "23514", "23502", "22P02", "22001", "22003", "22007", "22008":
+		what := pe.ConstraintName
+		if what == "" {
+			what = pe.ColumnName
+		}
+		if what == "" {
+			// pe.Message may quote the value: never shown.
+			what = "of its column types"
+		}
+		return tenant.Errorf(tenant.EInvalid, "%s: a row breaks the tenant schema's rule %s: nothing imported", table, what)
+	}
+	return fmt.Errorf("importpg: copy into %s: %s (SQLSTATE %s)", table, pe.Message, pe.Code)
+}

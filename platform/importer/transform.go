@@ -1,0 +1,334 @@
+package importer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tenancy/platform/tenant/resource"
+)
+
+// applyTransform is one transform of a value (nil, int64, float64,
+// string, []byte, bool, time.Time): the new value or a message (never
+// quoting the value: it may be a password).
+func applyTransform(name string, v any, loc *time.Location) (any, string) {
+	if b, ok := v.([]byte); ok {
+		if !utf8.Valid(b) {
+			return nil, "is binary, not text"
+		}
+		v = string(b)
+	}
+	if v == nil {
+		return nil, ""
+	}
+	switch name {
+	case "trim", "lower", "upper":
+		s, ok := v.(string)
+		if !ok {
+			return v, ""
+		}
+		switch name {
+		case "trim":
+			return strings.TrimSpace(s), ""
+		case "lower":
+			return strings.ToLower(s), ""
+		}
+		return strings.ToUpper(s), ""
+	case "nullempty":
+		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" {
+			return nil, ""
+		}
+		return v, ""
+	case "bool":
+		b, ok := toBool(v)
+		if !ok {
+			return nil, "is not a yes/no value (0/1, true/false, sí/no…)"
+		}
+		return b, ""
+	case "int":
+		n, ok := toInt(v)
+		if !ok {
+			return nil, "is not a whole number"
+		}
+		return n, ""
+	case "decimal":
+		f, ok := toFloat(v)
+		if !ok {
+			return nil, "is not a number"
+		}
+		return f, ""
+	case "cents":
+		f, ok := toFloat(v)
+		if !ok {
+			return nil, "is not an amount"
+		}
+		c := math.Round(f * 100)
+		if c > math.MaxInt32 || c < math.MinInt32 {
+			return nil, "is out of range"
+		}
+		return int64(c), ""
+	case "date":
+		d, ok := toDate(v)
+		if !ok {
+			return nil, "is not a date (YYYY-MM-DD)"
+		}
+		return d, ""
+	case "datetime":
+		t, ok := toTime(v, loc)
+		if !ok {
+			return nil, "is not a date and time"
+		}
+		return t, ""
+	case "time":
+		s, ok := toClock(v)
+		if !ok {
+			return nil, "is not a time of day (HH:MM[:SS])"
+		}
+		return s, ""
+	}
+	return nil, "unknown transform " + name
+}
+
+func toBool(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case int64:
+		if x == 0 || x == 1 {
+			return x == 1, true
+		}
+	case float64:
+		if x == 0 || x == 1 {
+			return x == 1, true
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "1", "true", "t", "si", "sí", "yes", "y", "s":
+			return true, true
+		case "0", "false", "f", "no", "n":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+func toInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), true
+		}
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		s := strings.TrimSpace(x)
+		// A decimal comma, as Spanish-language spreadsheets write it.
+		if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
+			s = strings.Replace(s, ",", ".", 1)
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+	}
+	return 0, false
+}
+
+// naiveLayouts are the ways legacy databases write a date and time
+// without a zone.
+var naiveLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"}
+
+// toTime makes v an instant: a time.Time from the source or a naive text
+// is the wall clock in loc; a text with a zone keeps it.
+func toTime(v any, loc *time.Location) (time.Time, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		// The Source contract: naive values come as UTC wall clocks.
+		y, mo, d := x.Date()
+		h, mi, s := x.Clock()
+		return time.Date(y, mo, d, h, mi, s, x.Nanosecond(), loc), true
+	case string:
+		s := strings.TrimSpace(x)
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, true
+		}
+		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
+			return t, true
+		}
+		for _, l := range naiveLayouts {
+			if t, err := time.ParseInLocation(l, s, loc); err == nil {
+				return t, true
+			}
+		}
+	case int64:
+		// Unix seconds, as some PHP apps store them.
+		if x > 0 {
+			return time.Unix(x, 0), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// toDate is v's calendar date as YYYY-MM-DD (a date and time's date as
+// stored, whatever the zone).
+func toDate(v any) (string, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return x.Format(time.DateOnly), true
+	case string:
+		s := strings.TrimSpace(x)
+		if len(s) >= 10 {
+			if d, err := time.Parse(time.DateOnly, s[:10]); err == nil && (len(s) == 10 || s[10] == ' ' || s[10] == 'T') {
+				return d.Format(time.DateOnly), true
+			}
+		}
+		for _, l := range []string{"02/01/2006", "2/1/2006"} {
+			if d, err := time.Parse(l, s); err == nil {
+				return d.Format(time.DateOnly), true
+			}
+		}
+	}
+	return "", false
+}
+
+func toClock(v any) (string, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return x.Format(time.TimeOnly), true
+	case string:
+		s := strings.TrimSpace(x)
+		for _, l := range []string{"15:04:05", "15:04"} {
+			if t, err := time.Parse(l, s); err == nil {
+				return t.Format(time.TimeOnly), true
+			}
+		}
+	}
+	return "", false
+}
+
+// coerce makes a transformed value what field f's JSON wants, the way the
+// legacy systems store such things (0/1 booleans, naive dates), so a
+// mapping names transforms only where the value really changes.
+func coerce(f *resource.Field, v any, loc *time.Location) (any, string) {
+	if b, ok := v.([]byte); ok {
+		if !utf8.Valid(b) {
+			return nil, "is binary, not text"
+		}
+		v = string(b)
+	}
+	if v == nil {
+		return nil, ""
+	}
+	switch f.Type {
+	case resource.Bool:
+		b, ok := toBool(v)
+		if !ok {
+			return nil, "must be true or false"
+		}
+		return b, ""
+	case resource.Int, resource.Money, resource.Ref:
+		n, ok := toInt(v)
+		if !ok {
+			return nil, "must be a whole number"
+		}
+		return n, ""
+	case resource.Date:
+		d, ok := toDate(v)
+		if !ok {
+			return nil, "must be a date (YYYY-MM-DD)"
+		}
+		return d, ""
+	case resource.Time:
+		t, ok := toTime(v, loc)
+		if !ok {
+			return nil, "must be a date and time"
+		}
+		return t, ""
+	case resource.JSON:
+		switch x := v.(type) {
+		case string:
+			if !json.Valid([]byte(x)) {
+				return nil, "must be a JSON object"
+			}
+			return json.RawMessage(x), ""
+		case json.RawMessage:
+			return x, ""
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, "must be a JSON object"
+		}
+		return json.RawMessage(b), ""
+	}
+	return textOf(v), ""
+}
+
+// textOf is a scalar as text: a key, an enum's source value, a string
+// field's value.
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format(time.DateOnly)
+		}
+		return x.Format("2006-01-02 15:04:05")
+	case json.RawMessage:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// appendJSON appends v (after coerce) as JSON for resource.Decode.
+func appendJSON(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case string:
+		return resource.AppendString(b, x)
+	case time.Time:
+		b = append(b, '"')
+		b = x.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	case json.RawMessage:
+		return append(b, x...)
+	}
+	return resource.AppendString(b, textOf(v))
+}
