@@ -896,7 +896,7 @@ type Report struct {
 	DryRun  bool           `json:"dry_run"`
 	Tables  []*TableReport `json:"tables"`
 	// Absent are the mapping's source tables the source lacks (skipped).
-	Absent     []string `json:"absent,omitempty"`
+	Absent     []string    `json:"absent,omitempty"`
 	Passwords  Passwords   `json:"passwords"`
 	Orphans    []Orphan    `json:"orphans,omitempty"`
 	Duplicates []Duplicate `json:"duplicates,omitempty"`

@@ -56,13 +56,13 @@ type SkipRule struct {
 // neither null nor empty), a constant Value, or Default when none of the
 // From columns exists.
 type ColumnMap struct {
-	From      stringList        `json:"from,omitempty"`
-	Value     json.RawMessage   `json:"value,omitempty"`
-	Default   json.RawMessage   `json:"default,omitempty"`
-	Transform []string          `json:"transform,omitempty"`
-	Enum      map[string]any    `json:"enum,omitempty"`
-	Ref       string            `json:"ref,omitempty"`
-	Password  bool              `json:"password,omitempty"`
+	From      stringList      `json:"from,omitempty"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	Default   json.RawMessage `json:"default,omitempty"`
+	Transform []string        `json:"transform,omitempty"`
+	Enum      map[string]any  `json:"enum,omitempty"`
+	Ref       string          `json:"ref,omitempty"`
+	Password  bool            `json:"password,omitempty"`
 }
 
 // stringList is a string or a list of strings.
