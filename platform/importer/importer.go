@@ -137,7 +137,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		}
 		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				r := &run{s: s, m: m, src: src, tx: tx, rep: rep}
+				r := &run{s: s, m: m, src: src, tx: tx, rep: rep, now: time.Now()}
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
@@ -347,6 +347,7 @@ type run struct {
 	src Source
 	tx  pgx.Tx
 	rep *Report
+	now time.Time // the default of NOT NULL timestamps a row leaves null
 	// ids: the id map, mapping's source table (as the mapping spells it)
 	// → source key → target id, from earlier imports and this one.
 	ids map[string]map[string]int64
@@ -707,7 +708,9 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		}
 		if v == nil && !c.field.Nullable && c.field.Default != nil {
 			v = c.field.Default
-			if c.field.Type == resource.JSON {
+			if _, ok := v.(importTime); ok {
+				v = r.now
+			} else if c.field.Type == resource.JSON {
 				b, _ := json.Marshal(v)
 				v = json.RawMessage(b)
 			}

@@ -42,8 +42,8 @@ var (
 			{Name: "last_login_at", Type: resource.Time, Nullable: true},
 			{Name: "password_changed_at", Type: resource.Time, Nullable: true},
 			{Name: "language", Type: resource.Enum, Enum: []string{"es", "en"}, Nullable: true},
-			{Name: "created_at", Type: resource.Time},
-			{Name: "updated_at", Type: resource.Time},
+			{Name: "created_at", Type: resource.Time, Default: importTime{}},
+			{Name: "updated_at", Type: resource.Time, Default: importTime{}},
 		},
 		Uniques: []resource.Unique{
 			{Constraint: "users_username_lower_key", Fields: []string{"username"}},
@@ -57,7 +57,7 @@ var (
 			// The token as the old system stored it; kept as its SHA-256,
 			// as tenant/auth stores its own.
 			{Name: "token_hash", Type: resource.String, Required: true, Max: 1000},
-			{Name: "created_at", Type: resource.Time},
+			{Name: "created_at", Type: resource.Time, Default: importTime{}},
 			{Name: "expires_at", Type: resource.Time, Required: true},
 			{Name: "used_at", Type: resource.Time, Nullable: true},
 		},
@@ -76,7 +76,7 @@ var (
 	auditSpec = &resource.Spec{Name: "audit_log", Entity: "audit_entry", Table: "audit_log",
 		Fields: []resource.Field{
 			{Name: "id", Type: resource.Int, ReadOnly: true},
-			{Name: "occurred_at", Type: resource.Time},
+			{Name: "occurred_at", Type: resource.Time, Default: importTime{}},
 			{Name: "user_id", Type: resource.Ref, Ref: "users", Nullable: true},
 			{Name: "actor", Type: resource.String, Nullable: true, Max: 256},
 			{Name: "action", Type: resource.String, Required: true, Max: 128},
@@ -134,12 +134,18 @@ func importable(s *resource.Spec) *resource.Spec {
 			f.ReadOnly = false
 			f.Nullable = false
 			f.Required = false
+			f.Default = importTime{}
 		case f.ByUser:
 			f.ByUser = false
 		}
 	}
 	return &c
 }
+
+// importTime is the Default of a NOT NULL timestamp that a source row
+// leaves null: the import's time, as the column's own default (now())
+// would have given on an INSERT that left it out.
+type importTime struct{}
 
 // writable reports whether an import may give field f a value.
 func writable(f *resource.Field) bool { return !f.ReadOnly && !f.ByUser }

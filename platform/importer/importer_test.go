@@ -1,0 +1,584 @@
+package importer_test
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+	_ "modernc.org/sqlite"
+
+	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/platform/platformtest"
+	"github.com/tenancy/platform/platform/platformtest/tenanttest"
+	"github.com/tenancy/platform/tenant"
+)
+
+// Plaintext passwords of the legacy users: they must never show in a
+// report, a log line or an error.
+const (
+	plainAna  = "ana-clave-secreta-41"
+	plainLuis = "luis-clave-secreta-77"
+	phpPass   = "php-hash-pass-2019"
+)
+
+// fixture is a test's control plane, import service and log.
+type fixture struct {
+	e   *tenanttest.Env
+	svc *importer.Service
+	log *bytes.Buffer
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	e := tenanttest.New(t)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&syncWriter{buf: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := importer.New(importer.Config{Catalog: e.Catalog, Servers: map[string]*pgadmin.Server{"default": e.Admin},
+		BcryptCost: 4, Logger: logger})
+	return &fixture{e: e, svc: svc, log: &buf}
+}
+
+type syncWriter struct{ buf *bytes.Buffer }
+
+func (w *syncWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+
+// legacySQLite builds a SQLite file from statements, as the legacy app
+// left it.
+func legacySQLite(t *testing.T, stmts ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "legacy.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("sqlite: %s: %v", s, err)
+		}
+	}
+	return path
+}
+
+// phpHash is a $2y$ hash of pw, as PHP's password_hash writes it.
+func phpHash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "$2y$" + string(h)[4:]
+}
+
+// smsApp is a small legacy SMS app: branches, users with plaintext and
+// PHP-hashed passwords, and its message log.
+func smsApp(t *testing.T, extra ...string) string {
+	stmts := []string{
+		`CREATE TABLE sucursales (id INTEGER PRIMARY KEY, nombre TEXT, telefono TEXT, activa INTEGER, borrada INTEGER)`,
+		`INSERT INTO sucursales VALUES (1, ' Centro ', '+52 55 1234 5678', 1, 0), (2, 'Norte', '', 0, 0), (3, 'Vieja', NULL, 1, 1)`,
+		`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, nombre_usuario TEXT, correo TEXT, contrasena TEXT, nombre TEXT, creado DATETIME)`,
+		`INSERT INTO usuarios VALUES (1, 'ana', 'ana@example.mx', '` + plainAna + `', 'Ana Pérez', '2021-03-04 09:30:00'),
+			(2, 'luis', NULL, '` + plainLuis + `', 'Luis Ñúñez', '2021-05-06 18:00:00'),
+			(3, 'pepe', '', '` + phpHash(t, phpPass) + `', 'Pepe', '2022-01-01 00:00:00'),
+			(4, 'sinclave', NULL, '', 'Sin Clave', NULL)`,
+		`CREATE TABLE mensajes (id INTEGER PRIMARY KEY, sucursal_id INTEGER, telefono TEXT, cuerpo TEXT, estado TEXT, enviado DATETIME)`,
+		`INSERT INTO mensajes VALUES (1, 1, '5512345678', 'Su código es 1234', 'E', '2024-02-10 08:15:00'),
+			(2, 2, '5587654321', 'Su código es 9876', 'F', '2024-02-11 20:45:30'),
+			(3, 1, '5511112222', 'Su código es 5555', 'P', '2024-02-12 12:00:00')`,
+	}
+	return legacySQLite(t, append(stmts, extra...)...)
+}
+
+// smsMapping imports smsApp into a restaurant.
+const smsMapping = `
+name: smsapp
+description: test SMS app
+kind: restaurant
+source: [sqlite, csv]
+timezone: America/Mexico_City
+tables:
+  - from: sucursales
+    to: branches
+    key: [id]
+    skip: {column: borrada, equals: 1, reason: deleted in the source}
+    columns:
+      name: {from: nombre, transform: [trim]}
+      phone: {from: telefono, transform: [trim, nullempty]}
+      active: {from: activa, transform: [bool]}
+      address: {from: direccion, default: ""}
+  - from: usuarios
+    to: users
+    key: id
+    columns:
+      username: {from: nombre_usuario, transform: [trim]}
+      email: {from: correo, transform: [trim, nullempty]}
+      full_name: {from: nombre}
+      password_hash: {from: [contrasena_hash, contrasena], password: true}
+      created_at: {from: creado, transform: [datetime]}
+  - from: mensajes
+    to: customer_messages
+    key: [id]
+    columns:
+      branch_id: {from: sucursal_id, ref: sucursales}
+      channel: {value: sms}
+      purpose: {value: verification}
+      recipient: {from: telefono}
+      body: {from: cuerpo}
+      status: {from: estado, enum: {E: sent, F: failed, P: queued}}
+      created_at: {from: enviado}
+  - from: tokens_reset
+    to: password_reset_tokens
+    key: [id]
+    columns:
+      user_id: {from: usuario_id, ref: usuarios}
+      token_hash: {from: token}
+      expires_at: {from: expira}
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// owner runs fn on the tenant's database as its owner.
+func (f *fixture) owner(t *testing.T, tn *tenanttest.Tenant, fn func(c *pgx.Conn) error) {
+	t.Helper()
+	if err := f.e.Admin.In(f.e.Ctx, tn.Database, tenant.OwnerRole(tn.Slug), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// counts is the row count of each table.
+func (f *fixture) counts(t *testing.T, tn *tenanttest.Tenant, tables ...string) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		for _, tb := range tables {
+			var n int64
+			if err := c.QueryRow(f.e.Ctx, "SELECT count(*) FROM "+pgx.Identifier{tb}.Sanitize()).Scan(&n); err != nil {
+				return err
+			}
+			m[tb] = n
+		}
+		return nil
+	})
+	return m
+}
+
+var allTables = []string{"branches", "users", "customer_messages", "password_reset_tokens", "import_ids", "audit_log"}
+
+func table(t *testing.T, r *importer.Report, from string) *importer.TableReport {
+	t.Helper()
+	for _, tr := range r.Tables {
+		if tr.From == from {
+			return tr
+		}
+	}
+	t.Fatalf("report has no table %s", from)
+	return nil
+}
+
+// noPlaintext fails if a legacy plaintext password shows in any text.
+func noPlaintext(t *testing.T, where string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		for _, pw := range []string{plainAna, plainLuis, phpPass} {
+			if strings.Contains(s, pw) {
+				t.Errorf("%s holds a plaintext password", where)
+			}
+		}
+	}
+}
+
+// TestImportEndToEnd: a SQLite app into a restaurant; counts per table
+// and in the tenant; plaintext hashed with a forced change, $2y$ kept;
+// naive dates in the mapping's zone; the deleted branch and the user
+// without a password skipped with their reasons; the absent table
+// reported; the audit log has the import; a second import adds nothing.
+func TestImportEndToEnd(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	src := "sqlite://" + smsApp(t)
+	mapping := writeFile(t, "smsapp.yaml", smsMapping)
+	before := f.counts(t, tn, allTables...)
+
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	after := f.counts(t, tn, allTables...)
+	want := map[string]struct{ read, written, skipped int64 }{
+		"sucursales": {3, 2, 1}, "usuarios": {4, 3, 1}, "mensajes": {3, 3, 0},
+	}
+	for from, w := range want {
+		tr := table(t, rep, from)
+		if tr.Read != w.read || tr.Written != w.written || tr.SkippedRows() != w.skipped || tr.SourceRows != w.read || !tr.CountsMatch() {
+			t.Errorf("%s: %+v, want read %d written %d skipped %d", from, tr, w.read, w.written, w.skipped)
+		}
+		if got := after[tr.To] - before[tr.To]; got != w.written || tr.TargetAfter-tr.TargetBefore != w.written {
+			t.Errorf("%s: the tenant's %s grew by %d, report says %d→%d, want %d", from, tr.To, got, tr.TargetBefore, tr.TargetAfter, w.written)
+		}
+	}
+	if !rep.CountsMatch || rep.NothingNew || rep.Written != 8 || rep.Read != 10 || rep.Skipped != 2 {
+		t.Errorf("report totals: %+v", rep)
+	}
+	if len(rep.Absent) != 1 || rep.Absent[0] != "tokens_reset" || !table(t, rep, "tokens_reset").Absent {
+		t.Errorf("absent = %v, want tokens_reset", rep.Absent)
+	}
+	if rep.Passwords != (importer.Passwords{Kept: 1, Hashed: 2, Skipped: 1}) {
+		t.Errorf("passwords = %+v, want 1 kept, 2 hashed, 1 skipped", rep.Passwords)
+	}
+	if n := table(t, rep, "sucursales").Skipped["skipped by the mapping: deleted in the source"]; n != 1 {
+		t.Errorf("branch skips: %v", table(t, rep, "sucursales").Skipped)
+	}
+	if n := table(t, rep, "usuarios").Skipped["no password"]; n != 1 {
+		t.Errorf("user skips: %v", table(t, rep, "usuarios").Skipped)
+	}
+	if after["import_ids"] != 8 {
+		t.Errorf("import_ids: %d rows, want 8", after["import_ids"])
+	}
+	if after["audit_log"] != before["audit_log"]+1 {
+		t.Errorf("audit_log grew by %d, want 1 (the import)", after["audit_log"]-before["audit_log"])
+	}
+
+	// What the tenant holds.
+	type user struct {
+		hash   string
+		change bool
+		email  *string
+		name   string
+	}
+	users := map[string]user{}
+	var created time.Time
+	var msgBranch, centro int64
+	var status, phone string
+	var active bool
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		rows, err := c.Query(f.e.Ctx, `SELECT username, password_hash, must_change_password, email, full_name FROM users WHERE username <> 'admin'`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			var u user
+			if err := rows.Scan(&name, &u.hash, &u.change, &u.email, &u.name); err != nil {
+				return err
+			}
+			users[name] = u
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := c.QueryRow(f.e.Ctx, `SELECT id, phone, active FROM branches WHERE name = 'Centro'`).Scan(&centro, &phone, &active); err != nil {
+			return err
+		}
+		return c.QueryRow(f.e.Ctx, `SELECT created_at, branch_id, status FROM customer_messages WHERE body = 'Su código es 9876'`).Scan(&created, &msgBranch, &status)
+	})
+	if len(users) != 3 {
+		t.Fatalf("users imported: %v", users)
+	}
+	for name, pw := range map[string]string{"ana": plainAna, "luis": plainLuis} {
+		u := users[name]
+		if !u.change || !strings.HasPrefix(u.hash, "$2a$04$") || bcrypt.CompareHashAndPassword([]byte(u.hash), []byte(pw)) != nil {
+			t.Errorf("%s: hash %.7s… must change %v: want a bcrypt at cost 4 of the old password and a forced change", name, u.hash, u.change)
+		}
+	}
+	if u := users["pepe"]; u.change || !strings.HasPrefix(u.hash, "$2y$") || u.email != nil {
+		t.Errorf("pepe: hash %.7s… must change %v email %v: want the $2y$ hash kept, no forced change, no email", u.hash, u.change, u.email)
+	}
+	if users["luis"].name != "Luis Ñúñez" || users["ana"].email == nil || *users["ana"].email != "ana@example.mx" {
+		t.Errorf("user fields: %+v", users)
+	}
+	if phone != "+52 55 1234 5678" || !active {
+		t.Errorf("Centro: phone %q active %v", phone, active)
+	}
+	// 20:45:30 in Mexico City (UTC-6, no DST since 2022) is 02:45:30 UTC.
+	if want := time.Date(2024, 2, 12, 2, 45, 30, 0, time.UTC); !created.Equal(want) || status != "failed" || msgBranch == centro {
+		t.Errorf("message: created %v (want %v), status %s, branch %d (Centro is %d)", created.UTC(), want, status, msgBranch, centro)
+	}
+	var auditDetails map[string]any
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT details FROM audit_log WHERE action = $1 AND actor LIKE 'operator:%'`, importer.AuditAction).Scan(&auditDetails)
+	})
+	if auditDetails["mapping"] != "smsapp" || auditDetails["rows_written"] != float64(8) {
+		t.Errorf("audit details: %v", auditDetails)
+	}
+
+	// The report in JSON and as text, and the log, hold no plaintext.
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"sucursales", "customer_messages", "absent", "2 plaintext hashed", "counts add up"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text report lacks %q:\n%s", w, text.String())
+		}
+	}
+
+	// Again: nothing new.
+	rep2, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping})
+	if err != nil {
+		t.Fatalf("second import: %v", err)
+	}
+	again := f.counts(t, tn, allTables...)
+	for _, tb := range allTables {
+		if tb != "audit_log" && again[tb] != after[tb] {
+			t.Errorf("second import changed %s: %d → %d rows", tb, after[tb], again[tb])
+		}
+	}
+	if !rep2.NothingNew || rep2.Written != 0 || rep2.AlreadyImported != 8 || !rep2.CountsMatch {
+		t.Errorf("second import: %+v", rep2)
+	}
+	var text2 bytes.Buffer
+	if err := rep2.WriteText(&text2); err != nil || !strings.Contains(text2.String(), "nothing new") {
+		t.Errorf("second report (%v):\n%s", err, text2.String())
+	}
+	noPlaintext(t, "report, log", string(js), text.String(), f.log.String(), text2.String())
+}
+
+// TestImportOrphansAndDuplicates: a message of a missing branch is an
+// orphan, listed and skipped; a username repeating another's in another
+// case and a branch name repeated are duplicates, listed and skipped.
+func TestImportOrphansAndDuplicates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	src := smsApp(t,
+		`INSERT INTO mensajes VALUES (10, 99, '5500000000', 'huérfano', 'E', '2024-03-01 10:00:00')`,
+		`INSERT INTO mensajes VALUES (11, 3, '5500000001', 'de la borrada', 'E', '2024-03-01 10:00:00')`,
+		`INSERT INTO usuarios VALUES (5, 'ANA', NULL, 'otra-clave-cualquiera', 'Ana bis', NULL)`,
+		`INSERT INTO sucursales VALUES (4, 'Centro', NULL, 1, 0)`,
+	)
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + src, Mapping: writeFile(t, "m.yaml", smsMapping)})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	msgs := table(t, rep, "mensajes")
+	if msgs.Orphans != 2 || msgs.Written != 3 || len(rep.Orphans) != 2 {
+		t.Fatalf("mensajes: %+v; orphans %+v", msgs, rep.Orphans)
+	}
+	got := map[string]string{}
+	for _, o := range rep.Orphans {
+		got[o.Key] = o.Table + "." + o.Column + " → " + o.Missing
+	}
+	if got["10"] != "mensajes.branch_id → sucursales 99" || got["11"] != "mensajes.branch_id → sucursales 3" {
+		t.Errorf("orphans: %v", got)
+	}
+	dups := map[string]importer.Duplicate{}
+	for _, d := range rep.Duplicates {
+		dups[d.Table+" "+d.Key] = d
+	}
+	if d, ok := dups["usuarios 5"]; !ok || d.Of != "source row 1" || d.Fields[0] != "username" {
+		t.Errorf("duplicates: %+v", rep.Duplicates)
+	}
+	if d, ok := dups["sucursales 4"]; !ok || d.Of != "source row 1" {
+		t.Errorf("duplicates: %+v", rep.Duplicates)
+	}
+	if u := table(t, rep, "usuarios"); u.Duplicates != 1 || u.Written != 3 || !u.CountsMatch() {
+		t.Errorf("usuarios: %+v", u)
+	}
+	if n := f.counts(t, tn, "customer_messages")["customer_messages"]; n != 3 {
+		t.Errorf("customer_messages: %d rows, want 3", n)
+	}
+	if !rep.CountsMatch {
+		t.Errorf("counts do not match: %+v", rep)
+	}
+}
+
+// TestImportConflictingData: a tenant that already has a user of the
+// source's (not from an earlier import) refuses the import with a clear
+// error naming it, and nothing changes.
+func TestImportConflictingData(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		_, err := c.Exec(f.e.Ctx, `INSERT INTO users (username, password_hash) VALUES ('Luis', 'x')`)
+		return err
+	})
+	before := f.counts(t, tn, allTables...)
+	_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), Mapping: writeFile(t, "m.yaml", smsMapping)})
+	if tenant.ErrorCode(err) != tenant.EConflict || !strings.Contains(err.Error(), "usuarios: the tenant already has users") ||
+		!strings.Contains(err.Error(), "source row 2") || !strings.Contains(err.Error(), "nothing imported") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("import into conflicting data: %v (%s)", err, tenant.ErrorCode(err))
+	}
+	noPlaintext(t, "the error", err.Error())
+	if after := f.counts(t, tn, allTables...); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}
+
+func equal(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestImportFailureMidwayLeavesTenantUnchanged: the last table breaks a
+// rule only the database knows (a constraint the test adds), after the
+// branches and users are written: the whole import is undone.
+func TestImportFailureMidwayLeavesTenantUnchanged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		_, err := c.Exec(f.e.Ctx, `ALTER TABLE customer_messages ADD CONSTRAINT test_no_boom CHECK (body <> 'boom')`)
+		return err
+	})
+	src := smsApp(t, `INSERT INTO mensajes VALUES (20, 1, '5500000002', 'boom', 'E', '2024-03-01 10:00:00')`)
+	before := f.counts(t, tn, allTables...)
+	_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + src, Mapping: writeFile(t, "m.yaml", smsMapping)})
+	if tenant.ErrorCode(err) != tenant.EInvalid || !strings.Contains(err.Error(), "customer_messages") || !strings.Contains(err.Error(), "test_no_boom") {
+		t.Fatalf("import: %v (%s), want the constraint named", err, tenant.ErrorCode(err))
+	}
+	noPlaintext(t, "the error", err.Error())
+	if after := f.counts(t, tn, allTables...); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+	// And a good source imports afterwards (the failed run left no ids).
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), Mapping: writeFile(t, "m.yaml", smsMapping)})
+	if err != nil || rep.Written != 8 {
+		t.Fatalf("import after the failure: %v %+v", err, rep)
+	}
+}
+
+// TestImportDryRun does everything and writes nothing; the real import
+// after it writes what the dry run said.
+func TestImportDryRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	src, mapping := "sqlite://"+smsApp(t), writeFile(t, "m.yaml", smsMapping)
+	before := f.counts(t, tn, allTables...)
+	dry, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping, DryRun: true})
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if !dry.DryRun || dry.Written != 8 || dry.Passwords.Hashed != 2 || !dry.CountsMatch {
+		t.Errorf("dry run report: %+v", dry)
+	}
+	if after := f.counts(t, tn, allTables...); !equal(before, after) {
+		t.Errorf("dry run changed the tenant: %v → %v", before, after)
+	}
+	real, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping})
+	if err != nil || real.Written != dry.Written || real.NothingNew {
+		t.Fatalf("import after the dry run: %v %+v", err, real)
+	}
+}
+
+// TestImportCSV: the same app as CSV files (every value text).
+func TestImportCSV(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	dir := t.TempDir()
+	files := map[string]string{
+		"sucursales.csv": "\ufeffid,nombre,telefono,activa,borrada\n1,Centro,+52 55 1234 5678,1,0\n2,Norte,,sí,0\n3,Vieja,,1,1\n",
+		"usuarios.csv":   "id,nombre_usuario,correo,contrasena,nombre,creado\n1,ana,ana@example.mx," + plainAna + ",Ana,2021-03-04 09:30:00\n",
+		"mensajes.csv":   "id,sucursal_id,telefono,cuerpo,estado,enviado\n1,2,5512345678,\"Hola, su código\",E,2024-02-10 08:15:00\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "csv://" + dir, MappingFile: "inline.yaml", MappingBytes: []byte(smsMapping)})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if rep.Written != 4 || rep.Skipped != 1 || !rep.CountsMatch || rep.Passwords.Hashed != 1 {
+		t.Errorf("report: %+v", rep)
+	}
+	var active bool
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT active FROM branches WHERE name = 'Norte'`).Scan(&active)
+	})
+	if !active {
+		t.Error("Norte: activa 'sí' not imported as true")
+	}
+}
+
+// TestImportErrorsAreOneLine: bad mapping files, sources that cannot be
+// read and requests that do not fit get one clear line each, before
+// anything is written, and never the source's password.
+func TestImportErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	inst := f.e.Create(t, tenant.Institution)
+	good := "sqlite://" + smsApp(t)
+	bad := func(old, new string) string { return strings.Replace(smsMapping, old, new, 1) }
+	notSQLite := writeFile(t, "notes.db", "these are not the droids")
+	before := f.counts(t, tn, allTables...)
+	for _, c := range []struct {
+		name, mapping, from, slug string
+		code, want                string
+	}{
+		{"yaml", "name: [unclosed", good, "", tenant.EInvalid, "m.yaml: not valid YAML or JSON"},
+		{"unknown key", bad("      name: {from: nombre, transform: [trim]}", "      name: {from: nombre, tranform: [trim]}"), good, "", tenant.EInvalid,
+			`m.yaml: tables[0](sucursales).columns.name.tranform: unknown key`},
+		{"unknown top key", "nmae: x\n" + smsMapping, good, "", tenant.EInvalid, "m.yaml: nmae: unknown key"},
+		{"unknown transform", bad("[trim]}", "[trimm]}"), good, "", tenant.EInvalid, `m.yaml: sucursales.name: unknown transform "trimm"`},
+		{"unknown target column", bad("      name: {from: nombre", "      nombre: {from: nombre"), good, "", tenant.EInvalid,
+			`sucursales.nombre: branches has no column "nombre"`},
+		{"required column", bad("      recipient: {from: telefono}\n", ""), good, "", tenant.EInvalid, "mensajes: customer_messages.recipient is required: map it"},
+		{"ref to a later table", bad("ref: sucursales", "ref: tokens_reset"), good, "", tenant.EInvalid, `mensajes.branch_id: ref "tokens_reset" names no earlier table`},
+		{"read-only column", bad("      body: {from: cuerpo}", "      body: {from: cuerpo}\n      id: {from: id}"), good, "", tenant.EInvalid,
+			"mensajes.id: customer_messages.id is set by the platform"},
+		{"unknown target table", bad("to: customer_messages", "to: sms"), good, "", tenant.EInvalid, `mensajes: to: "sms" is not a table`},
+		{"password on another column", bad("{from: nombre}", "{from: nombre, password: true}"), good, "", tenant.EInvalid, "usuarios.full_name: password: true only on users.password_hash"},
+		{"missing source column", bad("recipient: {from: telefono}", "recipient: {from: tel}"), good, "", tenant.EInvalid,
+			`mensajes.recipient: the source table has no column "tel"`},
+		{"wrong kind", smsMapping, good, inst.Slug, tenant.EInvalid, "mapping smsapp is for restaurant tenants; " + inst.Slug + " is a institution tenant"},
+		{"unknown tenant", smsMapping, good, "no-such-tenant", tenant.ENotFound, `tenant "no-such-tenant" not found`},
+		{"missing file", smsMapping, "sqlite:///no/such/legacy.db", "", tenant.EInvalid, "sqlite:///no/such/legacy.db: no such file"},
+		{"not sqlite", smsMapping, "sqlite://" + notSQLite, "", tenant.EInvalid, "not a SQLite database"},
+		{"relative path", smsMapping, "sqlite://legacy.db", "", tenant.EInvalid, "the path must be absolute"},
+		{"scheme", smsMapping, "postgres://u:hunter2@h/db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources"},
+		{"no scheme", smsMapping, "legacy.db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources"},
+		{"csv dir", smsMapping, "csv:///no/such/dir", "", tenant.EInvalid, "csv:///no/such/dir: no such directory"},
+	} {
+		slug := c.slug
+		if slug == "" {
+			slug = tn.Slug
+		}
+		_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: slug, From: c.from, MappingFile: "m.yaml", MappingBytes: []byte(c.mapping)})
+		if err == nil || tenant.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v (%s), want %s containing %q on one line", c.name, err, tenant.ErrorCode(err), c.code, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error shows the source's password", c.name)
+		}
+	}
+	if _, err := importer.Open(f.e.Ctx, "mysql://root:hunter2@127.0.0.1:1/legacy"); err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("mysql: %v", err)
+	}
+	if after := f.counts(t, tn, allTables...); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+	_ = platformtest.Rand
+}
