@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,7 +30,7 @@ var setFlags = map[string]string{
 
 func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, set, settings, seed)")
+		return usagef("tenant: missing verb (create, list, show, suspend, resume, delete, env, reset-admin, set, settings, seed, import)")
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("tenant "+verb, flag.ContinueOnError)
@@ -39,6 +40,8 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		domains, sets, unsets  multiFlag
 		yes, purge, reveal     bool
 		seedSize               string
+		from, mapping          string
+		dryRun                 bool
 	)
 	switch verb {
 	case "create":
@@ -66,6 +69,10 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		fs.Var(&unsets, "unset", "KEY back to its default (repeatable)")
 	case "seed":
 		fs.StringVar(&seedSize, "size", "small", "small or large (about 500 MB)")
+	case "import":
+		fs.StringVar(&from, "from", "", "sqlite:///path.db, mysql://user:pass@host/db or csv:///dir")
+		fs.StringVar(&mapping, "mapping", "", "a built-in mapping's name or a mapping file")
+		fs.BoolVar(&dryRun, "dry-run", false, "do everything but commit")
 	default:
 		return usagef("tenant: unknown verb %q", verb)
 	}
@@ -100,6 +107,9 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if err := checkSeedSize(seedSize); err != nil {
 			return err
 		}
+	}
+	if verb == "import" && (from == "" || mapping == "") {
+		return usagef("tenant import: --from URL and --mapping NAME|FILE are required")
 	}
 	if verb == "create" && kind == "" {
 		return usagef("tenant create: --kind is required (restaurant or institution)")
@@ -234,6 +244,12 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return printSettings(stdout, *out, slug, st)
 	case "seed":
 		return seedTenant(ctx, a, slug, seedSize, *out, stdout)
+	case "import":
+		level, err := logLevel(getenv)
+		if err != nil {
+			return err
+		}
+		return importTenant(ctx, a, slug, from, mapping, dryRun, *out, stdout, slog.New(newHandler(getenv, stderr, level)))
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
 		if err != nil {
