@@ -1,0 +1,63 @@
+//go:build importfixtures
+
+// Built with -tags importfixtures until the fixtures branch (package
+// importtest) is merged; the lead drops the tag then.
+
+package importer_test
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/importer/importtest"
+	"github.com/tenancy/platform/tenant"
+)
+
+// TestImportVerificarSMS: the shipped mapping imports the VerificarSMS
+// fixture end to end: every table's counts, the deleted branch skipped
+// with its reason, orphans and case-twin
+// duplicates reported, $2b$ hashes kept (they verify), and a second
+// import adds nothing.
+func TestImportVerificarSMS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	opt := importtest.Options{Orphans: 2, Duplicates: 1}
+	src := "sqlite://" + importtest.VerificarSMS(t, opt)
+	counts := importtest.VerificarSMSCounts(opt)
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "verificarsms"})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	want := map[string]struct{ written, skipped int64 }{
+		"branches":          {counts["branches"] - importtest.VerificarSMSDeletedBranches, importtest.VerificarSMSDeletedBranches},
+		"users":             {counts["users"] - 1, 1}, // the case twin
+		"sms_verifications": {counts["sms_verifications"] - 2, 2},
+		"reset_tokens":      {counts["reset_tokens"], 0},
+	}
+	for from, w := range want {
+		tr := table(t, rep, from)
+		if tr.SourceRows != counts[from] || tr.Written != w.written || tr.SkippedRows() != w.skipped || !tr.CountsMatch() {
+			t.Errorf("%s: %+v, want %d written, %d skipped of %d", from, tr, w.written, w.skipped, counts[from])
+		}
+	}
+	if len(rep.Orphans) != 2 || len(rep.Duplicates) != 1 || rep.Passwords.Hashed != 0 || rep.Passwords.Kept != want["users"].written || !rep.CountsMatch {
+		t.Errorf("report: orphans %v duplicates %v passwords %+v", rep.Orphans, rep.Duplicates, rep.Passwords)
+	}
+	for _, l := range importtest.VerificarSMSLogins() {
+		var hash string
+		f.owner(t, tn, func(c *pgx.Conn) error {
+			return c.QueryRow(f.e.Ctx, `SELECT password_hash FROM users WHERE username = $1`, l.Username).Scan(&hash)
+		})
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(l.Password)) != nil {
+			t.Errorf("%s: the kept hash does not verify the old password", l.Username)
+		}
+	}
+	again, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "verificarsms"})
+	if err != nil || !again.NothingNew || again.Written != 0 {
+		t.Errorf("second import: %v %+v", err, again)
+	}
+}
