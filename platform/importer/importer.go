@@ -424,6 +424,10 @@ type pending struct {
 	hash  string
 }
 
+// table imports one source table. Reading, transforming and validating
+// (a goroutine) overlap with the COPY into the tenant; a table with
+// passwords is read whole first, so its plaintext can be hashed in
+// parallel before the COPY.
 func (r *run) table(ctx context.Context, p *tablePlan) error {
 	tr := &TableReport{From: p.tm.From, To: p.tm.To, Skipped: map[string]int64{}}
 	r.rep.Tables = append(r.rep.Tables, tr)
@@ -438,6 +442,92 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	if err != nil {
 		return err
 	}
+	// Ids for every source row at once (the count is an upper bound:
+	// skipped rows leave gaps, as rolled-back inserts do).
+	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, int(tr.SourceRows))
+	if err != nil {
+		return err
+	}
+
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan *pending, 4096)
+	done := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(done)
+		defer close(ch)
+		readErr = r.read(pctx, p, tr, uniques, ch)
+	}()
+	// stop ends the reader and returns its error, if any.
+	stop := func() error {
+		cancel()
+		for range ch {
+		}
+		<-done
+		if readErr != nil && !errors.Is(readErr, context.Canceled) {
+			return readErr
+		}
+		return nil
+	}
+
+	next := func() (*pending, bool) { pr, ok := <-ch; return pr, ok }
+	if p.tg.password != "" {
+		var rows []*pending
+		for pr := range ch {
+			rows = append(rows, pr)
+		}
+		<-done
+		if readErr != nil {
+			return readErr
+		}
+		if err := r.hash(rows); err != nil {
+			return err
+		}
+		i := 0
+		next = func() (*pending, bool) {
+			if i == len(rows) {
+				return nil, false
+			}
+			i++
+			return rows[i-1], true
+		}
+	}
+	cols := r.copyColumns(p)
+	var ids []importpg.ID
+	n, err := importpg.CopyFunc(ctx, r.tx, p.tm.To, cols, func() ([]any, error) {
+		pr, ok := next()
+		if !ok {
+			<-done
+			return nil, readErr
+		}
+		if int64(len(ids)) == tr.SourceRows {
+			return nil, tenant.Errorf(tenant.EConflict, "%s: the source has more rows than it counted (%d): it changed during the import; nothing imported", p.tm.From, tr.SourceRows)
+		}
+		id := base + int64(len(ids)) + 1
+		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id})
+		return r.copyRow(p, cols, pr, id), nil
+	})
+	if err != nil {
+		if rerr := stop(); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	tr.Written = n
+	for _, id := range ids {
+		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+	}
+	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, ids); err != nil {
+		return err
+	}
+	tr.TargetAfter, err = importpg.Count(ctx, r.tx, p.tm.To)
+	return err
+}
+
+// read reads p's source table, sending the rows that pass every check to
+// ch; it returns a conflict with the tenant's data as an error.
+func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques []*uniqueKey, ch chan<- *pending) error {
 	skip := func(key, reason string) {
 		tr.Skipped[reason]++
 		if len(tr.Examples) < maxExamples {
@@ -445,9 +535,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 		}
 	}
 	seenKeys := map[string]bool{}
-	var rows []*pending
-	var conflict error
-	err = r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
+	return r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
 		tr.Read++
 		key, ok := keyOf(row, p.key)
 		if !ok {
@@ -494,9 +582,8 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 					skip(key, "duplicate "+strings.Join(u.fields, ", ")+" of an earlier import's row")
 					return nil
 				}
-				conflict = tenant.Errorf(tenant.EConflict, "%s: the tenant already has %s %d with the same %s as source row %s (%s), not from an earlier import of %s: nothing imported",
+				return tenant.Errorf(tenant.EConflict, "%s: the tenant already has %s %d with the same %s as source row %s (%s), not from an earlier import of %s: nothing imported",
 					p.tm.From, p.tm.To, id, strings.Join(u.fields, ", "), key, clip(v), r.m.Name)
-				return conflict
 			}
 		}
 		for _, u := range uniques {
@@ -504,39 +591,13 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 				u.seen[v] = key
 			}
 		}
-		rows = append(rows, pr)
-		return nil
+		select {
+		case ch <- pr:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
-	if conflict != nil {
-		return conflict
-	}
-	if err != nil {
-		return err
-	}
-	if err := r.hash(rows); err != nil {
-		return err
-	}
-	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, len(rows))
-	if err != nil {
-		return err
-	}
-	cols, copyRows := r.copyRows(p, rows, base)
-	n, err := importpg.Copy(ctx, r.tx, p.tm.To, cols, copyRows)
-	if err != nil {
-		return err
-	}
-	tr.Written = n
-	ids := make([]importpg.ID, len(rows))
-	for i, pr := range rows {
-		id := base + int64(i) + 1
-		ids[i] = importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id}
-		put(r.ids, p.tm.From, pr.key, id)
-	}
-	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, ids); err != nil {
-		return err
-	}
-	tr.TargetAfter, err = importpg.Count(ctx, r.tx, p.tm.To)
-	return err
 }
 
 // uniques loads the target table's unique keys and the values the tenant
@@ -834,9 +895,9 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// copyRows lays rows out for COPY: id first, then the mapped columns in
-// the Spec's order (users: the hash and must_change_password too).
-func (r *run) copyRows(p *tablePlan, rows []*pending, base int64) ([]string, [][]any) {
+// copyColumns are the COPY's columns: id first, then the mapped columns
+// in the Spec's order (users: must_change_password too).
+func (r *run) copyColumns(p *tablePlan) []string {
 	cols := []string{"id"}
 	for _, c := range p.cols {
 		cols = append(cols, c.name)
@@ -844,25 +905,26 @@ func (r *run) copyRows(p *tablePlan, rows []*pending, base int64) ([]string, [][
 	if p.tg.users && !contains(cols, "must_change_password") {
 		cols = append(cols, "must_change_password")
 	}
-	out := make([][]any, len(rows))
-	for i, pr := range rows {
-		row := make([]any, len(cols))
-		row[0] = base + int64(i) + 1
-		for j, name := range cols[1:] {
-			var v any
-			if p.tg.password == name {
-				v = pr.hash
-			} else {
-				v, _ = pr.vals.Get(name)
-			}
-			if v == nil && name == "must_change_password" {
-				v = false
-			}
-			row[j+1] = copyValue(p.tg.spec, name, v)
+	return cols
+}
+
+// copyRow is pr laid out for COPY with id.
+func (r *run) copyRow(p *tablePlan, cols []string, pr *pending, id int64) []any {
+	row := make([]any, len(cols))
+	row[0] = id
+	for j, name := range cols[1:] {
+		var v any
+		if p.tg.password == name {
+			v = pr.hash
+		} else {
+			v, _ = pr.vals.Get(name)
 		}
-		out[i] = row
+		if v == nil && name == "must_change_password" {
+			v = false
+		}
+		row[j+1] = copyValue(p.tg.spec, name, v)
 	}
-	return cols, out
+	return row
 }
 
 // copyValue is a Decode value as COPY wants it.

@@ -37,7 +37,7 @@ type fixture struct {
 	log *bytes.Buffer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	e := tenanttest.New(t)
 	var buf bytes.Buffer
@@ -154,7 +154,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 // owner runs fn on the tenant's database as its owner.
-func (f *fixture) owner(t *testing.T, tn *tenanttest.Tenant, fn func(c *pgx.Conn) error) {
+func (f *fixture) owner(t testing.TB, tn *tenanttest.Tenant, fn func(c *pgx.Conn) error) {
 	t.Helper()
 	if err := f.e.Admin.In(f.e.Ctx, tn.Database, tenant.OwnerRole(tn.Slug), fn); err != nil {
 		t.Fatal(err)

@@ -132,9 +132,10 @@ func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int) (int64, err
 	return base, nil
 }
 
-// Copy writes rows into table's cols with COPY.
-func Copy(ctx context.Context, tx pgx.Tx, table string, cols []string, rows [][]any) (int64, error) {
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+// CopyFunc writes the rows next returns into table's cols with COPY,
+// until it returns a nil row (or an error, which aborts the COPY).
+func CopyFunc(ctx context.Context, tx pgx.Tx, table string, cols []string, next func() ([]any, error)) (int64, error) {
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(next))
 	if err != nil {
 		return 0, translate(table, err)
 	}
