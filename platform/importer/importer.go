@@ -137,7 +137,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		}
 		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				r := &run{s: s, m: m, src: src, tx: tx, rep: rep, now: time.Now()}
+				r := &run{s: s, m: m, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
@@ -706,8 +706,7 @@ func clip(s string) string {
 // row builds and validates one source row: the row, or why it is skipped.
 func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pending, string) {
 	pr := &pending{key: key}
-	body := append(make([]byte, 0, 256), '{')
-	first := true
+	given := resource.Values{Names: make([]string, 0, len(p.cols)), Vals: make([]any, 0, len(p.cols))}
 	for i := range p.cols {
 		c := &p.cols[i]
 		var v any
@@ -763,29 +762,19 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 			}
 			v = id
 		}
-		v, msg := coerce(c.field, v, r.m.loc)
-		if msg != "" {
-			return nil, "invalid " + c.name + ": " + msg
-		}
 		if v == nil && !c.field.Nullable && c.field.Default != nil {
 			v = c.field.Default
 			if _, ok := v.(importTime); ok {
 				v = r.now
-			} else if c.field.Type == resource.JSON {
-				b, _ := json.Marshal(v)
-				v = json.RawMessage(b)
 			}
 		}
-		if !first {
-			body = append(body, ',')
+		v, msg := coerce(c.field, v, r.m.loc)
+		if msg != "" {
+			return nil, "invalid " + c.name + ": " + msg
 		}
-		first = false
-		body = resource.AppendString(body, c.name)
-		body = append(body, ':')
-		body = appendJSON(body, v)
+		given.Names, given.Vals = append(given.Names, c.name), append(given.Vals, v)
 	}
-	body = append(body, '}')
-	vals, err := resource.Decode(p.tg.spec, body, nil)
+	vals, err := resource.DecodeValues(p.tg.spec, given)
 	if err != nil {
 		return nil, "invalid " + fieldMessages(err)
 	}

@@ -120,6 +120,8 @@ func toInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
+	case int: // a Spec's Default
+		return int64(x), true
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 			return int64(x), true
@@ -308,27 +310,4 @@ func textOf(v any) string {
 		return string(x)
 	}
 	return fmt.Sprint(v)
-}
-
-// appendJSON appends v (after coerce) as JSON for resource.Decode.
-func appendJSON(b []byte, v any) []byte {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...)
-	case bool:
-		return strconv.AppendBool(b, x)
-	case int64:
-		return strconv.AppendInt(b, x, 10)
-	case float64:
-		return strconv.AppendFloat(b, x, 'f', -1, 64)
-	case string:
-		return resource.AppendString(b, x)
-	case time.Time:
-		b = append(b, '"')
-		b = x.AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"')
-	case json.RawMessage:
-		return append(b, x...)
-	}
-	return resource.AppendString(b, textOf(v))
 }

@@ -319,7 +319,6 @@ var (
 // (nil on create), for Check. Messages are per field (422); a body that is
 // not one JSON object is 400.
 func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
-	create := cur == nil
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -332,8 +331,36 @@ func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Values{}, ErrBadJSON
 	}
-	bad := map[string]string{}
+	names := make([]string, 0, len(obj))
 	for name := range obj {
+		names = append(names, name)
+	}
+	return decodeFields(s, cur, names, func(f *Field) (any, bool, bool) {
+		raw, given := obj[f.Name]
+		return raw, given, string(raw) == "null"
+	}, func(f *Field, raw any) (any, string) { return parseValue(f, raw.(json.RawMessage)) })
+}
+
+// DecodeValues is Decode for a create whose fields are already Go values
+// rather than JSON (platform/importer: rows of a legacy database): the
+// same rules, field by field and the Spec's Check. v holds nil (null),
+// string (String, Email, Phone, Enum, Date), int64 (Int, Money, Ref),
+// bool, time.Time (Time) or json.RawMessage (JSON).
+func DecodeValues(s *Spec, v Values) (Values, error) {
+	return decodeFields(s, nil, v.Names, func(f *Field) (any, bool, bool) {
+		val, given := v.Get(f.Name)
+		return val, given, given && val == nil
+	}, checkValue)
+}
+
+// decodeFields checks the fields given (names) against s: unknown,
+// read-only and (on update) immutable fields refused, required ones (on
+// create) demanded, each value through parse; get returns a field's raw
+// value, whether it was given and whether it is null.
+func decodeFields(s *Spec, cur *Row, names []string, get func(f *Field) (any, bool, bool), parse func(f *Field, raw any) (any, string)) (Values, error) {
+	create := cur == nil
+	bad := map[string]string{}
+	for _, name := range names {
 		f := s.Field(name)
 		switch {
 		case f == nil:
@@ -351,17 +378,17 @@ func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
 	var v Values
 	for i := range s.Fields {
 		f := &s.Fields[i]
-		raw, given := obj[f.Name]
 		if f.ReadOnly || f.ByUser || (!create && f.Immutable) || bad[f.Name] != "" {
 			continue
 		}
+		raw, given, null := get(f)
 		if !given {
 			if create && f.Required {
 				bad[f.Name] = "is required"
 			}
 			continue
 		}
-		if string(raw) == "null" {
+		if null {
 			if f.Required || !f.Nullable {
 				bad[f.Name] = "may not be null"
 				continue
@@ -369,7 +396,7 @@ func Decode(s *Spec, body []byte, cur *Row) (Values, error) {
 			v.Names, v.Vals = append(v.Names, f.Name), append(v.Vals, nil)
 			continue
 		}
-		val, msg := parseValue(f, raw)
+		val, msg := parse(f, raw)
 		if msg != "" {
 			bad[f.Name] = msg
 			continue
@@ -414,6 +441,41 @@ func parseValue(f *Field, raw json.RawMessage) (any, string) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, "must be a string"
 		}
+		return checkValue(f, s)
+	case Int, Money, Ref:
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return nil, "must be a whole number"
+		}
+		i, err := strconv.ParseInt(n.String(), 10, 64)
+		if err != nil {
+			return nil, "must be a whole number"
+		}
+		return checkValue(f, i)
+	case Bool:
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, "must be true or false"
+		}
+		return b, ""
+	case JSON:
+		return checkValue(f, raw)
+	}
+	return nil, "has an unsupported type"
+}
+
+// checkValue applies f's rules to a value already decoded (see
+// DecodeValues for the types): the value as stored, or a message.
+func checkValue(f *Field, v any) (any, string) {
+	switch f.Type {
+	case String, Email, Phone, Enum, Date, Time:
+		if t, ok := v.(time.Time); ok && f.Type == Time {
+			return t, ""
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, "must be a string"
+		}
 		s = strings.TrimSpace(s)
 		if strings.ContainsFunc(s, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f }) {
 			return nil, "may not contain control characters"
@@ -453,12 +515,8 @@ func parseValue(f *Field, raw json.RawMessage) (any, string) {
 		}
 		return s, ""
 	case Int, Money, Ref:
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return nil, "must be a whole number"
-		}
-		i, err := strconv.ParseInt(n.String(), 10, 64)
-		if err != nil {
+		i, ok := v.(int64)
+		if !ok {
 			return nil, "must be a whole number"
 		}
 		switch {
@@ -477,13 +535,14 @@ func parseValue(f *Field, raw json.RawMessage) (any, string) {
 		}
 		return i, ""
 	case Bool:
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
+		b, ok := v.(bool)
+		if !ok {
 			return nil, "must be true or false"
 		}
 		return b, ""
 	case JSON:
-		if len(raw) == 0 || raw[0] != '{' {
+		raw, ok := v.(json.RawMessage)
+		if !ok || len(raw) == 0 || raw[0] != '{' {
 			return nil, "must be a JSON object"
 		}
 		if len(raw) > 1<<20 {
