@@ -227,7 +227,8 @@ type tablePlan struct {
 type colPlan struct {
 	name       string
 	field      *resource.Field
-	src        []int // indexes into read: the first non-empty value
+	src        []int   // indexes into read: the first non-empty value
+	join       *string // or all non-empty values joined with it
 	constant   any
 	hasConst   bool
 	def        any
@@ -235,6 +236,7 @@ type colPlan struct {
 	transforms []string
 	enum       map[string]any
 	ref        *TableMap
+	orphanNull bool
 	password   bool
 }
 
@@ -298,7 +300,7 @@ func (m *Mapping) compile(ctx context.Context, src Source) ([]*tablePlan, error)
 				continue
 			}
 			cp := colPlan{name: f.Name, field: p.tg.spec.Field(f.Name), transforms: c.Transform, enum: c.Enum,
-				password: c.Password}
+				password: c.Password, join: c.Join, orphanNull: c.Orphan == "null"}
 			if c.Ref != "" {
 				cp.ref = m.earlier(i, c.Ref)
 			}
@@ -715,6 +717,16 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 			v = c.constant
 		case c.hasDef:
 			v = c.def
+		case c.join != nil:
+			var parts []string
+			for _, j := range c.src {
+				if t := strings.TrimSpace(textOf(row[j])); t != "" {
+					parts = append(parts, t)
+				}
+			}
+			if len(parts) > 0 {
+				v = strings.Join(parts, *c.join)
+			}
 		default:
 			for _, j := range c.src {
 				v = row[j]
@@ -755,12 +767,18 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		if c.ref != nil && v != nil {
 			want := textOf(v)
 			id, ok := r.ids[c.ref.From][want]
-			if !ok {
+			switch {
+			case ok:
+				v = id
+			case c.orphanNull:
+				r.rep.orphan(Orphan{Table: p.tm.From, Key: key, Column: c.name, Missing: c.ref.From + " " + want, SetNull: true})
+				tr.Orphans++
+				v = nil
+			default:
 				r.rep.orphan(Orphan{Table: p.tm.From, Key: key, Column: c.name, Missing: c.ref.From + " " + want})
 				tr.Orphans++
 				return nil, "orphan: " + c.name + " refers to a missing " + c.ref.From + " row"
 			}
-			v = id
 		}
 		if v == nil && !c.field.Nullable && c.field.Default != nil {
 			v = c.field.Default
@@ -1021,12 +1039,15 @@ type Passwords struct {
 	Skipped int64 `json:"skipped"`
 }
 
-// Orphan is a row referring to a parent the import does not have.
+// Orphan is a row referring to a parent the import does not have: the
+// row is skipped, or (orphan: null in the mapping) written with the
+// reference cleared.
 type Orphan struct {
 	Table   string `json:"table"`
 	Key     string `json:"key"`
 	Column  string `json:"column"`
 	Missing string `json:"missing"` // the parent table and key
+	SetNull bool   `json:"set_null,omitempty"`
 }
 
 // Duplicate is a row repeating a unique key of the target.
@@ -1132,9 +1153,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	if len(r.Orphans) > 0 {
-		ew.printf("\norphans (skipped):\n")
+		ew.printf("\norphans:\n")
 		for _, o := range r.Orphans {
-			ew.printf("  %s %s: %s refers to %s, which the import does not have\n", o.Table, o.Key, o.Column, o.Missing)
+			what := "row skipped"
+			if o.SetNull {
+				what = "written with " + o.Column + " null"
+			}
+			ew.printf("  %s %s: %s refers to %s, which the import does not have (%s)\n", o.Table, o.Key, o.Column, o.Missing, what)
 		}
 	}
 	if len(r.Duplicates) > 0 {

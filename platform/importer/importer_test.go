@@ -582,3 +582,78 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 	}
 	_ = platformtest.Rand
 }
+
+// TestImportJoinObjectOrphanNull: join puts several source columns into
+// one, object:KEY makes text a JSON object, and orphan: null writes a row
+// whose parent is missing with the reference cleared (still listed).
+func TestImportJoinObjectOrphanNull(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	src := legacySQLite(t,
+		`CREATE TABLE clientes (id INTEGER PRIMARY KEY, nombre TEXT, paterno TEXT, materno TEXT)`,
+		`INSERT INTO clientes VALUES (1, 'Ana', 'Pérez', NULL), (2, 'Luis', ' Soto ', 'Ruiz')`,
+		`CREATE TABLE mensajes (id INTEGER PRIMARY KEY, cliente_id INTEGER, telefono TEXT)`,
+		`INSERT INTO mensajes VALUES (1, 2, '5511112222'), (2, 77, '5533334444')`,
+		`CREATE TABLE bitacora (id INTEGER PRIMARY KEY, accion TEXT, detalle TEXT)`,
+		`INSERT INTO bitacora VALUES (1, 'alta', 'Alta de "cliente"'), (2, 'baja', NULL)`,
+	)
+	mapping := `
+name: joins
+kind: restaurant
+source: sqlite
+tables:
+  - from: clientes
+    to: customers
+    key: id
+    columns:
+      name: {from: [nombre, paterno, materno], join: " "}
+  - from: mensajes
+    to: customer_messages
+    key: id
+    columns:
+      customer_id: {from: cliente_id, ref: clientes, orphan: "null"}
+      channel: {value: sms}
+      purpose: {value: other}
+      recipient: {from: telefono}
+  - from: bitacora
+    to: audit_log
+    key: id
+    columns:
+      action: {from: accion}
+      details: {from: detalle, transform: ["object:detalle"]}
+`
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + src, MappingFile: "joins.yaml", MappingBytes: []byte(mapping)})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if rep.Written != 6 || len(rep.Orphans) != 1 || !rep.Orphans[0].SetNull || rep.Orphans[0].Key != "2" || !rep.CountsMatch {
+		t.Fatalf("report: %+v orphans %+v", rep, rep.Orphans)
+	}
+	var names []string
+	var nullCustomers int
+	var detail, empty string
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		rows, err := c.Query(f.e.Ctx, `SELECT name FROM customers ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if err := c.QueryRow(f.e.Ctx, `SELECT count(*) FROM customer_messages WHERE customer_id IS NULL AND recipient = '5533334444'`).Scan(&nullCustomers); err != nil {
+			return err
+		}
+		if err := c.QueryRow(f.e.Ctx, `SELECT details->>'detalle' FROM audit_log WHERE action = 'alta'`).Scan(&detail); err != nil {
+			return err
+		}
+		return c.QueryRow(f.e.Ctx, `SELECT details::text FROM audit_log WHERE action = 'baja'`).Scan(&empty)
+	})
+	if len(names) != 2 || names[0] != "Ana Pérez" || names[1] != "Luis Soto Ruiz" {
+		t.Errorf("joined names: %q", names)
+	}
+	if nullCustomers != 1 || detail != `Alta de "cliente"` || empty != "{}" {
+		t.Errorf("orphan set null: %d rows; details %q and %q", nullCustomers, detail, empty)
+	}
+}

@@ -53,16 +53,21 @@ type SkipRule struct {
 
 // ColumnMap is how one target column gets its value: from source
 // columns (the first the source has; for a list, per row the first that is
-// neither null nor empty), a constant Value, or Default when none of the
-// From columns exists.
+// neither null nor empty, or with Join all of those joined), a constant
+// Value, or Default when none of the From columns exists.
 type ColumnMap struct {
 	From      stringList      `json:"from,omitempty"`
+	Join      *string         `json:"join,omitempty"`
 	Value     json.RawMessage `json:"value,omitempty"`
 	Default   json.RawMessage `json:"default,omitempty"`
 	Transform []string        `json:"transform,omitempty"`
 	Enum      map[string]any  `json:"enum,omitempty"`
 	Ref       string          `json:"ref,omitempty"`
-	Password  bool            `json:"password,omitempty"`
+	// Orphan is what a Ref value without its parent does: "skip" the row
+	// (the default) or, on a nullable column, set it to "null". Either
+	// way it is listed.
+	Orphan   string `json:"orphan,omitempty"`
+	Password bool   `json:"password,omitempty"`
 }
 
 // stringList is a string or a list of strings.
@@ -82,8 +87,16 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Transforms known to mappings, applied in the order given.
+// Transforms known to mappings, applied in the order given; besides
+// these, object:KEY makes a value the JSON object {"KEY": value}.
 var transforms = []string{"trim", "lower", "upper", "nullempty", "bool", "int", "decimal", "cents", "date", "datetime", "time"}
+
+func knownTransform(t string) bool {
+	if k, ok := strings.CutPrefix(t, "object:"); ok {
+		return k != ""
+	}
+	return slices.Contains(transforms, t)
+}
 
 //go:embed mappings/*.yaml
 var embedded embed.FS
@@ -180,7 +193,7 @@ var (
 	topKeys    = []string{"name", "description", "kind", "source", "timezone", "tables"}
 	tableKeys  = []string{"from", "to", "key", "skip", "columns"}
 	skipKeys   = []string{"column", "equals", "reason"}
-	columnKeys = []string{"from", "value", "default", "transform", "enum", "ref", "password"}
+	columnKeys = []string{"from", "join", "value", "default", "transform", "enum", "ref", "orphan", "password"}
 )
 
 // unknownKeys lists the keys of v that a mapping does not have, by path.
@@ -309,9 +322,20 @@ func (m *Mapping) validate() error {
 				add("%s: default goes with from, not value", w)
 			}
 			for _, tr := range c.Transform {
-				if !slices.Contains(transforms, tr) {
-					add("%s: unknown transform %q (one of %s)", w, tr, strings.Join(transforms, ", "))
+				if !knownTransform(tr) {
+					add("%s: unknown transform %q (one of %s, object:KEY)", w, tr, strings.Join(transforms, ", "))
 				}
+			}
+			if c.Join != nil && len(c.From) == 0 {
+				add("%s: join goes with a list of from columns", w)
+			}
+			switch c.Orphan {
+			case "", "skip", "null":
+			default:
+				add("%s: orphan must be skip or null, not %q", w, c.Orphan)
+			}
+			if c.Orphan != "" && c.Ref == "" {
+				add("%s: orphan goes with ref", w)
 			}
 			if c.Ref != "" {
 				if m.earlier(i, c.Ref) == nil {

@@ -188,6 +188,9 @@ func (m *Mapping) Check() error {
 					add("%s: ref %q writes %s, but %s.%s refers to %s", w, c.Ref, p.To, t.To, name, f.Ref)
 				}
 			}
+			if c.Orphan == "null" && !f.Nullable {
+				add("%s: orphan: null, but %s.%s may not be null", w, t.To, name)
+			}
 			if c.Password && name != tg.password {
 				add("%s: password: true only on users.password_hash", w)
 			}

@@ -25,6 +25,13 @@ func applyTransform(name string, v any, loc *time.Location) (any, string) {
 	if v == nil {
 		return nil, ""
 	}
+	if key, ok := strings.CutPrefix(name, "object:"); ok {
+		b, err := json.Marshal(map[string]string{key: textOf(v)})
+		if err != nil {
+			return nil, "is not text"
+		}
+		return json.RawMessage(b), ""
+	}
 	switch name {
 	case "trim", "lower", "upper":
 		s, ok := v.(string)
