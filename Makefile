@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO    ?= go
 ENV   := eval "$$(scripts/dev-services env)"
 
-.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console bench-tls clean
+.PHONY: all build services run test vet lint fuzz bench-provision bench-migrate bench-router bench-idle bench-domain bench-backup bench-console bench-tls bench-import clean
 
 all: build
 
@@ -58,6 +58,11 @@ bench-domain: services build
 
 bench-console: services build
 	$(ENV) && scripts/bench/console
+
+# A million generated rows imported from SQLite vs a bare COPY of them;
+# bcrypt of plaintext passwords at cost 12 apart (docs/BENCHMARKS.md).
+bench-import: services
+	$(ENV) && go test ./platform/importer/ -run '^$$' -bench 'BenchmarkImport' -benchtime 3x -timeout 30m
 
 bench-backup: services build
 	$(ENV) && scripts/bench/backup

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/tenant"
 )
 
@@ -161,4 +162,47 @@ func BenchmarkImport(b *testing.B) {
 		}
 		b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
+}
+
+var benchUsers = flag.Int("import-users", 64, "BenchmarkImportPasswords: users with plaintext passwords")
+
+// BenchmarkImportPasswords: users with plaintext passwords hashed at the
+// production cost (12), GOMAXPROCS at a time; bcrypt's share of the
+// import's time is reported apart, as the import's report does.
+//
+//	go test ./platform/importer/ -run '^$' -bench BenchmarkImportPasswords -benchtime 1x
+func BenchmarkImportPasswords(b *testing.B) {
+	f := newFixture(b)
+	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: 12})
+	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
+	for i := 1; i <= *benchUsers; i++ {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
+	}
+	src := "sqlite://" + legacySQLite(b, stmts...)
+	mapping := []byte(`
+name: bench-users
+kind: restaurant
+source: sqlite
+tables:
+  - from: usuarios
+    to: users
+    key: id
+    columns:
+      username: {from: usuario}
+      password_hash: {from: clave, password: true}
+`)
+	tn := f.e.Create(b, tenant.Restaurant)
+	var bcryptMS, totalMS int64
+	for b.Loop() {
+		rep, err := svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, MappingFile: "users.yaml", MappingBytes: mapping, DryRun: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Passwords.Hashed != int64(*benchUsers) {
+			b.Fatalf("hashed %d, want %d", rep.Passwords.Hashed, *benchUsers)
+		}
+		bcryptMS, totalMS = bcryptMS+rep.BcryptMS, totalMS+rep.DurationMS
+	}
+	b.ReportMetric(float64(bcryptMS)/float64(b.N)/float64(*benchUsers), "bcrypt-ms/user")
+	b.ReportMetric(float64(totalMS-bcryptMS)/float64(b.N), "other-ms")
 }

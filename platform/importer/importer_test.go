@@ -53,7 +53,7 @@ func (w *syncWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 
 // legacySQLite builds a SQLite file from statements, as the legacy app
 // left it.
-func legacySQLite(t *testing.T, stmts ...string) string {
+func legacySQLite(t testing.TB, stmts ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "legacy.db")
 	db, err := sql.Open("sqlite", path)
