@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 
@@ -136,6 +139,93 @@ func TestCLITenantImport(t *testing.T) {
 		}
 		if tt.code != "" && tenant.ErrorCode(err) != tt.code {
 			t.Errorf("platform %s: code %s, want %s", strings.Join(tt.args, " "), tenant.ErrorCode(err), tt.code)
+		}
+	}
+}
+
+// verificarUsers is a SQLite file shaped like VerificarSMS's users table
+// only (its other tables absent), with one $2b$ user.
+func verificarUsers(t *testing.T, pw string) []byte {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "v.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, password_hash TEXT, nombre TEXT, email TEXT, activo INTEGER, creado_en DATETIME, ultimo_acceso DATETIME)`,
+		`INSERT INTO users VALUES (1, 'operadora', '` + "$2b$" + string(h)[4:] + `', 'Operadora Uno', NULL, 1, '2024-03-04 09:15:00', NULL)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestOperatorAPIImport: POST /v1/tenants/{slug}/imports takes the SQLite
+// file as the body with a built-in mapping (dry run, then for real) and
+// answers the report; local paths and unknown mappings are refused; the
+// operator token is required.
+func TestOperatorAPIImport(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	ts := c.serve(t, nil)
+	slug := platformtest.Slug("apim")
+	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "Por API")
+	file := verificarUsers(t, "clave-de-operadora-1")
+	upload := func(query, token string) (int, map[string]any) {
+		req, err := http.NewRequest("POST", ts.adminURL+"/v1/tenants/"+slug+"/imports?"+query, bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/vnd.sqlite3")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return do(t, req)
+	}
+	if code, body := upload("mapping=verificarsms", ""); code != 401 {
+		t.Errorf("without the token: %d %v", code, body)
+	}
+	code, body := upload("mapping=verificarsms&dry_run=true", testOperatorToken)
+	if code != 200 || body["dry_run"] != true || body["written"] != float64(1) || len(body["absent"].([]any)) != 3 {
+		t.Fatalf("dry run: %d %v", code, body)
+	}
+	code, body = upload("mapping=verificarsms", testOperatorToken)
+	if code != 200 || body["dry_run"] != false || body["written"] != float64(1) || body["counts_match"] != true {
+		t.Fatalf("import: %d %v", code, body)
+	}
+	var n int
+	err := c.admin.In(t.Context(), tenant.DatabaseName(slug), tenant.OwnerRole(slug), func(conn *pgx.Conn) error {
+		return conn.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE username = 'operadora'`).Scan(&n)
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("imported user: %d (%v)", n, err)
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"from":"sqlite:///etc/passwd","mapping":"verificarsms"}`, "from: a mysql:// URL, or upload the SQLite file"},
+		{`{"from":"csv:///etc","mapping":"verificarsms"}`, "from: a mysql:// URL"},
+		{`{"from":"mysql://u:p@127.0.0.1:1/x","mapping":"/etc/mapping.yaml"}`, "mapping: not a built-in mapping"},
+		{`{"from":"mysql://u:p@127.0.0.1:1/x"}`, "mapping is required"},
+		{`{"from":"mysql://u:p@127.0.0.1:1/x","mapping":{"name":"x","kind":"restaurant","source":"mysql","tables":[],"extra":1}}`, "extra: unknown key"},
+		{`{"mapping":"verificarsms","surprise":1}`, "request body"},
+	} {
+		code, body := ts.api(t, "POST", "/v1/tenants/"+slug+"/imports", testOperatorToken, tt.body)
+		msg, _ := body["error"].(map[string]any)["message"].(string)
+		if code != 400 || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %v, want 400 with %q", tt.body, code, body, tt.want)
 		}
 	}
 }

@@ -21,8 +21,10 @@ import (
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/backup"
+	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/opconsole"
 	"github.com/tenancy/platform/platform/opjob"
+	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/platform/schedule"
 	"github.com/tenancy/platform/platform/secrets"
@@ -320,7 +322,9 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		HSTSMaxAge: cfg.TLS.HSTSMaxAge, Before: before})
 	acfg := adminapi.Config{Service: a.svc, Rotator: s.rotator, Catalog: a.cat, Token: cfg.OperatorToken,
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits,
-		Metrics: metricsHandler(reg, cfg.Metrics.Token)}
+		Metrics: metricsHandler(reg, cfg.Metrics.Token),
+		Importer: importer.New(importer.Config{Catalog: a.cat, Servers: map[string]*pgadmin.Server{"default": a.admin},
+			BcryptCost: a.bcryptCost, Logger: log})}
 	// Operator jobs run the backups and the console's fleet migration.
 	host, err := os.Hostname()
 	if err != nil {

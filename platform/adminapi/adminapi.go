@@ -26,6 +26,7 @@ import (
 
 	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/opjob"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
@@ -52,6 +53,8 @@ type Config struct {
 	// Metrics serves GET /metrics (Prometheus); nil: not served. It does
 	// its own authentication, if any: not the operator token.
 	Metrics fiber.Handler
+	// Importer runs POST /v1/tenants/{slug}/imports; nil: unavailable.
+	Importer *importer.Service
 }
 
 // Ops is the operator API's operations: its JSON handlers and the
@@ -110,6 +113,7 @@ func NewApp(a *Ops) *fiber.App {
 	v1.Post("/backups/:id/verify", a.backupVerify)
 	v1.Post("/backups/:id/restore", a.backupRestore)
 	v1.Get("/jobs/:id", a.job)
+	v1.Post("/tenants/:slug/imports", a.importRun)
 	return app
 }
 
