@@ -350,6 +350,8 @@ type run struct {
 	tx  pgx.Tx
 	rep *Report
 	now time.Time // the default of NOT NULL timestamps a row leaves null
+	// roles are the tenant's role ids by name (users' roles column).
+	roles map[string]int64
 	// ids: the id map, mapping's source table (as the mapping spells it)
 	// → source key → target id, from earlier imports and this one.
 	ids map[string]map[string]int64
@@ -370,6 +372,11 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if err := importpg.Lock(ctx, r.tx, locks); err != nil {
 		return err
 	}
+	roles, err := importpg.Roles(ctx, r.tx)
+	if err != nil {
+		return err
+	}
+	r.roles = roles
 	prior, err := importpg.IDs(ctx, r.tx, r.m.Name)
 	if err != nil {
 		return err
@@ -422,7 +429,8 @@ type uniqueKey struct {
 type pending struct {
 	key   string
 	vals  resource.Values
-	plain string // a plaintext password to hash; cleared once hashed
+	roles []int64 // users: role ids to grant
+	plain string  // a plaintext password to hash; cleared once hashed
 	hash  string
 }
 
@@ -497,6 +505,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	}
 	cols := r.copyColumns(p)
 	var ids []importpg.ID
+	var grants [][]any
 	n, err := importpg.CopyFunc(ctx, r.tx, p.tm.To, cols, func() ([]any, error) {
 		pr, ok := next()
 		if !ok {
@@ -508,6 +517,9 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 		}
 		id := base + int64(len(ids)) + 1
 		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id})
+		for _, role := range pr.roles {
+			grants = append(grants, []any{id, role})
+		}
 		return r.copyRow(p, cols, pr, id), nil
 	})
 	if err != nil {
@@ -517,6 +529,10 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 		return err
 	}
 	tr.Written = n
+	if err := importpg.GrantRoles(ctx, r.tx, grants); err != nil {
+		return err
+	}
+	tr.RolesGranted = int64(len(grants))
 	for _, id := range ids {
 		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
 	}
@@ -813,6 +829,22 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		if _, ok := vals.Get("full_name"); ok {
 			vals.Set("full_name", fs)
 		}
+		if rs, _ := vals.Get("roles"); rs != nil {
+			seen := map[int64]bool{}
+			for _, name := range strings.Split(rs.(string), ",") {
+				if name = strings.TrimSpace(name); name == "" {
+					continue
+				}
+				id, ok := r.roles[name]
+				if !ok {
+					return nil, fmt.Sprintf("invalid roles: %s is not a role of the tenant (%s)", clip(fmt.Sprintf("%q", name)), strings.Join(sortedKeys(r.roles), ", "))
+				}
+				if !seen[id] {
+					seen[id] = true
+					pr.roles = append(pr.roles, id)
+				}
+			}
+		}
 	}
 	pr.vals = vals
 	return pr, ""
@@ -907,6 +939,9 @@ func cmpErr(a, b error) error {
 func (r *run) copyColumns(p *tablePlan) []string {
 	cols := []string{"id"}
 	for _, c := range p.cols {
+		if p.tg.users && c.name == "roles" {
+			continue // user_roles, after the users
+		}
 		cols = append(cols, c.name)
 	}
 	if p.tg.users && !contains(cols, "must_change_password") {
@@ -1003,6 +1038,8 @@ type TableReport struct {
 	Duplicates      int64            `json:"duplicates"`
 	TargetBefore    int64            `json:"target_before"`
 	TargetAfter     int64            `json:"target_after"`
+	// RolesGranted counts the user_roles rows written (users' roles).
+	RolesGranted int64 `json:"roles_granted,omitempty"`
 	// Examples are the first skipped rows, by source key (never a value).
 	Examples []Example `json:"examples,omitempty"`
 }
@@ -1135,6 +1172,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	ew.printf("%-24s %-24s %8s %8d %8d %8d\n", "total", "", "", r.Read, r.Written, r.Skipped)
 	ew.printf("\npasswords: %d bcrypt hashes kept, %d plaintext hashed (must change at next login), %d users skipped without one\n",
 		r.Passwords.Kept, r.Passwords.Hashed, r.Passwords.Skipped)
+	for _, t := range r.Tables {
+		if t.RolesGranted > 0 {
+			ew.printf("roles: %d granted to the users of %s\n", t.RolesGranted, t.From)
+		}
+	}
 	if len(r.Absent) > 0 {
 		ew.printf("absent from the source (skipped): %s\n", strings.Join(r.Absent, ", "))
 	}

@@ -124,6 +124,7 @@ tables:
       full_name: {from: nombre}
       password_hash: {from: [contrasena_hash, contrasena], password: true}
       created_at: {from: creado, transform: [datetime]}
+      roles: {value: "staff, manager"}
   - from: mensajes
     to: customer_messages
     key: [id]
@@ -250,6 +251,17 @@ func TestImportEndToEnd(t *testing.T) {
 	}
 	if after["import_ids"] != 8 {
 		t.Errorf("import_ids: %d rows, want 8", after["import_ids"])
+	}
+	if tr := table(t, rep, "usuarios"); tr.RolesGranted != 6 {
+		t.Errorf("roles granted: %d, want 6 (staff and manager to 3 users)", tr.RolesGranted)
+	}
+	var grants int
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT count(*) FROM user_roles ur JOIN users u ON u.id = ur.user_id JOIN roles r ON r.id = ur.role_id
+			WHERE u.username <> 'admin' AND r.name IN ('staff', 'manager')`).Scan(&grants)
+	})
+	if grants != 6 {
+		t.Errorf("user_roles: %d grants of staff and manager, want 6", grants)
 	}
 	if after["audit_log"] != before["audit_log"]+1 {
 		t.Errorf("audit_log grew by %d, want 1 (the import)", after["audit_log"]-before["audit_log"])

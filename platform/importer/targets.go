@@ -44,6 +44,9 @@ var (
 			{Name: "language", Type: resource.Enum, Enum: []string{"es", "en"}, Nullable: true},
 			{Name: "created_at", Type: resource.Time, Default: importTime{}},
 			{Name: "updated_at", Type: resource.Time, Default: importTime{}},
+			// Not a column: role names (comma-separated) granted in
+			// user_roles; each must be one of the tenant's roles.
+			{Name: "roles", Type: resource.String, Nullable: true, Max: 500},
 		},
 		Uniques: []resource.Unique{
 			{Constraint: "users_username_lower_key", Fields: []string{"username"}},

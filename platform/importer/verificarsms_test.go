@@ -2,8 +2,9 @@
 
 // Left out of the build (the tag ignore, which go mod tidy skips too)
 // until the fixtures branch (package importtest) is merged: the lead
-// drops this build line then. Meanwhile: go test -tags ignore in a tree
-// that has importtest.
+// drops this build line then. Meanwhile, in a tree that has importtest,
+// make it another tag and pass that with -tags (-tags ignore would pull in
+// dependencies' ignored files).
 
 package importer_test
 

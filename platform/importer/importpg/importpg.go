@@ -64,6 +64,33 @@ func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]ID, error) {
 	return ids, nil
 }
 
+// Roles returns the tenant's role ids by name.
+func Roles(ctx context.Context, tx pgx.Tx) (map[string]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT name, id FROM roles`)
+	if err != nil {
+		return nil, fmt.Errorf("importpg: read roles: %w", err)
+	}
+	m := map[string]int64{}
+	var name string
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&name, &id}, func() error { m[name] = id; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("importpg: read roles: %w", err)
+	}
+	return m, nil
+}
+
+// GrantRoles gives users their roles (user_roles), [user id, role id] each.
+func GrantRoles(ctx context.Context, tx pgx.Tx, grants [][]any) error {
+	if len(grants) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"user_roles"}, []string{"user_id", "role_id"}, pgx.CopyFromRows(grants)); err != nil {
+		return translate("user_roles", err)
+	}
+	return nil
+}
+
 // Count is table's row count.
 func Count(ctx context.Context, tx pgx.Tx, table string) (int64, error) {
 	var n int64
