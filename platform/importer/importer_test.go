@@ -669,3 +669,24 @@ tables:
 		t.Errorf("orphan set null: %d rows; details %q and %q", nullCustomers, detail, empty)
 	}
 }
+
+// TestImportUnknownRoleSkipsUser: a role the tenant does not have skips
+// the user with the reason; nothing of it is granted.
+func TestImportUnknownRoleSkipsUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	m := strings.Replace(smsMapping, `roles: {value: "staff, manager"}`, `roles: {value: "staff, chef"}`, 1)
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), MappingFile: "m.yaml", MappingBytes: []byte(m)})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	u := table(t, rep, "usuarios")
+	reason := `invalid roles: "chef" is not a role of the tenant (manager, owner, staff)`
+	if u.Written != 0 || u.Skipped[reason] != 3 || u.RolesGranted != 0 || !rep.CountsMatch {
+		t.Errorf("usuarios: %+v, want 3 skipped with %q", u, reason)
+	}
+	if rep.Passwords.Hashed != 0 {
+		t.Errorf("passwords of skipped users were hashed: %+v", rep.Passwords)
+	}
+}
