@@ -751,13 +751,18 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 				}
 			}
 		}
+		// A value or default is the target's already: no transform, no enum.
+		literal := c.hasConst || c.hasDef
 		for _, t := range c.transforms {
+			if literal {
+				break
+			}
 			var msg string
 			if v, msg = applyTransform(t, v, r.m.loc); msg != "" {
 				return nil, "invalid " + c.name + ": " + msg
 			}
 		}
-		if c.enum != nil && v != nil {
+		if c.enum != nil && v != nil && !literal {
 			to, ok := c.enum[textOf(v)]
 			if !ok {
 				return nil, fmt.Sprintf("invalid %s: %s is not in the mapping's enum", c.name, clip(fmt.Sprintf("%q", textOf(v))))
