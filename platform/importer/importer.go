@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -780,6 +781,8 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 					return nil, "invalid " + c.name + ": looks like a bcrypt hash but is not one"
 				}
 				pr.hash = s
+			case len(s) > auth.MaxPasswordBytes:
+				return nil, fmt.Sprintf("invalid %s: a plaintext password longer than %d bytes (bcrypt's limit)", c.name, auth.MaxPasswordBytes)
 			default:
 				pr.plain = s
 			}
@@ -901,17 +904,14 @@ func (r *run) hash(rows []*pending) error {
 	start := time.Now()
 	work := make(chan *pending)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
+	var failed atomic.Bool
 	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Go(func() {
 			for pr := range work {
 				h, err := auth.HashPassword(pr.plain, r.s.cfg.BcryptCost)
 				pr.plain = ""
 				if err != nil {
-					mu.Lock()
-					first = cmpErr(first, err)
-					mu.Unlock()
+					failed.Store(true)
 					continue
 				}
 				pr.hash = h
@@ -926,17 +926,10 @@ func (r *run) hash(rows []*pending) error {
 	wg.Wait()
 	r.rep.Passwords.Hashed += int64(len(todo))
 	r.rep.BcryptMS += time.Since(start).Milliseconds()
-	if first != nil {
+	if failed.Load() {
 		return errors.New("importer: hash a password: bcrypt failed") // never the password
 	}
 	return nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // copyColumns are the COPY's columns: id first, then the mapped columns

@@ -378,6 +378,7 @@ func TestImportOrphansAndDuplicates(t *testing.T) {
 		`INSERT INTO mensajes VALUES (11, 3, '5500000001', 'de la borrada', 'E', '2024-03-01 10:00:00')`,
 		`INSERT INTO usuarios VALUES (5, 'ANA', NULL, 'otra-clave-cualquiera', 'Ana bis', NULL)`,
 		`INSERT INTO sucursales VALUES (4, 'Centro', NULL, 1, 0)`,
+		`INSERT INTO usuarios VALUES (6, 'largo', NULL, '`+strings.Repeat("clave larga ", 7)+`', 'Largo', NULL)`,
 	)
 	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + src, Mapping: writeFile(t, "m.yaml", smsMapping)})
 	if err != nil {
@@ -403,6 +404,9 @@ func TestImportOrphansAndDuplicates(t *testing.T) {
 	}
 	if d, ok := dups["sucursales 4"]; !ok || d.Of != "source row 1" {
 		t.Errorf("duplicates: %+v", rep.Duplicates)
+	}
+	if u := table(t, rep, "usuarios"); u.Skipped["invalid password_hash: a plaintext password longer than 72 bytes (bcrypt's limit)"] != 1 {
+		t.Errorf("usuarios: %+v, want the 84-byte plaintext skipped", u)
 	}
 	if u := table(t, rep, "usuarios"); u.Duplicates != 1 || u.Written != 3 || !u.CountsMatch() {
 		t.Errorf("usuarios: %+v", u)
