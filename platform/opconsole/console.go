@@ -124,7 +124,7 @@ type Console struct {
 
 // The templates, by page.
 var templates = []string{"login", "error", "tenants", "tenant_new", "tenant_created", "tenant", "tenant_delete",
-	"migrations", "backups", "restore", "job"}
+	"migrations", "backups", "restore", "job", "import"}
 
 // New builds the console (templates parsed once).
 func New(cfg Config) (*Console, error) {
@@ -202,6 +202,8 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Get("/migrations", h, a, s.migrations)
 	r.Post("/migrations", h, a, s.form, s.migrateFleet)
 	r.Get("/jobs/:id", h, a, s.job)
+	r.Get("/tenants/:slug/import", h, a, s.importForm)
+	r.Post("/tenants/:slug/import", h, a, s.form, s.importRun)
 	// Any other path is a page too, but the API's stay JSON.
 	r.Use(func(c *fiber.Ctx) error {
 		if p := c.Path(); p == "/v1" || strings.HasPrefix(p, "/v1/") {

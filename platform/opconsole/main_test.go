@@ -22,6 +22,7 @@ import (
 	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/backup/storage"
 	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/opconsole"
 	"github.com/tenancy/platform/platform/opjob"
 	"github.com/tenancy/platform/platform/pgadmin"
@@ -100,7 +101,8 @@ func newEnvOn(t *testing.T, te *tenanttest.Env, o options) *env {
 	}
 	runner := opjob.New(opjob.Config{Catalog: te.Catalog, Replica: "opconsole-test-" + platformtest.Rand(6), SweepEvery: -1})
 	t.Cleanup(runner.Close) // before the tenants are purged
-	cfg := adminapi.Config{Service: te.Service, Catalog: te.Catalog, Token: o.token, Jobs: runner}
+	cfg := adminapi.Config{Service: te.Service, Catalog: te.Catalog, Token: o.token, Jobs: runner,
+		Importer: importer.New(importer.Config{Catalog: te.Catalog, Servers: map[string]*pgadmin.Server{"default": te.Admin}, BcryptCost: 4})}
 	if o.tlsProxy {
 		p, err := httpx.ParseProxies([]string{"127.0.0.1/32"})
 		if err != nil {
