@@ -361,8 +361,10 @@ type run struct {
 }
 
 func (r *run) all(ctx context.Context, plan []*tablePlan) error {
-	if err := importpg.Ready(ctx, r.tx); err != nil {
+	if ok, err := importpg.Ready(ctx, r.tx); err != nil {
 		return err
+	} else if !ok {
+		return tenant.Errorf(tenant.EUnavailable, "tenant %s: its schema predates imports (no import_ids table): run `platform migrate up --tenant %s` first", r.rep.Tenant, r.rep.Tenant)
 	}
 	locks := []string{"import_ids"}
 	for _, p := range plan {

@@ -694,3 +694,23 @@ func TestImportUnknownRoleSkipsUser(t *testing.T) {
 		t.Errorf("passwords of skipped users were hashed: %+v", rep.Passwords)
 	}
 }
+
+// TestImportNeedsMigration: a tenant whose schema predates import_ids is
+// told to migrate, and nothing is written.
+func TestImportNeedsMigration(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		_, err := c.Exec(f.e.Ctx, `DROP TABLE import_ids`)
+		return err
+	})
+	before := f.counts(t, tn, "branches", "users", "customer_messages")
+	_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)})
+	if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "platform migrate up --tenant") {
+		t.Fatalf("import: %v (%s)", err, tenant.ErrorCode(err))
+	}
+	if after := f.counts(t, tn, "branches", "users", "customer_messages"); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}

@@ -17,16 +17,14 @@ import (
 
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// Ready checks the tenant's schema has the id map (migration 000007).
-func Ready(ctx context.Context, tx pgx.Tx) error {
+// Ready reports whether the tenant's schema has the id map (migration
+// 000007).
+func Ready(ctx context.Context, tx pgx.Tx) (bool, error) {
 	var ok bool
 	if err := tx.QueryRow(ctx, `SELECT to_regclass('import_ids') IS NOT NULL`).Scan(&ok); err != nil {
-		return fmt.Errorf("importpg: check import_ids: %w", err)
+		return false, fmt.Errorf("importpg: check import_ids: %w", err)
 	}
-	if !ok {
-		return tenant.Errorf(tenant.EUnavailable, "the tenant's schema predates imports (no import_ids table): run `platform migrate up --tenant SLUG` first")
-	}
-	return nil
+	return ok, nil
 }
 
 // Lock takes tables against writes until the transaction ends (the
