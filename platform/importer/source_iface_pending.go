@@ -26,4 +26,3 @@ type Source interface {
 	Describe() string
 	Close() error
 }
-

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -175,16 +176,21 @@ func (s *mysqlSource) queryErr(table string, err error) error {
 	return fmt.Errorf("mysql source %s: table %q: %w", s.name, table, err)
 }
 
-// Tables lists the base tables (not views) of the URL's database.
+// Tables lists the base tables (not views) of the URL's database, in
+// byte order (the server's collation would order them its own way).
 func (s *mysqlSource) Tables(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT table_name FROM information_schema.tables
-		 WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
-		 ORDER BY table_name`)
+		 WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`)
 	if err != nil {
 		return nil, fmt.Errorf("mysql source %s: list tables: %w", s.name, err)
 	}
-	return mysqlStrings(rows)
+	names, err := mysqlStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("mysql source %s: list tables: %w", s.name, err)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Columns lists a table's columns in their order. The name is matched
