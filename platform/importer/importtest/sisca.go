@@ -54,9 +54,10 @@ func SiscaCounts(opt Options) map[string]int64 {
 // plaintext in contraseña for the others, one hash a script wrote into
 // contraseña itself (atorres), and a guest account with neither.
 // Generated users beyond these have a $2y$ hash of GeneratedPassword.
+// None is "admin": a provisioned tenant has that user already.
 func SiscaLogins() []Login {
 	return []Login{
-		{Username: "admin", Password: "Sisca#Admin2024", Stored: StoredBcrypt},
+		{Username: "coordinacion", Password: "Sisca#Admin2024", Stored: StoredBcrypt},
 		{Username: "lhernandez", Password: "lucia2019", Stored: StoredPlaintext},
 		{Username: "jramirez", Password: "docente123", Stored: StoredPlaintext},
 		{Username: "mcastaneda", Password: "Castañeda.88", Stored: StoredBcrypt},
@@ -421,7 +422,11 @@ func Sisca(t testing.TB, opt Options) string {
 		if action == "alta_usuario" || action == "desbloqueo_cuenta" || action == "bloqueo_cuenta" {
 			table, rec = "usuarios", i%nUsers+1
 		}
-		return []any{i + 1, i%nUsers + 1, action, table, rec, fmt.Sprintf("Acción %s desde el panel de administración", action), fmt.Sprintf("10.10.%d.%d", i%4, 20+i%200), dt(time.Duration(i*90) * time.Minute)}
+		uid := i%nUsers + 1
+		if uid == 7 { // the guest (no password, not imported) did nothing
+			uid = 1
+		}
+		return []any{i + 1, uid, action, table, rec, fmt.Sprintf("Acción %s desde el panel de administración", action), fmt.Sprintf("10.10.%d.%d", i%4, 20+i%200), dt(time.Duration(i*90) * time.Minute)}
 	})
 
 	q := url.URL{Scheme: "mysql", User: u.User, Host: u.Host, Path: "/" + name}
