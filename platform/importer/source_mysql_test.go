@@ -314,3 +314,31 @@ func TestMySQLSourceErrors(t *testing.T) {
 		})
 	}
 }
+
+// Reading a million rows through the source (the importer's figures):
+//
+//	go test ./platform/importer/ -run '^$' -bench MySQLSourceRows -benchtime 3x
+func BenchmarkMySQLSourceRows(b *testing.B) {
+	const rows = 1_000_000
+	u, err := url.Parse(importtest.Sisca(b, importtest.Options{Rows: map[string]int{"auditoria": rows}}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := openMySQL(b.Context(), u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	cols, err := src.Columns(b.Context(), "auditoria")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		if err := src.Rows(b.Context(), "auditoria", cols, func([]any) error { n++; return nil }); err != nil || n != rows {
+			b.Fatalf("%d rows, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -29,6 +29,11 @@ type Options struct {
 	// Rows overrides a table's number of regular rows (table -> rows), e.g.
 	// a million sms_verifications for a benchmark; rows beyond the
 	// hand-picked values are generated. Orphans and Duplicates come on top.
+	// Generated children cycle through their parents, so a child table
+	// with a unique key over references (SISCA's carga_academica: period,
+	// group, subject) repeats it beyond the product of its parents' rows:
+	// grow those too, or pick a table without one (sms_verifications,
+	// auditoria) for a million rows.
 	Rows map[string]int
 }
 
