@@ -33,9 +33,11 @@ import (
 	"github.com/tenancy/platform/tenant"
 )
 
-// mysqlDialTimeout bounds the connect of an unreachable host, so a wrong
-// address fails in seconds with one line instead of the OS's minutes.
-const mysqlDialTimeout = 10 * time.Second
+// mysqlConnectTimeout bounds connecting and the server's greeting: a
+// wrong address, or a port where something that is not MySQL listens
+// and says nothing, fails in seconds with one line instead of the OS's
+// minutes or forever.
+const mysqlConnectTimeout = 10 * time.Second
 
 type mysqlSource struct {
 	db   *sql.DB
@@ -46,10 +48,15 @@ type mysqlSource struct {
 // openMySQL opens and pings a MySQL/MariaDB database. Its errors are one
 // line naming host:port/db, never the password.
 func openMySQL(ctx context.Context, u *url.URL) (Source, error) {
+	return mysqlOpenTimeout(ctx, u, mysqlConnectTimeout)
+}
+
+func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration) (Source, error) {
 	cfg, err := mysqlConfig(u)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Timeout = timeout
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, tenant.Errorf(tenant.EInvalid, "mysql source %s/%s: bad settings", cfg.Addr, cfg.DBName)
@@ -62,8 +69,13 @@ func openMySQL(ctx context.Context, u *url.URL) (Source, error) {
 	// A source is read by one import at a time: a few connections suffice
 	// (Rows holds one while the others answer Count and Columns).
 	s.db.SetMaxOpenConns(4)
-	if err := s.db.PingContext(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.db.PingContext(pctx); err != nil {
 		_ = s.db.Close()
+		if ctx.Err() != nil { // the caller's cancel, not our timeout
+			return nil, ctx.Err()
+		}
 		return nil, s.connErr(err, cfg.Passwd)
 	}
 	return s, nil
@@ -102,7 +114,6 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.Collation = "utf8mb4_general_ci"
-	cfg.Timeout = mysqlDialTimeout
 	// The driver logs some connection trouble on its own besides returning
 	// it; the caller gets the error, one line, and the log stays clean.
 	cfg.Logger = log.New(io.Discard, "", 0)

@@ -297,7 +297,7 @@ func TestMySQLSourceErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 2*mysqlDialTimeout)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*mysqlConnectTimeout)
 			defer cancel()
 			src, err := openMySQL(ctx, u)
 			if err == nil {
@@ -312,6 +312,50 @@ func TestMySQLSourceErrors(t *testing.T) {
 				t.Errorf("error %q: want one line without the password", msg)
 			}
 		})
+	}
+}
+
+// Something listens but never greets (not MySQL, or a hung server): the
+// open gives up after its timeout with one line, instead of waiting forever.
+func TestMySQLSourceSilentServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c // held open, silent, until the test ends
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for c := range accepted {
+			c.Close()
+		}
+	})
+	u, err := url.Parse("mysql://u:s3cr3t@" + ln.Addr().String() + "/sisca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	src, err := mysqlOpenTimeout(t.Context(), u, 500*time.Millisecond)
+	if err == nil {
+		src.Close()
+		t.Fatal("opened a source on a silent server")
+	}
+	want := "mysql source " + ln.Addr().String() + "/sisca: connection timed out"
+	if tenant.ErrorCode(err) != tenant.EUnavailable || err.Error() != want || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %s %q, want unavailable %q", tenant.ErrorCode(err), err, want)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("gave up after %v, want about the timeout", d)
 	}
 }
 
