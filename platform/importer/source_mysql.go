@@ -3,14 +3,18 @@ package importer
 // The MySQL/MariaDB source (--from mysql://user:pass@host[:port]/db).
 //
 // Dates: the driver runs with parseTime=false and this file converts
-// DATETIME/TIMESTAMP/DATE text itself into a time.Time in UTC holding the
-// wall clock as stored. parseTime=true would do the same with loc=UTC,
-// but it turns the zero dates PHP-era schemas are full of
-// ('0000-00-00 00:00:00', meaning "never") into year 1 silently; here they
-// become NULL, and any other unparsable date is an error naming its
-// column. A TIMESTAMP comes in the server's default time zone (the session
-// is left as the legacy app's was), so the mapping's timezone is the
-// server's.
+// DATETIME and DATE text itself into a time.Time in UTC holding the wall
+// clock as stored (naive: the mapping's timezone gives it its zone).
+// parseTime=true would do the same with loc=UTC, but it turns the zero
+// dates PHP-era schemas are full of ('0000-00-00 00:00:00', meaning
+// "never") into year 1 silently; here they become NULL, and any other
+// unparsable date is an error naming its column.
+//
+// A TIMESTAMP is not naive: MySQL stores the instant and shows it in the
+// session's time zone, which is the server's unless set. The session here
+// runs in UTC, and a TIMESTAMP comes as the RFC 3339 text of that instant
+// ("2024-03-01T16:20:30Z", the Source contract's aware value), so it
+// lands right whatever the server's and the mapping's zones.
 
 import (
 	"context"
@@ -114,6 +118,9 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.Collation = "utf8mb4_general_ci"
+	// TIMESTAMPs as UTC instants (see the top of the file); an offset needs
+	// no time zone tables on the server.
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
 	// The driver logs some connection trouble on its own besides returning
 	// it; the caller gets the error, one line, and the log stays clean.
 	cfg.Logger = log.New(io.Discard, "", 0)
@@ -249,8 +256,8 @@ func (s *mysqlSource) Count(ctx context.Context, table string) (int64, error) {
 // Rows streams the table (the driver reads rows off the wire as fn takes
 // them: a million rows are never all in memory). Values by column type:
 // integers (TINYINT(1) included) and BIT int64, FLOAT/DOUBLE float64,
-// DECIMAL and TIME string, DATE/DATETIME/TIMESTAMP time.Time in UTC (zero
-// dates nil), BLOB/BINARY []byte, text string.
+// DECIMAL and TIME string, DATE/DATETIME time.Time in UTC (zero dates
+// nil), TIMESTAMP RFC 3339 text in UTC, BLOB/BINARY []byte, text string.
 func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, fn func(row []any) error) error {
 	if len(columns) == 0 {
 		return tenant.Errorf(tenant.EInvalid, "mysql source %s: table %q: no columns asked for", s.name, table)
@@ -328,8 +335,14 @@ func mysqlValue(kind string, b sql.RawBytes) (any, error) {
 			n = n<<8 | uint64(c)
 		}
 		return int64(n), nil
-	case "DATE", "DATETIME", "TIMESTAMP":
+	case "DATE", "DATETIME":
 		return mysqlTime(string(b))
+	case "TIMESTAMP":
+		t, err := mysqlTime(string(b))
+		if t == nil || err != nil {
+			return t, err
+		}
+		return t.(time.Time).Format(time.RFC3339Nano), nil
 	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY", "GEOMETRY":
 		return []byte(string(b)), nil
 	default:
