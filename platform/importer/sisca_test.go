@@ -97,3 +97,29 @@ func TestImportSisca(t *testing.T) {
 		t.Errorf("second import: %v %+v", err, again)
 	}
 }
+
+// BenchmarkImportSisca: a million SISCA audit rows read from MariaDB
+// through the MySQL source and the sisca mapping into a tenant, dry run
+// (everything but the commit):
+//
+//	go test -tags importengine ./platform/importer/ -run '^$' -bench ImportSisca -benchtime 1x
+func BenchmarkImportSisca(b *testing.B) {
+	const rows = 1_000_000
+	f := newFixture(b)
+	tn := f.e.Create(b, tenant.Institution)
+	src := importtest.Sisca(b, importtest.Options{Rows: map[string]int{"auditoria": rows}})
+	var total int64
+	for b.Loop() {
+		rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "sisca", DryRun: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tr := range rep.Tables {
+			if tr.From == "auditoria" && tr.Written != rows {
+				b.Fatalf("auditoria: %d written, want %d", tr.Written, rows)
+			}
+		}
+		total = rep.Written
+	}
+	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
