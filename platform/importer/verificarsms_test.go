@@ -1,11 +1,3 @@
-//go:build ignore
-
-// Left out of the build (the tag ignore, which go mod tidy skips too)
-// until the fixtures branch (package importtest) is merged: the lead
-// drops this build line then. Meanwhile, in a tree that has importtest,
-// make it another tag and pass that with -tags (-tags ignore would pull in
-// dependencies' ignored files).
-
 package importer_test
 
 import (
