@@ -2,6 +2,7 @@ package opconsole_test
 
 import (
 	"context"
+	"github.com/chromedp/chromedp"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/platformtest/browser"
 	"github.com/tenancy/platform/tenant"
@@ -159,10 +161,11 @@ func TestOperatorScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, options{backups: true})
-	e.te.Create(t, tenant.Institution)
-	for _, lang := range []struct{ tag, code, login, created, backup string }{
-		{"es-CL", "es", "Ingresar", "Crear cliente", "Respaldar ahora"},
-		{"en-US", "en", "Sign in", "Create tenant", "Back up now"},
+	inst := e.te.Create(t, tenant.Institution)
+	sisca := importtest.Sisca(t, importtest.Options{Orphans: 1, Duplicates: 1}) // the import screen's source
+	for _, lang := range []struct{ tag, code, login, created, backup, imp, dry string }{
+		{"es-CL", "es", "Ingresar", "Crear cliente", "Respaldar ahora", "Importar", "Simulación terminada"},
+		{"en-US", "en", "Sign in", "Create tenant", "Back up now", "Import", "Dry run done"},
 	} {
 		p := shared.Page(t, browser.Lang(lang.tag), browser.Size(browser.Desktop))
 		shot := func(screen string) {
@@ -190,5 +193,13 @@ func TestOperatorScreenshots(t *testing.T) {
 		p.ClickText(lang.backup)
 		p.WaitText("#job-status", map[string]string{"es": "listo", "en": "done"}[lang.code])
 		shot("job")
+		// A dry run of the SISCA fixture (MariaDB) into the institution.
+		p.Navigate(e.base + "/tenants/" + inst.Slug + "/import")
+		p.Fill("mapping", "sisca")
+		p.Fill("from", sisca)
+		p.Click("form.form button.primary")
+		p.WaitText("main", lang.dry)
+		p.Do(chromedp.ScrollIntoView("#import-check")) // the report, under the form
+		shot("import")
 	}
 }
