@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,10 +11,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/bcrypt"
-	_ "modernc.org/sqlite"
 
 	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
 )
@@ -24,29 +22,9 @@ import (
 // PHP ($2y$) bcrypt hash.
 func legacyUsers(t *testing.T, plain, php string) string {
 	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(php), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, s := range []string{
+	return importtest.SQLite(t,
 		`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT, activo INTEGER)`,
-		`INSERT INTO usuarios VALUES (1, 'maria', ?, 1), (2, 'pedro', ?, 1)`,
-	} {
-		args := []any{}
-		if strings.HasPrefix(s, "INSERT") {
-			args = []any{plain, "$2y$" + string(h)[4:]}
-		}
-		if _, err := db.Exec(s, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
+		`INSERT INTO usuarios VALUES (1, 'maria', '`+plain+`', 1), (2, 'pedro', '`+importtest.PHPHash(t, php)+`', 1)`)
 }
 
 const cliMapping = `name: cliapp
@@ -147,26 +125,9 @@ func TestCLITenantImport(t *testing.T) {
 // only (its other tables absent), with one $2b$ user.
 func verificarUsers(t *testing.T, pw string) []byte {
 	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "v.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
+	path := importtest.SQLite(t,
 		`CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, password_hash TEXT, nombre TEXT, email TEXT, activo INTEGER, creado_en DATETIME, ultimo_acceso DATETIME)`,
-		`INSERT INTO users VALUES (1, 'operadora', '` + "$2b$" + string(h)[4:] + `', 'Operadora Uno', NULL, 1, '2024-03-04 09:15:00', NULL)`,
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+		`INSERT INTO users VALUES (1, 'operadora', '`+importtest.PythonHash(t, pw)+`', 'Operadora Uno', NULL, 1, '2024-03-04 09:15:00', NULL)`)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

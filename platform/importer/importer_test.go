@@ -2,7 +2,6 @@ package importer_test
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
-	_ "modernc.org/sqlite"
 
 	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/platformtest/tenanttest"
@@ -55,28 +54,13 @@ func (w *syncWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 // left it.
 func legacySQLite(t testing.TB, stmts ...string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "legacy.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("sqlite: %s: %v", s, err)
-		}
-	}
-	return path
+	return importtest.SQLite(t, stmts...)
 }
 
 // phpHash is a $2y$ hash of pw, as PHP's password_hash writes it.
 func phpHash(t *testing.T, pw string) string {
 	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "$2y$" + string(h)[4:]
+	return importtest.PHPHash(t, pw)
 }
 
 // smsApp is a small legacy SMS app: branches, users with plaintext and

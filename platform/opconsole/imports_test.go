@@ -2,18 +2,16 @@ package opconsole_test
 
 import (
 	"bytes"
-	"database/sql"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	_ "modernc.org/sqlite"
 
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/tenant"
 )
 
@@ -61,22 +59,9 @@ func (c *client) upload(t *testing.T, path string, fields map[string]string, fil
 // only.
 func verificarBranches(t *testing.T) []byte {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "v.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
+	path := importtest.SQLite(t,
 		`CREATE TABLE branches (id INTEGER PRIMARY KEY, nombre TEXT, direccion TEXT, telefono TEXT, activa INTEGER, deleted INTEGER)`,
-		`INSERT INTO branches VALUES (1, 'Sucursal Ñuñoa', 'Av. Irarrázaval 100', '', 1, 0), (2, 'Cerrada', NULL, NULL, 0, 1)`,
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+		`INSERT INTO branches VALUES (1, 'Sucursal Ñuñoa', 'Av. Irarrázaval 100', '', 1, 0), (2, 'Cerrada', NULL, NULL, 0, 1)`)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
