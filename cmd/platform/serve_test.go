@@ -36,6 +36,14 @@ type logBuffer = platformtest.LogSink
 
 func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
 	t.Helper()
+	return c.serveOn(t, extra, listen127(t), nil)
+}
+
+// serveOn runs serve with c's environment and extra on the tenant listener
+// tl (and the HTTPS listener hl, nil when serve terminates no TLS) and a
+// fresh admin listener, until the test ends.
+func (c *cli) serveOn(t *testing.T, extra map[string]string, tl, hl net.Listener) *testServer {
+	t.Helper()
 	env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_OPERATOR_TOKEN": testOperatorToken}
 	for k, v := range c.env {
 		env[k] = v
@@ -50,19 +58,15 @@ func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
 		cancel()
 		t.Fatalf("newServer: %v", err)
 	}
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		s.close()
-		t.Fatal(err)
+	if hl != nil {
+		if s.tlsm == nil {
+			cancel()
+			s.close()
+			t.Fatal("serve holds no certificates: PLATFORM_TLS is not acme or files")
+		}
+		s.httpsLn = s.httpsListener(hl)
 	}
-	al, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		tl.Close()
-		s.close()
-		t.Fatal(err)
-	}
+	al := listen127(t)
 	done := make(chan error, 1)
 	go func() { done <- s.serve(ctx, tl, al) }()
 	ts := &testServer{server: s, tenantURL: "http://" + tl.Addr().String(), adminURL: "http://" + al.Addr().String(), logs: logs}
@@ -82,6 +86,17 @@ func (c *cli) serve(t *testing.T, extra map[string]string) *testServer {
 		}
 	})
 	return ts
+}
+
+// listen127 listens on a free loopback port until the test ends.
+func listen127(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 // get requests path on the tenant listener with the given Host header.

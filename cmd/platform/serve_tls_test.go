@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,17 +27,6 @@ type tlsServer struct {
 	httpsAddr string // 127.0.0.1:port
 }
 
-// listen127 listens on a free loopback port.
-func listen127(t *testing.T) net.Listener {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
 func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 
 // serveTLS is c.serve on listeners the caller opened (Pebble must know
@@ -46,46 +34,10 @@ func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 // serve terminates no TLS.
 func (c *cli) serveTLS(t *testing.T, extra map[string]string, tl, hl net.Listener) *tlsServer {
 	t.Helper()
-	env := map[string]string{"REDIS_URL": platformtest.Getenv(t, "REDIS_URL"), "PLATFORM_OPERATOR_TOKEN": testOperatorToken}
-	for k, v := range c.env {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	logs := &logBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := newServer(ctx, func(k string) string { return env[k] }, nil, newLogger(func(string) string { return "" }, logs))
-	if err != nil {
-		cancel()
-		t.Fatalf("newServer: %v", err)
-	}
-	al := listen127(t)
-	ts := &tlsServer{testServer: &testServer{server: s, tenantURL: "http://" + tl.Addr().String(), adminURL: "http://" + al.Addr().String(), logs: logs}}
+	ts := &tlsServer{testServer: c.serveOn(t, extra, tl, hl)}
 	if hl != nil {
-		if s.tlsm == nil {
-			t.Fatal("serve holds no certificates: PLATFORM_TLS is not acme or files")
-		}
-		s.httpsLn = s.httpsListener(hl)
 		ts.httpsAddr = hl.Addr().String()
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.serve(ctx, tl, al) }()
-	var once sync.Once
-	ts.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(ts.stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
 	return ts
 }
 
