@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"maps"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -141,15 +139,6 @@ func setUp(t *testing.T) *secrets.Store {
 		t.Fatal(err)
 	}
 	return root
-}
-
-func isDenied(err error) bool {
-	var re *vault.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode == http.StatusForbidden
-	}
-	// platform/secrets turns a 403 into this (Store.wrap).
-	return tenant.ErrorCode(err) == tenant.EUnavailable && strings.Contains(err.Error(), "permission denied")
 }
 
 // TestPlatformPolicyRunsThePlatform does, with a token holding only
@@ -341,7 +330,7 @@ func TestPlatformPolicyRunsThePlatform(t *testing.T) {
 		}},
 	}
 	for _, d := range denied {
-		if err := d.op(); !isDenied(err) {
+		if err := d.op(); !platformtest.VaultDenied(err) {
 			t.Errorf("%s: %v, want permission denied", d.what, err)
 		}
 	}
@@ -495,7 +484,7 @@ func TestPlatformPolicyIsMinimal(t *testing.T) {
 			less := slices.DeleteFunc(slices.Clone(grants), func(g grant) bool { return g == u.grant })
 			c, _ := login(t, render(less), 10*time.Minute)
 			slug, w := u.prepare(t, root)
-			if err := u.call(ctx, secrets.NewStore(c, ""), c, slug, w); !isDenied(err) {
+			if err := u.call(ctx, secrets.NewStore(c, ""), c, slug, w); !platformtest.VaultDenied(err) {
 				t.Errorf("%s without %s on %s: %v, want permission denied", u.what, u.capability, u.path, err)
 			}
 		})
@@ -528,7 +517,7 @@ func TestPlatformPolicyOtherMount(t *testing.T) {
 	var err error
 	platformtest.Eventually(t, 10*time.Second, "the new KV v2 mount accepts writes", func() bool {
 		err = vs.Create(ctx, slug, map[string]string{"db_password": "x"})
-		return err == nil || isDenied(err)
+		return err == nil || platformtest.VaultDenied(err)
 	})
 	if err != nil {
 		t.Fatalf("create on %s/: %v", mount, err)
@@ -543,7 +532,7 @@ func TestPlatformPolicyOtherMount(t *testing.T) {
 	if err := vs.Delete(ctx, slug); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := secrets.NewStore(c, "").Get(ctx, slug); !isDenied(err) {
+	if _, err := secrets.NewStore(c, "").Get(ctx, slug); !platformtest.VaultDenied(err) {
 		t.Fatalf("secret/ with the moved policy: %v, want permission denied", err)
 	}
 }

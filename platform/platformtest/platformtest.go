@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ import (
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/platform/secrets"
+	"github.com/tenancy/platform/tenant"
 )
 
 // Getenv returns a required environment variable or fails the test.
@@ -173,6 +176,17 @@ func VaultClient(t testing.TB) *vault.Client {
 
 // Vault returns a secrets store on the test Vault.
 func Vault(t testing.TB) *secrets.Store { return secrets.NewStore(VaultClient(t), "") }
+
+// VaultDenied says whether err is Vault refusing a call (403), from the
+// Vault client itself or through platform/secrets, which turns a 403
+// into an unavailable error naming it (Store.wrap).
+func VaultDenied(err error) bool {
+	var re *vault.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode == http.StatusForbidden
+	}
+	return tenant.ErrorCode(err) == tenant.EUnavailable && strings.Contains(err.Error(), "permission denied")
+}
 
 // TemplatePrefix returns a template-database prefix of the test's own and
 // drops its templates and owner role when the test ends (register it

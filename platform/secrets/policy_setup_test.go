@@ -2,8 +2,6 @@ package secrets_test
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/secrets"
-	"github.com/tenancy/platform/tenant"
 )
 
 // The policies of deploy/vault, with transit/ moved to a mount of the
@@ -86,14 +83,6 @@ func testMount(t *testing.T) string {
 	return m
 }
 
-func permissionDenied(err error) bool {
-	var re *vault.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode == http.StatusForbidden
-	}
-	return tenant.ErrorCode(err) == tenant.EUnavailable && strings.Contains(err.Error(), "permission denied")
-}
-
 // TestSetupPolicy: the everyday policy cannot set transit up (that is why
 // the set-up policy exists); platform-setup.hcl can, for both keys, and
 // then the everyday policy wraps and unwraps; each set-up grant is needed.
@@ -105,7 +94,7 @@ func TestSetupPolicy(t *testing.T) {
 
 	everyday := tokenWith(t, policyAt(t, "platform.hcl", mount))
 	// The line docs/operations.md tells operators to read as "run the set-up".
-	if err := everyday.EnsureTransitKeyAt(ctx, mount, secrets.BackupKey); !permissionDenied(err) || !strings.Contains(err.Error(), "refused mount transit at "+mount+"/") {
+	if err := everyday.EnsureTransitKeyAt(ctx, mount, secrets.BackupKey); !platformtest.VaultDenied(err) || !strings.Contains(err.Error(), "refused mount transit at "+mount+"/") {
 		t.Fatalf("set-up with the everyday policy: %v, want permission denied", err)
 	}
 	// Nor create a missing key through encrypt's upsert (which needs
@@ -114,7 +103,7 @@ func TestSetupPolicy(t *testing.T) {
 	if err := platformtest.VaultClient(t).Sys().MountWithContext(ctx, bare, &vault.MountInput{Type: "transit"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tokenWith(t, policyAt(t, "platform.hcl", bare)).WrapKeyAt(ctx, bare, secrets.BackupKey, "tenant-1", []byte("data key")); !permissionDenied(err) {
+	if _, err := tokenWith(t, policyAt(t, "platform.hcl", bare)).WrapKeyAt(ctx, bare, secrets.BackupKey, "tenant-1", []byte("data key")); !platformtest.VaultDenied(err) {
 		t.Fatalf("encrypt with a missing key and the everyday policy: %v, want permission denied", err)
 	}
 	if k, err := platformtest.VaultClient(t).Logical().ReadWithContext(ctx, bare+"/keys/"+secrets.BackupKey); err != nil || k != nil {
@@ -141,7 +130,7 @@ func TestSetupPolicy(t *testing.T) {
 			t.Fatalf("unwrap with %s: %q, %v", k, got, err)
 		}
 		// Set-up gives no use of the keys.
-		if _, err := setup.WrapKeyAt(ctx, mount, k, "tenant-1", []byte("data key")); !permissionDenied(err) {
+		if _, err := setup.WrapKeyAt(ctx, mount, k, "tenant-1", []byte("data key")); !platformtest.VaultDenied(err) {
 			t.Errorf("encrypt with the set-up policy: %v, want permission denied", err)
 		}
 	}
@@ -169,7 +158,7 @@ func TestSetupPolicy(t *testing.T) {
 			if strings.HasSuffix(g.path, "/"+secrets.ACMEKey) {
 				key = secrets.ACMEKey
 			}
-			if err := tokenWith(t, less).EnsureTransitKeyAt(ctx, m, key); !permissionDenied(err) {
+			if err := tokenWith(t, less).EnsureTransitKeyAt(ctx, m, key); !platformtest.VaultDenied(err) {
 				t.Errorf("set-up of %s without %s on %s: %v, want permission denied", key, g.capability, g.path, err)
 			}
 		})
