@@ -156,7 +156,7 @@ func checkArtifact(t *testing.T, e *tenanttest.Env, st storage.Store, b *Backup,
 
 func pgRestore(t testing.TB) string {
 	t.Helper()
-	for _, c := range candidates("") {
+	for _, c := range PGDumpCandidates("") {
 		p := filepath.Join(filepath.Dir(c), "pg_restore")
 		if _, err := os.Stat(p); err == nil {
 			return p

@@ -46,10 +46,11 @@ func parseVersion(out string) (string, int, error) {
 	return v, major, nil
 }
 
-// candidates are the pg_dump binaries to try, best first: the configured
-// directory alone, or PATH's then Debian's versioned directories, newest
-// first.
-func candidates(binDir string) []string {
+// PGDumpCandidates are the pg_dump binaries backups choose from (for a
+// server, pickPGDump takes the one of its own major, else the oldest newer
+// one): the configured directory alone, or PATH's then Debian's versioned
+// directories, newest first. `platform version` lists them.
+func PGDumpCandidates(binDir string) []string {
 	if binDir != "" {
 		return []string{filepath.Join(binDir, "pg_dump")}
 	}
@@ -74,7 +75,7 @@ func versionDir(p string) int {
 // server refuses (pg_restore 17 into 15: SET transaction_timeout).
 func findPGDump(ctx context.Context, binDir string, serverMajor int, serverVersion string) (pgDump, error) {
 	var found []pgDump
-	for _, p := range candidates(binDir) {
+	for _, p := range PGDumpCandidates(binDir) {
 		out, err := exec.CommandContext(ctx, p, "--version").Output()
 		if err != nil {
 			continue
