@@ -2,7 +2,6 @@ package charttest
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +31,7 @@ func TestChartEnvRunsThePlatform(t *testing.T) {
 	prefix := platformtest.TemplatePrefix(t, admin)
 	_, catalogURL := platformtest.Catalog(t)
 	roleID, secretID := platformtest.AppRole(t, time.Hour, 2*time.Hour)
-	httpPort, adminPort := freePort(t), freePort(t)
+	httpPort, adminPort := platformtest.FreePort(t), platformtest.FreePort(t)
 
 	values := fmt.Sprintf(`
 baseDomain: charttest.example
@@ -213,14 +212,4 @@ func containerEnv(t *testing.T, c corev1.Container, secrets map[string]map[strin
 		}
 	}
 	return env
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
