@@ -1,6 +1,7 @@
 package tlsserve
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,7 +41,14 @@ func Redirect(cfg RedirectConfig) fiber.Handler {
 	}
 	var challenge fiber.Handler
 	if cfg.Challenge != nil {
-		challenge = adaptor.HTTPHandler(cfg.Challenge)
+		// The adaptor makes fasthttp's RequestCtx the request's context;
+		// autocert derives a timeout from it, whose goroutine reads the
+		// server's done channel while Shutdown clears it (a data race in
+		// fasthttp). Without its cancellation, nothing watches it.
+		h := cfg.Challenge
+		challenge = adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+		}))
 	}
 	return func(c *fiber.Ctx) error {
 		if httpx.IsTLS(c, cfg.Proxies) {
