@@ -27,6 +27,10 @@ type Limits struct {
 	// There is no cap per client address: behind a proxy every client
 	// shares the proxy's.
 	Concurrency int
+	// Uploads, when set, streams the bodies of the requests it matches to
+	// their handlers, up to its Max; every other body stays within
+	// BodyLimit.
+	Uploads *Uploads
 }
 
 const (
@@ -54,16 +58,18 @@ func Settings(log *slog.Logger, trusted []string, l Limits) fiber.Config {
 		l.IdleTimeout = defaultIdleTimeout
 	}
 	return fiber.Config{
-		DisableStartupMessage:   true,
-		ErrorHandler:            Handler(log),
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          trusted,
-		ProxyHeader:             "",
-		BodyLimit:               1 << 20,
-		ReadTimeout:             l.ReadTimeout,
-		WriteTimeout:            l.WriteTimeout,
-		IdleTimeout:             l.IdleTimeout,
-		Concurrency:             l.Concurrency,
+		StreamRequestBody:            l.Uploads != nil,
+		DisablePreParseMultipartForm: l.Uploads != nil,
+		DisableStartupMessage:        true,
+		ErrorHandler:                 Handler(log),
+		EnableTrustedProxyCheck:      true,
+		TrustedProxies:               trusted,
+		ProxyHeader:                  "",
+		BodyLimit:                    BodyLimit, // with Uploads, what fasthttp reads ahead of the handler
+		ReadTimeout:                  l.ReadTimeout,
+		WriteTimeout:                 l.WriteTimeout,
+		IdleTimeout:                  l.IdleTimeout,
+		Concurrency:                  l.Concurrency,
 	}
 }
 
@@ -82,6 +88,13 @@ func NewObservedApp(log *slog.Logger, p Proxies, l Limits, obs Observer) *fiber.
 	srv := app.Server()
 	srv.Handler = knownMethodsOnly(srv.Handler, app.AcquireCtx, app.ReleaseCtx, log)
 	app.Use(ObservedMiddleware(log, p, obs))
+	if l.Uploads != nil {
+		timeout := l.ReadTimeout
+		if timeout <= 0 {
+			timeout = defaultReadTimeout
+		}
+		app.Use(bodies(l.Uploads, timeout))
+	}
 	return app
 }
 
