@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -122,12 +126,17 @@ func TestCLITenantImport(t *testing.T) {
 }
 
 // verificarUsers is a SQLite file shaped like VerificarSMS's users table
-// only (its other tables absent), with one $2b$ user.
-func verificarUsers(t *testing.T, pw string) []byte {
+// only (its other tables absent), with one $2b$ user; pad bytes of a
+// table no mapping reads make it as large as an upload needs.
+func verificarUsers(t *testing.T, pw string, pad ...int) []byte {
 	t.Helper()
-	path := importtest.SQLite(t,
+	stmts := []string{
 		`CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, password_hash TEXT, nombre TEXT, email TEXT, activo INTEGER, creado_en DATETIME, ultimo_acceso DATETIME)`,
-		`INSERT INTO users VALUES (1, 'operadora', '`+importtest.PythonHash(t, pw)+`', 'Operadora Uno', NULL, 1, '2024-03-04 09:15:00', NULL)`)
+		`INSERT INTO users VALUES (1, 'operadora', '` + importtest.PythonHash(t, pw) + `', 'Operadora Uno', NULL, 1, '2024-03-04 09:15:00', NULL)`}
+	if len(pad) > 0 {
+		stmts = append(stmts, `CREATE TABLE padding (b BLOB)`, fmt.Sprintf(`INSERT INTO padding VALUES (randomblob(%d))`, pad[0]))
+	}
+	path := importtest.SQLite(t, stmts...)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -136,17 +145,24 @@ func verificarUsers(t *testing.T, pw string) []byte {
 }
 
 // TestOperatorAPIImport: POST /v1/tenants/{slug}/imports takes the SQLite
-// file as the body with a built-in mapping (dry run, then for real) and
-// answers the report; local paths and unknown mappings are refused; the
-// operator token is required.
+// file as the body, streamed (3 MiB here, over the 1 MiB every other
+// request keeps), with a built-in mapping, and answers 202 with an import
+// job whose result is the report (dry run, then for real); a file over
+// PLATFORM_IMPORT_MAX_UPLOAD_MIB is 413; a request the checks refuse is
+// answered before its body is read; local paths and unknown mappings are
+// refused; the operator token is required.
 func TestOperatorAPIImport(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	ts := c.serve(t, nil)
+	spool := t.TempDir()
+	ts := c.serve(t, map[string]string{"PLATFORM_IMPORT_MAX_UPLOAD_MIB": "4", "PLATFORM_IMPORT_UPLOAD_DIR": spool})
 	slug := platformtest.Slug("apim")
 	c.ok("tenant", "create", slug, "--kind", "restaurant", "--name", "Por API")
-	file := verificarUsers(t, "clave-de-operadora-1")
-	upload := func(query, token string) (int, map[string]any) {
+	file := verificarUsers(t, "clave-de-operadora-1", 3<<20)
+	if len(file) < 3<<20 {
+		t.Fatalf("the file is %d bytes, not over 3 MiB", len(file))
+	}
+	upload := func(query, token string, file []byte) (int, map[string]any) {
 		req, err := http.NewRequest("POST", ts.adminURL+"/v1/tenants/"+slug+"/imports?"+query, bytes.NewReader(file))
 		if err != nil {
 			t.Fatal(err)
@@ -157,16 +173,32 @@ func TestOperatorAPIImport(t *testing.T) {
 		}
 		return do(t, req)
 	}
-	if code, body := upload("mapping=verificarsms", ""); code != 401 {
+	run := func(query string) map[string]any {
+		t.Helper()
+		code, body := upload(query, testOperatorToken, file)
+		j, _ := body["job"].(map[string]any)
+		if code != 202 || j["kind"] != "import" || j["tenant"] != slug {
+			t.Fatalf("%s: %d %v", query, code, body)
+		}
+		job := ts.waitJob(t, j["id"].(string))
+		rep, _ := job["result"].(map[string]any)
+		if job["status"] != "succeeded" || rep == nil {
+			t.Fatalf("%s: job %v", query, job)
+		}
+		return rep
+	}
+	if code, body := upload("mapping=verificarsms", "", file); code != 401 {
 		t.Errorf("without the token: %d %v", code, body)
 	}
-	code, body := upload("mapping=verificarsms&dry_run=true", testOperatorToken)
-	if code != 200 || body["dry_run"] != true || body["written"] != float64(1) || len(body["absent"].([]any)) != 3 {
-		t.Fatalf("dry run: %d %v", code, body)
+	if rep := run("mapping=verificarsms&dry_run=true"); rep["dry_run"] != true || rep["written"] != float64(1) || len(rep["absent"].([]any)) != 3 {
+		t.Fatalf("dry run: %v", rep)
 	}
-	code, body = upload("mapping=verificarsms", testOperatorToken)
-	if code != 200 || body["dry_run"] != false || body["written"] != float64(1) || body["counts_match"] != true {
-		t.Fatalf("import: %d %v", code, body)
+	if rep := run("mapping=verificarsms"); rep["dry_run"] != false || rep["written"] != float64(1) || rep["counts_match"] != true ||
+		rep["source"] != fmt.Sprintf("uploaded SQLite file (%d bytes)", len(file)) {
+		t.Fatalf("import: %v", rep)
+	}
+	if left, err := os.ReadDir(spool); err != nil || len(left) != 0 {
+		t.Errorf("the uploads were not removed: %v %v", left, err)
 	}
 	var n int
 	err := c.admin.In(t.Context(), tenant.DatabaseName(slug), tenant.OwnerRole(slug), func(conn *pgx.Conn) error {
@@ -175,6 +207,26 @@ func TestOperatorAPIImport(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("imported user: %d (%v)", n, err)
 	}
+	// Over the maximum: 413, and no job.
+	if code, closed, msg := rawPost(t, ts.adminURL, "/v1/tenants/"+slug+"/imports?mapping=verificarsms", "application/vnd.sqlite3", 5<<20, file[:64<<10]); code != 413 || !closed ||
+		msg != "the upload is larger than 4 MiB" {
+		t.Errorf("5 MiB upload: %d %q", code, msg)
+	}
+	if code, body := upload("mapping=verificarsms", testOperatorToken, []byte("not a database, but text")); code != 400 ||
+		!strings.Contains(fmt.Sprint(body), "not a SQLite database") {
+		t.Errorf("a text file: %d %v", code, body)
+	}
+	// Refused by the checks: nothing of the upload is kept.
+	if code, body := upload("mapping=sisca", testOperatorToken, file); code != 400 || !strings.Contains(fmt.Sprint(body), "mapping sisca is for institution tenants") {
+		t.Errorf("sisca (an institution mapping) into a restaurant: %d %v", code, body)
+	}
+	if left, err := os.ReadDir(spool); err != nil || len(left) != 0 {
+		t.Errorf("refused uploads were kept: %v %v", left, err)
+	}
+	// A JSON body over 1 MiB is refused on the upload route too.
+	if code, body := ts.api(t, "POST", "/v1/tenants/"+slug+"/imports", testOperatorToken, `{"from":"`+strings.Repeat("x", 2<<20)+`"}`); code != 413 {
+		t.Errorf("a 2 MiB JSON body: %d %v", code, body)
+	}
 	for _, tt := range []struct{ body, want string }{
 		{`{"from":"sqlite:///etc/passwd","mapping":"verificarsms"}`, "from: a mysql:// URL, or upload the SQLite file"},
 		{`{"from":"csv:///etc","mapping":"verificarsms"}`, "from: a mysql:// URL"},
@@ -182,6 +234,7 @@ func TestOperatorAPIImport(t *testing.T) {
 		{`{"from":"mysql://u:p@127.0.0.1:1/x"}`, "mapping is required"},
 		{`{"from":"mysql://u:p@127.0.0.1:1/x","mapping":{"name":"x","kind":"restaurant","source":"mysql","tables":[],"extra":1}}`, "extra: unknown key"},
 		{`{"mapping":"verificarsms","surprise":1}`, "request body"},
+		{`{"from":"mysql://u:p@127.0.0.1:1/x","mapping":"verificarsms","dry_run":true}`, "mapping verificarsms reads sqlite or csv sources"},
 	} {
 		code, body := ts.api(t, "POST", "/v1/tenants/"+slug+"/imports", testOperatorToken, tt.body)
 		msg, _ := body["error"].(map[string]any)["message"].(string)
@@ -189,4 +242,47 @@ func TestOperatorAPIImport(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400 with %q", tt.body, code, body, tt.want)
 		}
 	}
+	// An unreachable source is the job's failure, in one line.
+	inst := platformtest.Slug("apii")
+	c.ok("tenant", "create", inst, "--kind", "institution", "--name", "Instituto por API")
+	code, body := ts.api(t, "POST", "/v1/tenants/"+inst+"/imports", testOperatorToken, `{"from":"mysql://u:p@127.0.0.1:1/x","mapping":"sisca"}`)
+	j, _ := body["job"].(map[string]any)
+	if code != 202 || j == nil {
+		t.Fatalf("an unreachable MySQL: %d %v", code, body)
+	}
+	if job := ts.waitJob(t, j["id"].(string)); job["status"] != "failed" || job["code"] != tenant.EUnavailable ||
+		strings.Contains(job["error"].(string), "\n") || strings.Contains(job["error"].(string), ":p@") {
+		t.Errorf("the unreachable source's job: %v", job)
+	}
+}
+
+// rawPost sends path a body of length bytes of which only prefix comes,
+// and reads the answer: a request refused before its body is read.
+// (fasthttp waits for the first 8 KiB of a body before any handler.)
+func rawPost(t *testing.T, base, path, contentType string, length int, prefix []byte) (status int, closed bool, msg string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+		path, testOperatorToken, contentType, length, prefix); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Error struct{ Message string }
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Close, body.Error.Message
 }

@@ -55,6 +55,8 @@ type serveConfig struct {
 	BudgetWait          time.Duration
 	ConnectTimeout      time.Duration // one tenant connection's dial and authentication
 	ReadTimeout         time.Duration // both listeners; 0: the shared settings' default
+	MaxUpload           int64         // an import's uploaded SQLite file; 0: adminapi.DefaultMaxUpload
+	UploadDir           string        // where uploads are spooled; "": the system's temporary directory
 	Metrics             metricsConfig
 	TLS                 tlsConfig // tls.go
 	// Warnings are logged loudly at start: settings that work but should not
@@ -133,6 +135,18 @@ func loadServeConfig(getenv func(string) string, args []string) (serveConfig, er
 			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_MAX_POOLS must be a positive number")
 		}
 		c.MaxPools = n
+	}
+	if v := getenv("PLATFORM_IMPORT_MAX_UPLOAD_MIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1<<16 {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_IMPORT_MAX_UPLOAD_MIB must be between 1 and 65536 (MiB)")
+		}
+		c.MaxUpload = int64(n) << 20
+	}
+	if c.UploadDir = getenv("PLATFORM_IMPORT_UPLOAD_DIR"); c.UploadDir != "" {
+		if fi, err := os.Stat(c.UploadDir); err != nil || !fi.IsDir() {
+			return c, tenant.Errorf(tenant.EInvalid, "PLATFORM_IMPORT_UPLOAD_DIR %q is not a directory", c.UploadDir)
+		}
 	}
 	if v := getenv("PLATFORM_TENANT_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -324,7 +338,8 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 		Health: healthz, Ready: s.readyz(true), TrustedProxies: cfg.TrustedProxies, Proxies: cfg.Proxies, Logger: log, Limits: limits,
 		Metrics: metricsHandler(reg, cfg.Metrics.Token),
 		Importer: importer.New(importer.Config{Catalog: a.cat, Servers: map[string]*pgadmin.Server{"default": a.admin},
-			BcryptCost: a.bcryptCost, Logger: log})}
+			BcryptCost: a.bcryptCost, Logger: log}),
+		MaxUpload: cfg.MaxUpload, UploadDir: cfg.UploadDir}
 	// Operator jobs run the backups and the console's fleet migration.
 	host, err := os.Hostname()
 	if err != nil {

@@ -53,17 +53,28 @@ type Config struct {
 	// Metrics serves GET /metrics (Prometheus); nil: not served. It does
 	// its own authentication, if any: not the operator token.
 	Metrics fiber.Handler
-	// Importer runs POST /v1/tenants/{slug}/imports; nil: unavailable.
+	// Importer runs POST /v1/tenants/{slug}/imports as Jobs; nil:
+	// unavailable.
 	Importer *importer.Service
+	// MaxUpload bounds an uploaded SQLite file (PLATFORM_IMPORT_MAX_UPLOAD);
+	// zero: DefaultMaxUpload. Uploads are streamed to a temporary file in
+	// UploadDir ("": the system's).
+	MaxUpload int64
+	UploadDir string
+	// MaxUploads is how many uploads one replica holds at a time (being
+	// received or waiting for their job); zero: 2. UploadDir must have
+	// room for MaxUploads × MaxUpload.
+	MaxUploads int
 }
 
 // Ops is the operator API's operations: its JSON handlers and the
 // operator console (platform/opconsole) call the same methods, so both
 // authenticate, refuse, start jobs and audit alike.
 type Ops struct {
-	cfg   Config
-	token [32]byte
-	fails *httpx.Failures
+	cfg     Config
+	token   [32]byte
+	fails   *httpx.Failures
+	uploads chan struct{} // a slot per upload held (Config.MaxUploads)
 }
 
 // New returns the operator API's Fiber app (httpx.NewApp: its middleware
@@ -80,16 +91,26 @@ func NewOps(cfg Config) *Ops {
 	if cfg.FailedAuth == nil {
 		cfg.FailedAuth = httpx.NewFailures(authFailuresPerMinute, time.Minute, 0)
 	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = 2
+	}
 	if v := reflect.ValueOf(cfg.Backups); v.Kind() == reflect.Pointer && v.IsNil() {
 		cfg.Backups = nil // a nil *backup.Service: backups are off
 	}
-	return &Ops{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth}
+	return &Ops{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), fails: cfg.FailedAuth, uploads: make(chan struct{}, cfg.MaxUploads)}
 }
 
 // NewApp returns the operator API's Fiber app over a's operations.
 func NewApp(a *Ops) *fiber.App {
 	cfg := a.cfg
-	app := httpx.NewApp(cfg.Logger, cfg.Proxies, cfg.Limits)
+	limits := cfg.Limits
+	if a.ImportsEnabled() {
+		limits.Uploads = &httpx.Uploads{Match: IsUpload, Max: cfg.MaxUpload}
+	}
+	app := httpx.NewApp(cfg.Logger, cfg.Proxies, limits)
 	app.Use(httpx.SecurityHeaders(func(c *fiber.Ctx) bool { return httpx.IsTLS(c, cfg.Proxies) }))
 	app.Get("/healthz", cfg.Health)
 	app.Get("/readyz", cfg.Ready)

@@ -17,6 +17,7 @@ const (
 	JobBackup  = "backup"
 	JobVerify  = "verify"
 	JobRestore = "restore"
+	JobImport  = "import" // a legacy import (platform/importer); its result is the report
 
 	JobQueued    = "queued"
 	JobRunning   = "running"

@@ -64,6 +64,10 @@ type Request struct {
 	MappingBytes []byte
 	// DryRun does everything but commit.
 	DryRun bool
+	// Describe, when set, is what the report, log and audit call the
+	// source instead of From (an upload's temporary file means nothing to
+	// the operator).
+	Describe string
 }
 
 // AuditAction is the tenant audit log's action of an import.
@@ -99,16 +103,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", req.Tenant)
 	}
 	defer func() { s.record(ctx, actor, req, m, rep, err) }()
-	t, err := s.cfg.Catalog.TenantBySlug(ctx, req.Tenant)
+	t, err := s.target(ctx, req, m)
 	if err != nil {
 		return nil, err
-	}
-	if t.Kind != m.Kind {
-		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s is for %s tenants; %s is a %s tenant", m.Name, m.Kind, t.Slug, t.Kind)
-	}
-	scheme, _, _ := strings.Cut(req.From, "://")
-	if !mapsSource(m, strings.ToLower(scheme)) {
-		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s reads %s sources, not %q", m.Name, strings.Join(m.Source, " or "), scheme)
 	}
 	src, err := Open(ctx, req.From)
 	if err != nil {
@@ -120,6 +117,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, err
 	}
 	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), DryRun: req.DryRun}
+	if req.Describe != "" {
+		rep.Source = req.Describe
+	}
 	for _, p := range plan {
 		if p.absent {
 			rep.Absent = append(rep.Absent, p.tm.From)
@@ -129,8 +129,8 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		if t, err = s.cfg.Catalog.TenantBySlug(ctx, t.Slug); err != nil {
 			return err
 		}
-		if t.Status != tenant.StatusActive && t.Status != tenant.StatusSuspended {
-			return tenant.Errorf(tenant.EConflict, "tenant %q is %s; only an active or suspended tenant can be imported into", t.Slug, t.Status)
+		if err := canImportInto(t); err != nil {
+			return err
 		}
 		srv, ok := s.cfg.Servers[t.DBServer]
 		if !ok {
@@ -166,6 +166,50 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	return rep, nil
 }
 
+// Check refuses at once what Import would refuse before reading the
+// source: a bad mapping, an unknown tenant, one of another kind or in a
+// state imports wait out, a source of a scheme the mapping does not
+// read. The operator API checks a request before it becomes a job (and
+// before an upload is read).
+func (s *Service) Check(ctx context.Context, req Request) error {
+	m, err := s.mapping(req)
+	if err != nil {
+		return err
+	}
+	if tenant.ValidateSlug(req.Tenant) != nil {
+		return tenant.Errorf(tenant.ENotFound, "tenant %q not found", req.Tenant)
+	}
+	_, err = s.target(ctx, req, m)
+	return err
+}
+
+// target is the tenant req imports into, if m may import into it from
+// req's source.
+func (s *Service) target(ctx context.Context, req Request, m *Mapping) (*tenant.Tenant, error) {
+	t, err := s.cfg.Catalog.TenantBySlug(ctx, req.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != m.Kind {
+		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s is for %s tenants; %s is a %s tenant", m.Name, m.Kind, t.Slug, t.Kind)
+	}
+	if err := canImportInto(t); err != nil {
+		return nil, err
+	}
+	scheme, _, _ := strings.Cut(req.From, "://")
+	if !mapsSource(m, strings.ToLower(scheme)) {
+		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s reads %s sources, not %q", m.Name, strings.Join(m.Source, " or "), scheme)
+	}
+	return t, nil
+}
+
+func canImportInto(t *tenant.Tenant) error {
+	if t.Status != tenant.StatusActive && t.Status != tenant.StatusSuspended {
+		return tenant.Errorf(tenant.EConflict, "tenant %q is %s; only an active or suspended tenant can be imported into", t.Slug, t.Status)
+	}
+	return nil
+}
+
 func (s *Service) mapping(req Request) (*Mapping, error) {
 	var m *Mapping
 	var err error
@@ -199,7 +243,11 @@ func mapsSource(m *Mapping, scheme string) bool {
 // record writes the operator audit row of an import (dropped on failure,
 // as the seed's: the import itself is done or undone by then).
 func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Mapping, rep *Report, err error) {
-	details := map[string]any{"mapping": m.Name, "source": redactURL(req.From), "dry_run": req.DryRun}
+	source := redactURL(req.From)
+	if req.Describe != "" {
+		source = req.Describe
+	}
+	details := map[string]any{"mapping": m.Name, "source": source, "dry_run": req.DryRun}
 	if a.IP != "" {
 		details["ip"] = a.IP
 	}

@@ -203,7 +203,7 @@ func (s *Console) Routes(r fiber.Router) {
 	r.Post("/migrations", h, a, s.form, s.migrateFleet)
 	r.Get("/jobs/:id", h, a, s.job)
 	r.Get("/tenants/:slug/import", h, a, s.importForm)
-	r.Post("/tenants/:slug/import", h, a, s.form, s.importRun)
+	r.Post("/tenants/:slug/import", h, a, s.importRun) // checks the form token itself, as it streams
 	// Any other path is a page too, but the API's stay JSON.
 	r.Use(func(c *fiber.Ctx) error {
 		if p := c.Path(); p == "/v1" || strings.HasPrefix(p, "/v1/") {
@@ -366,6 +366,8 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusServiceUnavailable, "op.error.unavailable"
 	case httpx.EMigrationFailed:
 		return httpx.Status(code), "op.migrations.failed"
+	case httpx.EBodyTooLarge, httpx.ERequestTimeout, httpx.EBadRequest: // a failed upload
+		return httpx.Status(code), "op.error.invalid"
 	}
 	return fiber.StatusInternalServerError, "op.error.internal"
 }

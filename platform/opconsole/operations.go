@@ -9,6 +9,7 @@ import (
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/backup"
 	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/httpx"
 )
@@ -164,8 +165,9 @@ func (s *Console) restore(c *fiber.Ctx) error {
 type jobData struct {
 	J       *catalog.OperatorJob
 	Done    bool
-	Result  string // the result, indented JSON (operator-facing)
-	Backups bool   // a link to the tenant's backups makes sense
+	Result  string           // the result, indented JSON (operator-facing)
+	Backups bool             // a link to the tenant's backups makes sense
+	Report  *importer.Report // an import job's result
 }
 
 // job: GET /jobs/{id}, a job's progress and result; it reloads itself
@@ -177,7 +179,14 @@ func (s *Console) job(c *fiber.Ctx) error {
 		return s.fail(c, p, err)
 	}
 	d := &jobData{J: j, Done: j.Status == catalog.JobSucceeded || j.Status == catalog.JobFailed, Backups: j.Kind != catalog.JobMigrate}
-	if len(j.Result) > 0 {
+	if j.Kind == catalog.JobImport && len(j.Result) > 0 {
+		// The report as a table, not as JSON.
+		var rep importer.Report
+		if err := json.Unmarshal(j.Result, &rep); err != nil {
+			return s.fail(c, p, err)
+		}
+		d.Report = &rep
+	} else if len(j.Result) > 0 {
 		var v any
 		if json.Unmarshal(j.Result, &v) == nil {
 			if m, ok := v.(map[string]any); ok {
