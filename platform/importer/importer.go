@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +37,9 @@ type Config struct {
 	// auth.DefaultCost.
 	BcryptCost int
 	Logger     *slog.Logger
+	// LockWait is how long an import waits for each target table a
+	// transaction of the tenant holds; zero: 10 s.
+	LockWait time.Duration
 }
 
 // Service imports legacy databases into tenants.
@@ -46,6 +49,9 @@ type Service struct{ cfg Config }
 func New(cfg Config) *Service {
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = auth.DefaultCost
+	}
+	if cfg.LockWait <= 0 {
+		cfg.LockWait = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -82,6 +88,10 @@ const (
 
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run")
+
+// errCancelled is an import whose context ended (Ctrl-C, a job's server
+// shutting down, a deadline) before it committed.
+var errCancelled = tenant.Errorf(tenant.EUnavailable, "import cancelled before it ended: nothing imported")
 
 // Import runs req: the mapping is checked against the tenant kind's
 // schema and the source's tables before anything is written, then every
@@ -142,6 +152,11 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
+				if rep.tally(); !rep.CountsMatch && !req.DryRun {
+					// The source changed while it was read, or the tenant
+					// table under the import: no half-checked data.
+					return tenant.Errorf(tenant.EConflict, "the counts do not add up (did the source change while it was read?): nothing imported; --dry-run shows them")
+				}
 				if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.OperatorActor(actor.Source, actor.Name),
 					Action: AuditAction, Entity: "tenant", EntityID: t.ID, Details: rep.auditDetails()}); err != nil {
 					return err
@@ -158,6 +173,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		})
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			err = errCancelled // not the database's "unavailable" it met
+		}
 		return nil, err
 	}
 	rep.finish(start)
@@ -196,8 +214,11 @@ func (s *Service) target(ctx context.Context, req Request, m *Mapping) (*tenant.
 	if err := canImportInto(t); err != nil {
 		return nil, err
 	}
-	scheme, _, _ := strings.Cut(req.From, "://")
-	if !mapsSource(m, strings.ToLower(scheme)) {
+	scheme := schemeOf(req.From)
+	if scheme == "" {
+		return nil, tenant.Errorf(tenant.EInvalid, "--from must be sqlite:///path.db, mysql://user:pass@host/db or csv:///dir, not %q", redactURL(req.From))
+	}
+	if !slices.Contains(m.Source, scheme) {
 		return nil, tenant.Errorf(tenant.EInvalid, "mapping %s reads %s sources, not %q", m.Name, strings.Join(m.Source, " or "), scheme)
 	}
 	return t, nil
@@ -229,15 +250,6 @@ func (s *Service) mapping(req Request) (*Mapping, error) {
 		return nil, err
 	}
 	return m, m.Check()
-}
-
-func mapsSource(m *Mapping, scheme string) bool {
-	for _, s := range m.Source {
-		if s == scheme {
-			return true
-		}
-	}
-	return false
 }
 
 // record writes the operator audit row of an import (dropped on failure,
@@ -416,11 +428,11 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	}
 	locks := []string{"import_ids"}
 	for _, p := range plan {
-		if !p.absent && !contains(locks, p.tm.To) {
+		if !p.absent && !slices.Contains(locks, p.tm.To) {
 			locks = append(locks, p.tm.To)
 		}
 	}
-	if err := importpg.Lock(ctx, r.tx, locks); err != nil {
+	if err := importpg.Lock(ctx, r.tx, locks, r.s.cfg.LockWait); err != nil {
 		return err
 	}
 	roles, err := importpg.Roles(ctx, r.tx)
@@ -450,15 +462,6 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 		}
 	}
 	return nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func put(m map[string]map[string]int64, table, key string, id int64) {
@@ -542,7 +545,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 		if readErr != nil {
 			return readErr
 		}
-		if err := r.hash(rows); err != nil {
+		if err := r.hash(ctx, rows); err != nil {
 			return err
 		}
 		i := 0
@@ -816,7 +819,8 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		if c.enum != nil && v != nil && !literal {
 			to, ok := c.enum[textOf(v)]
 			if !ok {
-				return nil, fmt.Sprintf("invalid %s: %s is not in the mapping's enum", c.name, clip(fmt.Sprintf("%q", textOf(v))))
+				// Reasons are counted by their text: never a value in it.
+				return nil, fmt.Sprintf("invalid %s: not in the mapping's enum (%s)", c.name, strings.Join(sortedKeys(c.enum), ", "))
 			}
 			v = to
 		}
@@ -895,7 +899,7 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 				}
 				id, ok := r.roles[name]
 				if !ok {
-					return nil, fmt.Sprintf("invalid roles: %s is not a role of the tenant (%s)", clip(fmt.Sprintf("%q", name)), strings.Join(sortedKeys(r.roles), ", "))
+					return nil, fmt.Sprintf("invalid roles: not roles of the tenant (%s)", strings.Join(sortedKeys(r.roles), ", "))
 				}
 				if !seen[id] {
 					seen[id] = true
@@ -939,7 +943,7 @@ func validBcrypt(s string) bool {
 // hash turns the plaintext passwords of rows into bcrypt hashes at the
 // platform's cost, GOMAXPROCS at a time (bcrypt is the slow part of an
 // import with passwords), and forgets the plaintext.
-func (r *run) hash(rows []*pending) error {
+func (r *run) hash(ctx context.Context, rows []*pending) error {
 	var todo []*pending
 	for _, pr := range rows {
 		if pr.plain != "" {
@@ -958,6 +962,10 @@ func (r *run) hash(rows []*pending) error {
 	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Go(func() {
 			for pr := range work {
+				if ctx.Err() != nil { // drain: a cancelled import hashes no more
+					pr.plain = ""
+					continue
+				}
 				h, err := auth.HashPassword(pr.plain, r.s.cfg.BcryptCost)
 				pr.plain = ""
 				if err != nil {
@@ -970,10 +978,16 @@ func (r *run) hash(rows []*pending) error {
 		})
 	}
 	for _, pr := range todo {
+		if ctx.Err() != nil {
+			break
+		}
 		work <- pr
 	}
 	close(work)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return errCancelled
+	}
 	r.rep.Passwords.Hashed += int64(len(todo))
 	r.rep.BcryptMS += time.Since(start).Milliseconds()
 	if failed.Load() {
@@ -992,7 +1006,7 @@ func (r *run) copyColumns(p *tablePlan) []string {
 		}
 		cols = append(cols, c.name)
 	}
-	if p.tg.users && !contains(cols, "must_change_password") {
+	if p.tg.users && !slices.Contains(cols, "must_change_password") {
 		cols = append(cols, "must_change_password")
 	}
 	return cols
@@ -1028,8 +1042,7 @@ func copyValue(s *resource.Spec, name string, v any) any {
 		d, _ := time.Parse(time.DateOnly, v.(string))
 		return d
 	case s.Table == "password_reset_tokens" && name == "token_hash":
-		h := sha256.Sum256([]byte(v.(string)))
-		return h[:]
+		return auth.HashResetToken(v.(string)) // stored as the reset flow stores it
 	case s.Table == "audit_log" && name == "ip":
 		str, _ := v.(string)
 		if a, err := netip.ParseAddr(str); err == nil {
@@ -1060,7 +1073,8 @@ type Report struct {
 	Written         int64 `json:"written"`
 	Skipped         int64 `json:"skipped"`
 	AlreadyImported int64 `json:"already_imported"`
-	// NothingNew: every row read had been imported before.
+	// NothingNew: the counts add up, nothing was written and rows were
+	// imported before (the others, if any, skipped again).
 	NothingNew bool `json:"nothing_new"`
 	// CountsMatch: for every table, source rows = read, read = written +
 	// skipped + already imported, and the tenant grew by written.
@@ -1156,6 +1170,16 @@ func (r *Report) duplicate(d Duplicate) {
 }
 
 func (r *Report) finish(start time.Time) {
+	r.tally()
+	r.DurationMS = time.Since(start).Milliseconds()
+	if d := time.Since(start).Seconds(); d > 0 {
+		r.RowsPerSecond = float64(r.Read) / d
+	}
+}
+
+// tally adds the tables' counts up.
+func (r *Report) tally() {
+	r.Read, r.Written, r.Skipped, r.AlreadyImported = 0, 0, 0, 0
 	r.CountsMatch = true
 	for _, t := range r.Tables {
 		r.Read += t.Read
@@ -1166,11 +1190,7 @@ func (r *Report) finish(start time.Time) {
 			r.CountsMatch = false
 		}
 	}
-	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0
-	r.DurationMS = time.Since(start).Milliseconds()
-	if d := time.Since(start).Seconds(); d > 0 {
-		r.RowsPerSecond = float64(r.Read) / d
-	}
+	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0 && r.CountsMatch
 }
 
 // auditDetails are the counts the tenant's audit log keeps of an import.
@@ -1259,10 +1279,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	switch {
-	case r.NothingNew:
-		ew.printf("\nnothing new: every row was imported before\n")
 	case !r.CountsMatch:
 		ew.printf("\ncounts do NOT add up: see CHECK\n")
+	case r.NothingNew && r.Skipped > 0:
+		ew.printf("\nnothing new: %d rows were imported before, %d skipped again (see skipped)\n", r.AlreadyImported, r.Skipped)
+	case r.NothingNew:
+		ew.printf("\nnothing new: every row was imported before\n")
 	default:
 		ew.printf("\ncounts add up: source = read = written + skipped + already imported; tenant grew by written\n")
 	}

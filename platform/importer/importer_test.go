@@ -2,10 +2,13 @@ package importer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +19,9 @@ import (
 	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/pgadmin"
-	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/platformtest/tenanttest"
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
 )
 
 // Plaintext passwords of the legacy users: they must never show in a
@@ -551,6 +554,10 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 			"mensajes.id: customer_messages.id is set by the platform"},
 		{"unknown target table", bad("to: customer_messages", "to: sms"), good, "", tenant.EInvalid, `mensajes: to: "sms" is not a table`},
 		{"password on another column", bad("{from: nombre}", "{from: nombre, password: true}"), good, "", tenant.EInvalid, "usuarios.full_name: password: true only on users.password_hash"},
+		{"password as the key", bad("    key: id\n    columns:\n      username", "    key: contrasena\n    columns:\n      username"), good, "", tenant.EInvalid,
+			"usuarios: key: contrasena is the password column"},
+		{"password as the skip column", bad("    key: id\n    columns:\n      username", "    key: id\n    skip: {column: contrasena, equals: x}\n    columns:\n      username"), good, "", tenant.EInvalid,
+			"usuarios: skip: contrasena is the password column"},
 		{"missing source column", bad("recipient: {from: telefono}", "recipient: {from: tel}"), good, "", tenant.EInvalid,
 			`mensajes.recipient: the source table has no column "tel"`},
 		{"wrong kind", smsMapping, good, inst.Slug, tenant.EInvalid, "mapping smsapp is for restaurant tenants; " + inst.Slug + " is a institution tenant"},
@@ -559,7 +566,12 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 		{"not sqlite", smsMapping, "sqlite://" + notSQLite, "", tenant.EInvalid, "not a SQLite database"},
 		{"relative path", smsMapping, "sqlite://legacy.db", "", tenant.EInvalid, "the path must be absolute"},
 		{"scheme", smsMapping, "postgres://u:hunter2@h/db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources"},
-		{"no scheme", smsMapping, "legacy.db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources"},
+		{"no scheme", smsMapping, "legacy.db", "", tenant.EInvalid, "--from must be sqlite:///path.db"},
+		// Mistyped URLs and passwords url.Parse misreads: no part of the
+		// password in the error or the operator audit.
+		{"one slash", smsMapping, "mysql:/root:hunter2@db.example/sisca", "", tenant.EInvalid, `not "mysql:/…@db.example/sisca"`},
+		{"hash in the password", smsMapping, "mysql://root:12#hunter2@127.0.0.1:1/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`},
+		{"slash in the password", smsMapping, "mysql://root:p@ss/hunter2@db/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`},
 		{"csv dir", smsMapping, "csv:///no/such/dir", "", tenant.EInvalid, "csv:///no/such/dir: no such directory"},
 	} {
 		slug := c.slug
@@ -580,7 +592,19 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 	if after := f.counts(t, tn, allTables...); !equal(before, after) {
 		t.Errorf("tenant changed: %v → %v", before, after)
 	}
-	_ = platformtest.Rand
+	var audit []string
+	rows, err := f.e.Catalog.Pool().Query(f.e.Ctx, `SELECT details::text FROM operator_audit WHERE tenant_slug = $1 AND action = 'tenant.import'`, tn.Slug)
+	if err == nil {
+		audit, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil || len(audit) == 0 {
+		t.Fatalf("operator audit: %v %v", audit, err)
+	}
+	for _, a := range audit {
+		if strings.Contains(a, "hunter2") || strings.Contains(a, "ss/") {
+			t.Errorf("the operator audit holds a password: %s", a)
+		}
+	}
 }
 
 // TestImportJoinObjectOrphanNull: join puts several source columns into
@@ -670,7 +694,7 @@ func TestImportUnknownRoleSkipsUser(t *testing.T) {
 		t.Fatalf("import: %v", err)
 	}
 	u := table(t, rep, "usuarios")
-	reason := `invalid roles: "chef" is not a role of the tenant (manager, owner, staff)`
+	reason := `invalid roles: not roles of the tenant (manager, owner, staff)` // never the value
 	if u.Written != 0 || u.Skipped[reason] != 3 || u.RolesGranted != 0 || !rep.CountsMatch {
 		t.Errorf("usuarios: %+v, want 3 skipped with %q", u, reason)
 	}
@@ -695,6 +719,120 @@ func TestImportNeedsMigration(t *testing.T) {
 		t.Fatalf("import: %v (%s)", err, tenant.ErrorCode(err))
 	}
 	if after := f.counts(t, tn, "branches", "users", "customer_messages"); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}
+
+// TestImportCancelledWhileHashing: a context that ends while plaintext
+// passwords are hashed stops the import promptly (not after every hash)
+// with one clear line, and nothing is written.
+func TestImportCancelledWhileHashing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const users, cost = 40, 12
+	// What one hash takes here: a cancelled import may finish the hashes
+	// under way, no more.
+	t0 := time.Now()
+	if _, err := auth.HashPassword("clave-de-medida", cost); err != nil {
+		t.Fatal(err)
+	}
+	one := time.Since(t0)
+	limit := time.Second + 3*one
+	if all := users * one / time.Duration(runtime.GOMAXPROCS(0)); all < 2*limit {
+		t.Fatalf("hashing all takes %v here: too little to tell a cancelled import from a finished one (limit %v)", all, limit)
+	}
+	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: cost})
+	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
+	for i := 1; i <= users; i++ {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
+	}
+	src := "sqlite://" + importtest.SQLite(t, stmts...)
+	mapping := []byte("name: cancel-users\nkind: restaurant\nsource: sqlite\ntables:\n  - from: usuarios\n    to: users\n    key: id\n" +
+		"    columns:\n      username: {from: usuario}\n      password_hash: {from: clave, password: true}\n")
+	tn := f.e.Create(t, tenant.Restaurant)
+	before := f.counts(t, tn, "users", "import_ids")
+	ctx, cancel := context.WithTimeout(f.e.Ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := svc.Import(ctx, importer.Request{Tenant: tn.Slug, From: src, MappingFile: "users.yaml", MappingBytes: mapping})
+	took := time.Since(start)
+	if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "import cancelled before it ended: nothing imported") {
+		t.Errorf("cancelled import: %v", err)
+	}
+	if took > limit {
+		t.Errorf("the import took %v after its context ended at 1 s (a hash takes %v)", took, one)
+	}
+	if after := f.counts(t, tn, "users", "import_ids"); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}
+
+// TestImportReasonsHoldNoValues: rows skipped for values the mapping does
+// not take are counted under one fixed reason, however many distinct
+// values they have, and no reason carries a source value.
+func TestImportReasonsHoldNoValues(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	src := smsApp(t, `INSERT INTO mensajes VALUES (4, 1, '5500000001', 'a', 'secreto-1', NULL), (5, 1, '5500000002', 'b', 'secreto-2', NULL), (6, 1, '5500000003', 'c', 'secreto-3', NULL)`)
+	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + src, MappingFile: "m.yaml", MappingBytes: []byte(smsMapping), DryRun: true})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	m := table(t, rep, "mensajes")
+	const reason = "invalid status: not in the mapping's enum (E, F, P)"
+	if len(m.Skipped) != 1 || m.Skipped[reason] != 3 {
+		t.Errorf("mensajes skipped: %v, want 3 under %q", m.Skipped, reason)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "secreto") {
+		t.Errorf("the report holds source values: %s", b)
+	}
+}
+
+// TestImportTenantBusy: a transaction of the tenant holding a target
+// table makes the import give up after LockWait with one clear line,
+// rather than queue every writer of the tenant behind it; nothing is
+// written.
+func TestImportTenantBusy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: 4,
+		LockWait: 200 * time.Millisecond})
+	tn := f.e.Create(t, tenant.Restaurant)
+	before := f.counts(t, tn, "branches", "import_ids")
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- f.e.Admin.In(f.e.Ctx, tn.Database, tenant.OwnerRole(tn.Slug), func(c *pgx.Conn) error {
+			return pgx.BeginFunc(f.e.Ctx, c, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(f.e.Ctx, `UPDATE branches SET name = name`); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return nil
+			})
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("holding branches: %v", err)
+	}
+	_, err := svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "the tenant's branches table stayed busy for 200ms") {
+		t.Errorf("import into a busy tenant: %v", err)
+	}
+	if after := f.counts(t, tn, "branches", "import_ids"); !equal(before, after) {
 		t.Errorf("tenant changed: %v → %v", before, after)
 	}
 }

@@ -9,6 +9,7 @@ package importer
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/tenancy/platform/tenant"
@@ -64,22 +65,40 @@ func filePath(u *url.URL) (string, error) {
 	return u.Path, nil
 }
 
-// redactURL is a URL for messages: any password replaced, and for a string
-// that does not parse, everything between "://" and "@" dropped.
+// redactURL is a URL for messages with no credentials: whatever lies
+// between the scheme's separator ("://", or ":/" or ":" mistyped) and
+// the last "@" is dropped before any parsing, since a password with an
+// unescaped "#", "?" or "/" makes url.Parse see a different user, host
+// or fragment.
 func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		if u.User != nil {
-			u.User = url.User(u.User.Username())
+	if j := strings.LastIndex(raw, "@"); j >= 0 {
+		i := strings.Index(raw, ":")
+		if i < 0 || i > j {
+			return "…" + raw[j:]
 		}
-		return u.String()
+		sep := i + 1
+		for sep < j && sep < i+3 && raw[sep] == '/' {
+			sep++
+		}
+		return raw[:sep] + "…" + raw[j:]
 	}
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if j := strings.LastIndex(raw, "@"); j > i {
-			return raw[:i+3] + "…" + raw[j:]
-		}
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
 	}
 	return raw
 }
+
+// schemeOf is the scheme of a source URL if it is a well-formed one, for
+// messages ("" otherwise: a mistyped URL may hold a password anywhere).
+func schemeOf(raw string) string {
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok || !validScheme.MatchString(scheme) {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
+
+var validScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}$`)
 
 // lookupName finds name among names: exactly, else case-insensitively
 // (MySQL and SQLite names are case-insensitive; CSV headers vary).

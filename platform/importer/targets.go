@@ -201,6 +201,21 @@ func (m *Mapping) Check() error {
 				add("%s: users.password_hash needs password: true (plaintext is hashed, bcrypt hashes kept)", w)
 			}
 		}
+		// A password column's values must stay in the import's memory:
+		// keys go to import_ids and the report, a skip column's value to
+		// its default reason.
+		for _, name := range sortedKeys(t.Columns) {
+			if c := t.Columns[name]; c.Password {
+				for _, from := range c.From {
+					if slices.ContainsFunc(t.Key, func(k string) bool { return strings.EqualFold(k, from) }) {
+						add("%s: key: %s is the password column: a key is stored and reported", where(t, ""), from)
+					}
+					if t.Skip != nil && strings.EqualFold(t.Skip.Column, from) {
+						add("%s: skip: %s is the password column: its value would be reported", where(t, ""), from)
+					}
+				}
+			}
+		}
 		for _, f := range tg.spec.Fields {
 			if _, ok := t.Columns[f.Name]; !ok && writable(&f) && (f.Required || f.Name == tg.password) {
 				add("%s: %s.%s is required: map it", where(t, ""), t.To, f.Name)

@@ -198,8 +198,10 @@ func TestOperatorScreenshots(t *testing.T) {
 		p.Fill("mapping", "sisca")
 		p.Fill("from", sisca)
 		p.Click("form.form button.primary")
-		p.WaitText("main", lang.dry)
-		p.Do(chromedp.ScrollIntoView("#import-check")) // the report, under the form
+		p.WaitText("main", lang.dry) // on the import job's page, once it ended
+		p.WaitText("#import-orphans", "")
+		p.WaitText("#import-duplicates", "")
+		p.Do(chromedp.ScrollIntoView("#import-check"))
 		shot("import")
 	}
 }

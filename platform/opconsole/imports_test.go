@@ -120,7 +120,7 @@ func TestImportScreen(t *testing.T) {
 		t.Fatalf("dry run job: %+v", j)
 	}
 	for _, w := range []string{"Simulación terminada", "customer_messages", "sms_verifications", "1 × skipped by the mapping: deleted in the source",
-		"Cuadran", "uploaded SQLite file (", `href="/tenants/` + tn.Slug + `/import"`} {
+		"Cuadran", "uploaded SQLite file (", `href="/tenants/` + tn.Slug + `/import"`, `id="import-examples"`, "<td>branches</td><td>2</td>"} {
 		if !strings.Contains(dry, w) && !strings.Contains(dry, strings.ReplaceAll(w, "×", "&times;")) {
 			t.Errorf("dry run page lacks %q", w)
 		}

@@ -8,6 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgerrcode"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,13 +33,23 @@ func Ready(ctx context.Context, tx pgx.Tx) (bool, error) {
 // Lock takes tables against writes until the transaction ends (the
 // request path's reads go on): the duplicate check against existing rows
 // and the reserved ids hold until the commit.
-func Lock(ctx context.Context, tx pgx.Tx, tables []string) error {
+func Lock(ctx context.Context, tx pgx.Tx, tables []string, wait time.Duration) error {
+	// A request's transaction holding a table would queue the import, and
+	// every writer of the tenant behind it: wait at most wait for each.
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = "+strconv.FormatInt(max(wait.Milliseconds(), 1), 10)); err != nil {
+		return fmt.Errorf("importpg: lock_timeout: %w", err)
+	}
 	for _, t := range tables {
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+ident(t)+" IN EXCLUSIVE MODE"); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == pgerrcode.LockNotAvailable {
+				return tenant.Errorf(tenant.EUnavailable, "the tenant's %s table stayed busy for %s (a long transaction of the tenant's): nothing imported; try again", t, wait)
+			}
 			return fmt.Errorf("importpg: lock %s: %w", t, err)
 		}
 	}
-	return nil
+	_, err := tx.Exec(ctx, "SET LOCAL lock_timeout = 0")
+	return err
 }
 
 // ID is one row of the id map.
