@@ -576,6 +576,19 @@ func TestDefaults(t *testing.T) {
 	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e
 	}
+	// /tmp holds two import uploads of the largest size besides its 64 MiB.
+	if env["PLATFORM_IMPORT_MAX_UPLOAD_MIB"].Value != "256" {
+		t.Errorf("PLATFORM_IMPORT_MAX_UPLOAD_MIB = %+v, want 256", env["PLATFORM_IMPORT_MAX_UPLOAD_MIB"])
+	}
+	tmp := false
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == "tmp" {
+			tmp = v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil && v.EmptyDir.SizeLimit.String() == "576Mi"
+		}
+	}
+	if !tmp {
+		t.Errorf("volumes %+v: want tmp, an emptyDir of 576Mi", d.Spec.Template.Spec.Volumes)
+	}
 	if ref := env["VAULT_SECRET_ID"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != fullname {
 		t.Errorf("default Vault auth: VAULT_SECRET_ID = %+v, want an AppRole from the Secret %s", env["VAULT_SECRET_ID"], fullname)
 	}

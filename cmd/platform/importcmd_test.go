@@ -197,7 +197,12 @@ func TestOperatorAPIImport(t *testing.T) {
 		rep["source"] != fmt.Sprintf("uploaded SQLite file (%d bytes)", len(file)) {
 		t.Fatalf("import: %v", rep)
 	}
-	if left, err := os.ReadDir(spool); err != nil || len(left) != 0 {
+	if dirs, err := filepath.Glob(filepath.Join(spool, "platform-uploads-*")); err != nil || len(dirs) != 1 {
+		t.Errorf("the uploads' directory: %v %v", dirs, err)
+	} else if fi, err := os.Stat(dirs[0]); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the uploads' directory: %v %v", fi.Mode(), err)
+	}
+	if left, err := filepath.Glob(filepath.Join(spool, "platform-uploads-*", "*")); err != nil || len(left) != 0 {
 		t.Errorf("the uploads were not removed: %v %v", left, err)
 	}
 	var n int
@@ -220,7 +225,7 @@ func TestOperatorAPIImport(t *testing.T) {
 	if code, body := upload("mapping=sisca", testOperatorToken, file); code != 400 || !strings.Contains(fmt.Sprint(body), "mapping sisca is for institution tenants") {
 		t.Errorf("sisca (an institution mapping) into a restaurant: %d %v", code, body)
 	}
-	if left, err := os.ReadDir(spool); err != nil || len(left) != 0 {
+	if left, err := filepath.Glob(filepath.Join(spool, "platform-uploads-*", "*")); err != nil || len(left) != 0 {
 		t.Errorf("refused uploads were kept: %v %v", left, err)
 	}
 	// A JSON body over 1 MiB is refused on the upload route too.

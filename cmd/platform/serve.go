@@ -354,6 +354,12 @@ func newServer(ctx context.Context, getenv func(string) string, args []string, l
 	}
 	// One Ops for the API and the console: failed tokens count together.
 	ops := adminapi.NewOps(acfg)
+	// Uploads a killed server left behind hold legacy databases.
+	if n, err := adminapi.SweepUploads(cfg.UploadDir); err != nil {
+		log.Warn("import uploads: could not sweep what stopped servers left", "err", err)
+	} else if n > 0 {
+		log.Info("import uploads: removed what stopped servers left", "directories", n)
+	}
 	s.admin = adminapi.NewApp(ops)
 	if _, err := opconsole.Mount(s.admin, opconsole.Config{Ops: ops}); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -75,6 +76,9 @@ type Ops struct {
 	token   [32]byte
 	fails   *httpx.Failures
 	uploads chan struct{} // a slot per upload held (Config.MaxUploads)
+	dirOnce sync.Once     // spoolDir
+	dir     string
+	dirErr  error
 }
 
 // New returns the operator API's Fiber app (httpx.NewApp: its middleware

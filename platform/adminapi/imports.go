@@ -147,7 +147,11 @@ func importRequest(slug string, req ImportRequest, upload bool) (importer.Reques
 // spool writes an upload to a temporary file: a SQLite database, at most
 // MaxUpload bytes (413 beyond, 408 if the client stalls).
 func (a *Ops) spool(upload io.Reader) (name string, size int64, err error) {
-	f, err := os.CreateTemp(a.cfg.UploadDir, "platform-import-*.db") // mode 0600
+	dir, err := a.spoolDir()
+	if err != nil {
+		return "", 0, err
+	}
+	f, err := os.CreateTemp(dir, "import-*.db") // mode 0600, in a 0700 directory
 	if err != nil {
 		return "", 0, err
 	}

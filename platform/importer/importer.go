@@ -508,7 +508,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	}
 	// Ids for every source row at once (the count is an upper bound:
 	// skipped rows leave gaps, as rolled-back inserts do).
-	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, int(tr.SourceRows))
+	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, tr.SourceRows, !r.rep.DryRun)
 	if err != nil {
 		return err
 	}

@@ -477,6 +477,13 @@ func TestImportDryRun(t *testing.T) {
 	tn := f.e.Create(t, tenant.Restaurant)
 	src, mapping := "sqlite://"+smsApp(t), writeFile(t, "m.yaml", smsMapping)
 	before := f.counts(t, tn, allTables...)
+	seq := func() (n int64) {
+		f.owner(t, tn, func(c *pgx.Conn) error {
+			return c.QueryRow(f.e.Ctx, `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('customer_messages', 'id')::regclass), 0)`).Scan(&n)
+		})
+		return n
+	}
+	seqBefore := seq()
 	dry, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping, DryRun: true})
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
@@ -486,6 +493,9 @@ func TestImportDryRun(t *testing.T) {
 	}
 	if after := f.counts(t, tn, allTables...); !equal(before, after) {
 		t.Errorf("dry run changed the tenant: %v → %v", before, after)
+	}
+	if n := seq(); n != seqBefore {
+		t.Errorf("dry run moved the customer_messages id sequence: %d → %d", seqBefore, n)
 	}
 	real, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: mapping})
 	if err != nil || real.Written != dry.Written || real.NothingNew {

@@ -121,7 +121,8 @@ A setting left empty (or 0) is not set: the binary's default applies.
     "PLATFORM_METRICS_TOP_TENANTS" $c.metricsTopTenants
     "PLATFORM_METRICS_CATALOG_TTL" $c.metricsCatalogTTL
     "PLATFORM_TLS" $c.tls
-    "PLATFORM_HSTS_MAX_AGE" $c.hstsMaxAge }}
+    "PLATFORM_HSTS_MAX_AGE" $c.hstsMaxAge
+    "PLATFORM_IMPORT_MAX_UPLOAD_MIB" $c.importMaxUploadMiB }}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 - name: {{ $name }}
   value: {{ $v | toString | quote }}

@@ -155,20 +155,34 @@ func Existing(ctx context.Context, tx pgx.Tx, table string, cols []string, fn fu
 // returns the one before the first: the import writes rows base+1 …
 // base+n with COPY, which stores given values even in GENERATED ALWAYS
 // columns. The table is locked (Lock), so no insert takes ids meanwhile;
-// a rolled-back import leaves a gap, as any rolled-back insert does.
-func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int) (int64, error) {
+// a rolled-back import leaves a gap, as any rolled-back insert does. A
+// dry run (take false) only reads where the ids would start: setval is
+// not transactional, and a rehearsal must not burn a million ids.
+func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int64, take bool) (int64, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	if n > maxReserve {
+		return 0, tenant.Errorf(tenant.EInvalid, "the source says its table for %s has %d rows: more than an import takes (%d)", table, n, maxReserve)
+	}
+	q := `SELECT setval(s, greatest(coalesce(pg_sequence_last_value(s), 0),
+			(SELECT coalesce(max(id), 0) FROM ` + ident(table) + `)) + $2) - $2
+		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`
+	if !take {
+		q = `SELECT greatest(coalesce(pg_sequence_last_value(s), 0), (SELECT coalesce(max(id), 0) FROM ` + ident(table) + `)) + 0 * $2
+		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`
+	}
 	var base int64
-	err := tx.QueryRow(ctx, `SELECT setval(s, greatest(coalesce(pg_sequence_last_value(s), 0),
-			(SELECT coalesce(max(id), 0) FROM `+ident(table)+`)) + $2) - $2
-		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`, table, n).Scan(&base)
-	if err != nil {
+	if err := tx.QueryRow(ctx, q, table, n).Scan(&base); err != nil {
 		return 0, fmt.Errorf("importpg: reserve %d ids of %s: %w", n, table, err)
 	}
 	return base, nil
 }
+
+// maxReserve bounds the ids one import takes of a table: a source that
+// claims more rows is broken or hostile, and the sequence would keep the
+// jump for good.
+const maxReserve = 1 << 31
 
 // CopyFunc writes the rows next returns into table's cols with COPY,
 // until it returns a nil row (or an error, which aborts the COPY).
