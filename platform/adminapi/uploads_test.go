@@ -27,9 +27,9 @@ func TestSweepUploads(t *testing.T) {
 	names := map[string]bool{ // name → kept
 		filepath.Base(own): true,
 		fmt.Sprintf("%s%d-%s-1", uploadDirPrefix, gone.Process.Pid, "abc"): false,
-		fmt.Sprintf("%s%d-%s-2", uploadDirPrefix, os.Getpid(), "earlier"): false,
-		fmt.Sprintf("%s%d-%s-3", uploadDirPrefix, 1, "abc"):               true, // init runs
-		uploadDirPrefix + "garbage":                                         false,
+		fmt.Sprintf("%s%d-%s-2", uploadDirPrefix, os.Getpid(), "earlier"):  false,
+		fmt.Sprintf("%s%d-%s-3", uploadDirPrefix, 1, "abc"):                true, // init runs
+		uploadDirPrefix + "garbage":                                        false,
 	}
 	for name := range names {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o700); err != nil {
