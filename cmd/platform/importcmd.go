@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/pgadmin"
+	"github.com/tenancy/platform/tenant"
 )
 
 // importTenant is `platform tenant import SLUG --from URL --mapping
@@ -20,7 +21,14 @@ func importTenant(ctx context.Context, a *app, slug, from, mapping string, dryRu
 		return err
 	}
 	if out == "json" {
-		return writeJSON(stdout, rep)
+		err = writeJSON(stdout, rep)
+	} else {
+		err = rep.WriteText(stdout)
 	}
-	return rep.WriteText(stdout)
+	if err == nil && !rep.CountsMatch {
+		// Only a dry run gets here (a real import that does not add up
+		// rolls back): a script must not read it as a clean rehearsal.
+		err = tenant.Errorf(tenant.EConflict, "the counts do not add up: see the report")
+	}
+	return err
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tenancy/platform/platform/catalog"
 	"github.com/tenancy/platform/platform/importer/importpg"
@@ -830,8 +829,8 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 			case s == "":
 				r.rep.Passwords.Skipped++
 				return nil, "no password"
-			case isBcryptPrefix(s):
-				if !validBcrypt(s) {
+			case auth.LooksBcrypt(s):
+				if !auth.ValidBcrypt(s) {
 					return nil, "invalid " + c.name + ": looks like a bcrypt hash but is not one"
 				}
 				pr.hash = s
@@ -924,20 +923,6 @@ func fieldMessages(err error) string {
 		parts[i] = n + ": " + fields[n]
 	}
 	return strings.Join(parts, "; ")
-}
-
-func isBcryptPrefix(s string) bool {
-	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
-}
-
-// validBcrypt reports whether s is a whole bcrypt hash. $2y$ (PHP) is
-// kept as it is: tenant/auth verifies it as $2a$, the same algorithm.
-func validBcrypt(s string) bool {
-	if len(s) != 60 {
-		return false
-	}
-	_, err := bcrypt.Cost([]byte("$2a$" + s[4:]))
-	return err == nil
 }
 
 // hash turns the plaintext passwords of rows into bcrypt hashes at the

@@ -846,3 +846,30 @@ func TestImportTenantBusy(t *testing.T) {
 		t.Errorf("tenant changed: %v → %v", before, after)
 	}
 }
+
+// TestImportSourceFailsLate: a source that breaks after thousands of rows
+// (past the reader's buffer, while the COPY streams) fails the import
+// with one line, and nothing is written.
+func TestImportSourceFailsLate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	var b strings.Builder
+	b.WriteString("id,nombre,telefono,activa,borrada\n")
+	for i := 1; i <= 20_000; i++ {
+		fmt.Fprintf(&b, "%d,Sucursal %d,,1,0\n", i, i)
+	}
+	b.WriteString("20001,\"sin cerrar,,1,0\n")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sucursales.csv"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := f.counts(t, tn, "branches", "import_ids")
+	_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "csv://" + dir, MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)})
+	if tenant.ErrorCode(err) != tenant.EInvalid || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "sucursales") {
+		t.Errorf("a CSV broken at row 20,001: %v (%s)", err, tenant.ErrorCode(err))
+	}
+	if after := f.counts(t, tn, "branches", "import_ids"); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}

@@ -143,10 +143,32 @@ func CheckPasswordPolicy(field, password string, inputs ...string) error {
 // prefixes the replaced systems wrote: $2y$ (PHP) is the same algorithm as
 // $2a$ under another name, so it is compared as $2a$.
 func verifyPassword(hash, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(asX(hash)), []byte(password)) == nil
+}
+
+// asX is a hash as x/crypto/bcrypt reads it ($2y$ as $2a$).
+func asX(hash string) string {
 	if strings.HasPrefix(hash, "$2y$") {
-		hash = "$2a$" + hash[4:]
+		return "$2a$" + hash[4:]
 	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	return hash
+}
+
+// LooksBcrypt reports whether s starts as a bcrypt hash of a prefix
+// logins verify ($2a$, $2b$, $2y$): what an import keeps rather than
+// hashes as plaintext.
+func LooksBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// ValidBcrypt reports whether s is a whole bcrypt hash logins verify
+// (LooksBcrypt, its length and cost).
+func ValidBcrypt(s string) bool {
+	if len(s) != 60 || !LooksBcrypt(s) {
+		return false
+	}
+	_, err := bcrypt.Cost([]byte(asX(s)))
+	return err == nil
 }
 
 // needsRehash reports whether a hash that verified should be replaced: a
