@@ -91,7 +91,22 @@ func TestCLITenantImport(t *testing.T) {
 	host := slug + ".localhost"
 	code, body := ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "maria", "password": plain})
 	if code != 200 || body["must_change_password"] != true {
-		t.Errorf("maria (plaintext in the source): %d %v, want 200 with must_change_password", code, body)
+		t.Fatalf("maria (plaintext in the source): %d %v, want 200 with must_change_password", code, body)
+	}
+	// Held to it: nothing but the change until it is made; then the old
+	// password is refused and the new one works.
+	tok, _ := body["token"].(string)
+	if code, body := ts.call(t, "GET", host, "/api/branches", tok, nil); code != 403 || body["error"].(map[string]any)["code"] != tenant.EPasswordChangeRequired {
+		t.Errorf("maria before the change: %d %v, want 403 %s", code, body, tenant.EPasswordChangeRequired)
+	}
+	if code, body := ts.call(t, "POST", host, "/api/auth/change-password", tok, map[string]string{"current_password": plain, "new_password": strongPassword}); code != 204 && code != 200 {
+		t.Fatalf("maria's change: %d %v", code, body)
+	}
+	if code, body := ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "maria", "password": plain}); code != 401 {
+		t.Errorf("maria with the imported password after the change: %d %v", code, body)
+	}
+	if code, body := ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "maria", "password": strongPassword}); code != 200 || body["must_change_password"] == true {
+		t.Errorf("maria with her new password: %d %v", code, body)
 	}
 	code, body = ts.call(t, "POST", host, "/api/auth/login", "", map[string]string{"username": "pedro", "password": php})
 	if code != 200 || body["must_change_password"] == true {
