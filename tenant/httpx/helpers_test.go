@@ -37,7 +37,7 @@ func testApp(t *testing.T, log *slog.Logger, trusted []string, l Limits, add fun
 	return serve(t, app)
 }
 
-func serve(t *testing.T, app *fiber.App) string {
+func serve(t testing.TB, app *fiber.App) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
