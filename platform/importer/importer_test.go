@@ -574,7 +574,7 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 			t.Errorf("%s: the error shows the source's password", c.name)
 		}
 	}
-	if _, err := importer.Open(f.e.Ctx, "mysql://root:hunter2@127.0.0.1:1/legacy"); err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
+	if _, err := importer.Open(f.e.Ctx, "mysql://root:hunter2@127.0.0.1:1/legacy", nil); err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("mysql: %v", err)
 	}
 	if after := f.counts(t, tn, allTables...); !equal(before, after) {
