@@ -1,8 +1,10 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"reflect"
@@ -301,6 +303,65 @@ func TestMySQLSourceErrors(t *testing.T) {
 				t.Errorf("error %q: want one line without the password", msg)
 			}
 		})
+	}
+}
+
+// TestMySQLSourceLostConnection: the server kills the connection while a
+// table streams: one fixed line naming the table, the driver's text in
+// the log only.
+func TestMySQLSourceLostConnection(t *testing.T) {
+	t.Parallel()
+	u := mysqlTestDB(t,
+		"CREATE TABLE usuarios (id INT PRIMARY KEY, texto VARCHAR(1000))",
+		// 20 MB, more than the sockets' buffers hold: the server is still
+		// sending when the connection is killed.
+		"INSERT INTO usuarios SELECT a.i * 1000 + b.i, REPEAT('x', 1000) FROM"+
+			" (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n) AS a,"+
+			" (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) SELECT i FROM n) AS b",
+	)
+	var log bytes.Buffer
+	src, err := openMySQL(t.Context(), u, slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	admin := importtest.MySQLDB(t, u.String(), "")
+	killed := false
+	err = src.Rows(t.Context(), "usuarios", []string{"id", "texto"}, func([]any) error {
+		if killed {
+			return nil
+		}
+		killed = true
+		// The source's connections to this database (the reading one may
+		// look idle: the server has written what the sockets take).
+		rows, err := admin.QueryContext(t.Context(), `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return fmt.Errorf("the source's connections: %v %v", ids, err)
+		}
+		for _, id := range ids {
+			if _, err := admin.ExecContext(t.Context(), fmt.Sprintf("KILL CONNECTION %d", id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := "mysql source " + u.Host + u.Path + ": lost the connection while reading usuarios"
+	if tenant.ErrorCode(err) != tenant.EUnavailable || err == nil || err.Error() != want {
+		t.Errorf("a killed connection: %v (%s), want unavailable %q", err, tenant.ErrorCode(err), want)
+	}
+	if !strings.Contains(log.String(), "import source failed") {
+		t.Errorf("the cause is not logged: %s", log.String())
 	}
 }
 
