@@ -163,10 +163,15 @@ func parseTime(s string) (any, bool) {
 	if i := strings.Index(s, " m="); i > 0 { // time.Time.String()'s monotonic clock
 		s = s[:i]
 	}
-	for _, l := range zonedLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, true
+	// Past the date, a zone shows as Z, + or - (time.Parse of a wrong
+	// layout costs, and most legacy text is naive).
+	if len(s) > 10 && strings.ContainsAny(s[10:], "Z+-") {
+		for _, l := range zonedLayouts {
+			if t, err := time.Parse(l, s); err == nil {
+				return t, true
+			}
 		}
+		return nil, false
 	}
 	for _, l := range naiveLayouts {
 		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
