@@ -116,7 +116,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	if err != nil {
 		return nil, err
 	}
-	src, err := Open(ctx, req.From)
+	src, err := Open(ctx, req.From, s.cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -777,6 +777,11 @@ func clip(s string) string {
 // row builds and validates one source row: the row, or why it is skipped.
 func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pending, string) {
 	pr := &pending{key: key}
+	for _, v := range row {
+		if b, ok := v.(BadValue); ok {
+			return nil, b.Reason() // one bad value skips its row, not the import
+		}
+	}
 	given := resource.Values{Names: make([]string, 0, len(p.cols)), Vals: make([]any, 0, len(p.cols))}
 	for i := range p.cols {
 		c := &p.cols[i]

@@ -3,6 +3,7 @@ package importer_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -16,7 +17,8 @@ import (
 // (MariaDB) end to end: every table's counts, the guest without a
 // password skipped, orphan loads and the case-twin user reported;
 // plaintext passwords hashed with a forced change, $2y$ hashes kept, both
-// verifying the old password; a second import adds nothing.
+// verifying the old password; a user's TIMESTAMP and DATETIME stored as
+// the instants MariaDB says they are; a second import adds nothing.
 func TestImportSisca(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -86,6 +88,23 @@ func TestImportSisca(t *testing.T) {
 			t.Errorf("%s: hash %.4q, want SISCA's $2y$ kept as is", l.Username, hash)
 		}
 	}
+	// Times as MariaDB knows them: a TIMESTAMP is an instant whatever the
+	// session's zone; a DATETIME is Mexico City's wall clock, which is
+	// UTC-6 all year since 2022 (the fixture's dates are of 2024).
+	var srcUpdated, srcLogin int64
+	if err := importtest.MySQLDB(t, src, "-06:00").QueryRowContext(f.e.Ctx,
+		"SELECT UNIX_TIMESTAMP(fecha_actualizacion), UNIX_TIMESTAMP(ultimo_acceso) FROM usuarios WHERE nombre_usuario = 'coordinacion'").Scan(&srcUpdated, &srcLogin); err != nil {
+		t.Fatal(err)
+	}
+	var updated, login time.Time
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT updated_at, last_login_at FROM users WHERE username = 'coordinacion'`).Scan(&updated, &login)
+	})
+	if updated.Unix() != srcUpdated || login.Unix() != srcLogin {
+		t.Errorf("coordinacion: updated_at %v (TIMESTAMP %v), last_login_at %v (DATETIME %v): want the same instants",
+			updated.UTC(), time.Unix(srcUpdated, 0).UTC(), login.UTC(), time.Unix(srcLogin, 0).UTC())
+	}
+
 	again, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "sisca"})
 	if err != nil || !again.NothingNew || again.Written != 0 {
 		t.Errorf("second import: %v %+v", err, again)
@@ -96,7 +115,7 @@ func TestImportSisca(t *testing.T) {
 // through the MySQL source and the sisca mapping into a tenant, dry run
 // (everything but the commit):
 //
-//	go test -tags importengine ./platform/importer/ -run '^$' -bench ImportSisca -benchtime 1x
+//	go test ./platform/importer/ -run '^$' -bench ImportSisca -benchtime 1x
 func BenchmarkImportSisca(b *testing.B) {
 	const rows = 1_000_000
 	f := newFixture(b)

@@ -8,9 +8,11 @@ package importer
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tenancy/platform/tenant"
 )
@@ -25,19 +27,54 @@ type Source interface {
 	// Count is the table's row count (the report's source side).
 	Count(ctx context.Context, table string) (int64, error)
 	// Rows streams the table's rows, values in the order of columns:
-	// nil, int64, float64, string, []byte, bool or time.Time (a SQL
-	// DATETIME/TIMESTAMP without zone comes as time.Time in UTC with the
-	// wall clock as stored: the mapping's timezone gives it its zone).
+	// nil, int64, float64, string, []byte, bool, time.Time (an instant: a
+	// MySQL TIMESTAMP, a SQLite text with a zone), Naive (a date and time
+	// without zone, as a DATETIME holds it: the mapping's timezone makes it
+	// an instant) or BadValue (a value its column's type cannot hold: the
+	// row is skipped). A value over maxValueBytes is an error naming the
+	// table and column.
 	Rows(ctx context.Context, table string, columns []string, fn func(row []any) error) error
 	// Describe is the source for messages and the report, credentials removed.
 	Describe() string
 	Close() error
 }
 
+// Naive is a date and time without a zone: the time.Time's wall clock, in
+// UTC, is the one stored. It is a type of its own so that nothing takes it
+// for an instant, nor an instant for it (toTime zones a Naive only).
+type Naive time.Time
+
+// BadValue stands for a source value its column's type cannot hold (a
+// MySQL '2024-00-15' date, a BIGINT UNSIGNED beyond int64): the import
+// skips the row with Reason, which names the column, never the value.
+type BadValue struct {
+	Column  string // the source's column
+	Problem string // what is wrong, e.g. "not a valid date"
+}
+
+// Reason is the skip reason of the row holding b.
+func (b BadValue) Reason() string { return "invalid " + b.Column + ": " + b.Problem }
+
+// maxValueBytes is the most a single source value may hold. Every target
+// field is far smaller (text up to 10 000 characters, JSON up to 1 MiB),
+// so only a broken or hostile source sends more; refusing it bounds what
+// an import holds in memory.
+const maxValueBytes = 2 << 20
+
+// tooBig is the error of a value over maxValueBytes (never the value).
+func tooBig(source, table, column string) error {
+	return tenant.Errorf(tenant.EInvalid, "%s: table %q column %q holds a value over %d MiB (the most a source value may be): nothing imported",
+		source, table, column, maxValueBytes>>20)
+}
+
 // Open opens --from: sqlite:///abs/path.db, mysql://user:pass@host[:port]/db,
-// csv:///abs/dir. Errors are tenant.EInvalid / EUnavailable with ONE clear
-// line and never contain the password.
-func Open(ctx context.Context, rawURL string) (Source, error) {
+// csv:///abs/dir. Errors are tenant.EInvalid / EUnavailable with ONE clear,
+// fixed line and never contain the password nor a driver's message; the
+// cause of a failure goes to log (nil: none).
+func Open(ctx context.Context, rawURL string, log *slog.Logger) (Source, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	scheme, _, ok := strings.Cut(rawURL, "://")
 	if !ok || scheme == "" {
 		return nil, tenant.Errorf(tenant.EInvalid, "--from must be sqlite:///path.db, mysql://user:pass@host/db or csv:///dir, not %q", redactURL(rawURL))
@@ -48,11 +85,11 @@ func Open(ctx context.Context, rawURL string) (Source, error) {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "sqlite":
-		return openSQLite(ctx, u)
+		return openSQLite(ctx, u, log)
 	case "csv":
-		return openCSV(u)
+		return openCSV(u, log)
 	case "mysql":
-		return openMySQL(ctx, u)
+		return openMySQL(ctx, u, log)
 	}
 	return nil, tenant.Errorf(tenant.EInvalid, "--from: unknown source type %q (sqlite, mysql or csv)", u.Scheme)
 }
@@ -114,4 +151,51 @@ func lookupName(names []string, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// logCause logs why a source operation failed, for the operator who gets
+// the fixed line; secret (a password) is blanked out of the text.
+func logCause(log *slog.Logger, source, what string, err error, secret string) {
+	if log == nil {
+		return
+	}
+	msg := err.Error()
+	if secret != "" {
+		msg = strings.ReplaceAll(msg, secret, "***")
+	}
+	log.Warn("import source failed", "source", source, "what", what, "cause", msg)
+}
+
+// zonedLayouts and naiveLayouts are the ways legacy databases write a
+// date and time with a zone and without one. Go's time.Time.String() is
+// among the zoned: it is what a Go program writing through the SQLite
+// driver leaves.
+var (
+	zonedLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999 -0700 MST", "2006-01-02 15:04Z07:00", "2006-01-02T15:04Z07:00"}
+	naiveLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"}
+)
+
+// parseTime reads a date and time text: an instant (time.Time) when it has
+// a zone, else a Naive; ok false when it is neither.
+func parseTime(s string) (any, bool) {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, " m="); i > 0 { // time.Time.String()'s monotonic clock
+		s = s[:i]
+	}
+	// Past the date, a zone shows as Z, + or - (time.Parse of a wrong
+	// layout costs, and most legacy text is naive).
+	if len(s) > 10 && strings.ContainsAny(s[10:], "Z+-") {
+		for _, l := range zonedLayouts {
+			if t, err := time.Parse(l, s); err == nil {
+				return t, true
+			}
+		}
+		return nil, false
+	}
+	for _, l := range naiveLayouts {
+		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			return Naive(t), true
+		}
+	}
+	return nil, false
 }

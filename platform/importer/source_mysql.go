@@ -3,26 +3,30 @@ package importer
 // The MySQL/MariaDB source (--from mysql://user:pass@host[:port]/db).
 //
 // Dates: the driver runs with parseTime=false and this file converts
-// DATETIME and DATE text itself into a time.Time in UTC holding the wall
-// clock as stored (naive: the mapping's timezone gives it its zone).
-// parseTime=true would do the same with loc=UTC, but it turns the zero
-// dates PHP-era schemas are full of ('0000-00-00 00:00:00', meaning
-// "never") into year 1 silently; here they become NULL, and any other
-// unparsable date is an error naming its column.
+// DATETIME and DATE text itself into a Naive holding the wall clock as
+// stored (the mapping's timezone gives it its zone). parseTime=true would
+// give a time.Time, which the engine takes for an instant, and it turns
+// the zero dates PHP-era schemas are full of ('0000-00-00 00:00:00',
+// meaning "never") into year 1 silently; here they become NULL, and a
+// partly zero or otherwise impossible date ('2024-00-15') is a BadValue:
+// its row is skipped, naming the column.
 //
 // A TIMESTAMP is not naive: MySQL stores the instant and shows it in the
 // session's time zone, which is the server's unless set. The session here
-// runs in UTC, and a TIMESTAMP comes as the RFC 3339 text of that instant
-// ("2024-03-01T16:20:30Z", the Source contract's aware value), so it
-// lands right whatever the server's and the mapping's zones.
+// runs in UTC, and a TIMESTAMP comes as a time.Time of that instant (the
+// Source contract's aware value), so it lands right whatever the server's
+// and the mapping's zones.
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -44,18 +48,20 @@ import (
 const mysqlConnectTimeout = 10 * time.Second
 
 type mysqlSource struct {
-	db   *sql.DB
-	name string // host:port/db, for messages
-	desc string // mysql://user@host:port/db
+	db     *sql.DB
+	name   string // host:port/db, for messages
+	desc   string // mysql://user@host:port/db
+	log    *slog.Logger
+	secret string // the password, blanked out of logged causes
 }
 
 // openMySQL opens and pings a MySQL/MariaDB database. Its errors are one
-// line naming host:port/db, never the password.
-func openMySQL(ctx context.Context, u *url.URL) (Source, error) {
-	return mysqlOpenTimeout(ctx, u, mysqlConnectTimeout)
+// line naming host:port/db, never the password nor the driver's text.
+func openMySQL(ctx context.Context, u *url.URL, log *slog.Logger) (Source, error) {
+	return mysqlOpenTimeout(ctx, u, mysqlConnectTimeout, log)
 }
 
-func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration) (Source, error) {
+func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration, log *slog.Logger) (Source, error) {
 	cfg, err := mysqlConfig(u)
 	if err != nil {
 		return nil, err
@@ -66,9 +72,11 @@ func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration) (S
 		return nil, tenant.Errorf(tenant.EInvalid, "mysql source %s/%s: bad settings", cfg.Addr, cfg.DBName)
 	}
 	s := &mysqlSource{
-		db:   sql.OpenDB(conn),
-		name: cfg.Addr + "/" + cfg.DBName,
-		desc: "mysql://" + url.PathEscape(cfg.User) + "@" + cfg.Addr + "/" + url.PathEscape(cfg.DBName),
+		db:     sql.OpenDB(conn),
+		name:   cfg.Addr + "/" + cfg.DBName,
+		desc:   "mysql://" + url.PathEscape(cfg.User) + "@" + cfg.Addr + "/" + url.PathEscape(cfg.DBName),
+		log:    log,
+		secret: cfg.Passwd,
 	}
 	// A source is read by one import at a time: a few connections suffice
 	// (Rows holds one while the others answer Count and Columns).
@@ -80,7 +88,7 @@ func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration) (S
 		if ctx.Err() != nil { // the caller's cancel, not our timeout
 			return nil, ctx.Err()
 		}
-		return nil, s.connErr(err, cfg.Passwd)
+		return nil, s.connErr(err)
 	}
 	return s, nil
 }
@@ -144,33 +152,57 @@ func (s *mysqlSource) Describe() string { return s.desc }
 
 func (s *mysqlSource) Close() error { return s.db.Close() }
 
-// connErr turns a connection failure into one line without the password:
-// the caller's mistakes (credentials, database name) are EInvalid, a
-// server that cannot be reached EUnavailable.
-func (s *mysqlSource) connErr(err error, password string) error {
+// connErr turns a connection failure into one fixed line: the caller's
+// mistakes (credentials, database name) are EInvalid, a server that
+// cannot be reached EUnavailable. The driver's text goes to the log.
+func (s *mysqlSource) connErr(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	logCause(s.log, s.desc, "connect", err, s.secret)
 	var me *mysql.MySQLError
+	var dnsErr *net.DNSError
+	var recErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
 	switch {
 	case errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1698):
 		return tenant.Errorf(tenant.EInvalid, "mysql source %s: access denied (check the user and password)", s.name)
 	case errors.As(err, &me) && me.Number == 1049:
 		return tenant.Errorf(tenant.EInvalid, "mysql source %s: no such database", s.name)
+	case errors.As(err, &me):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server refused the connection (MySQL error %d)", s.name, me.Number)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: connection refused", s.name)
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: connection timed out", s.name)
-	case errors.Is(err, context.Canceled):
-		return err
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
+	case errors.As(err, &dnsErr):
 		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: unknown host", s.name)
+	case errors.Is(err, mysql.ErrNoTLS):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server does not offer TLS", s.name)
+	case errors.As(err, &recErr) || errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the TLS handshake failed (certificate or protocol)", s.name)
+	case mysqlLost(err):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server closed the connection", s.name)
 	}
-	msg := err.Error()
-	if password != "" {
-		msg = strings.ReplaceAll(msg, password, "***")
+	return tenant.Errorf(tenant.EUnavailable, "mysql source %s: could not connect", s.name)
+}
+
+// mysqlLost reports whether err means the connection went away: the
+// server shut down, killed it or the network dropped it.
+func mysqlLost(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1053, 1927, 2006, 2013: // shutdown, killed, gone away, lost
+			return true
+		}
 	}
-	msg = strings.ReplaceAll(msg, "\n", " ")
-	return tenant.Errorf(tenant.EUnavailable, "mysql source %s: %s", s.name, msg)
+	var ne net.Error
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || (errors.As(err, &ne) && !ne.Timeout())
 }
 
 // mysqlQuote quotes an identifier with backticks, doubling any inside.
@@ -178,20 +210,37 @@ func mysqlQuote(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
-func (s *mysqlSource) queryErr(table string, err error) error {
+// readErr is the fixed line of a failure while reading (what: a table's
+// name, "the list of tables", "the columns of t"); the driver's text goes
+// to the log.
+func (s *mysqlSource) readErr(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	logCause(s.log, s.desc, what, err, s.secret)
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 1146: // no such table
-			return tenant.Errorf(tenant.ENotFound, "mysql source %s: no table %q", s.name, table)
+			return tenant.Errorf(tenant.ENotFound, "mysql source %s: no table %q", s.name, what)
 		case 1054: // unknown column
-			return tenant.Errorf(tenant.EInvalid, "mysql source %s: table %q: %s", s.name, table, me.Message)
+			return tenant.Errorf(tenant.EInvalid, "mysql source %s: table %q lacks a column the mapping reads", s.name, what)
+		case 1142, 1143, 1044, 1045, 1227: // denied on the table, a column, the database
+			return tenant.Errorf(tenant.EInvalid, "mysql source %s: access denied while reading %s (the user needs SELECT on it)", s.name, what)
+		case 1317, 3024, 1969: // interrupted: KILL QUERY, max_execution_time, max_statement_time
+			return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server stopped the query while reading %s", s.name, what)
 		}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	var ne net.Error
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: timed out while reading %s", s.name, what)
+	case mysqlLost(err):
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: lost the connection while reading %s", s.name, what)
+	case me != nil:
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server refused to read %s (MySQL error %d)", s.name, what, me.Number)
 	}
-	return fmt.Errorf("mysql source %s: table %q: %w", s.name, table, err)
+	return tenant.Errorf(tenant.EUnavailable, "mysql source %s: could not read %s", s.name, what)
 }
 
 // Tables lists the base tables (not views) of the URL's database, in
@@ -201,11 +250,11 @@ func (s *mysqlSource) Tables(ctx context.Context) ([]string, error) {
 		`SELECT table_name FROM information_schema.tables
 		 WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`)
 	if err != nil {
-		return nil, fmt.Errorf("mysql source %s: list tables: %w", s.name, err)
+		return nil, s.readErr("the list of tables", err)
 	}
 	names, err := mysqlStrings(rows)
 	if err != nil {
-		return nil, fmt.Errorf("mysql source %s: list tables: %w", s.name, err)
+		return nil, s.readErr("the list of tables", err)
 	}
 	sort.Strings(names)
 	return names, nil
@@ -220,11 +269,11 @@ func (s *mysqlSource) Columns(ctx context.Context, table string) ([]string, erro
 		 WHERE table_schema = DATABASE() AND BINARY table_name = BINARY ?
 		 ORDER BY ordinal_position`, table)
 	if err != nil {
-		return nil, fmt.Errorf("mysql source %s: columns of %q: %w", s.name, table, err)
+		return nil, s.readErr("the columns of "+table, err)
 	}
 	cols, err := mysqlStrings(rows)
 	if err != nil {
-		return nil, err
+		return nil, s.readErr("the columns of "+table, err)
 	}
 	if len(cols) == 0 {
 		return nil, tenant.Errorf(tenant.ENotFound, "mysql source %s: no table %q", s.name, table)
@@ -248,7 +297,7 @@ func mysqlStrings(rows *sql.Rows) ([]string, error) {
 func (s *mysqlSource) Count(ctx context.Context, table string) (int64, error) {
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+mysqlQuote(table)).Scan(&n); err != nil {
-		return 0, s.queryErr(table, err)
+		return 0, s.readErr(table, err)
 	}
 	return n, nil
 }
@@ -256,8 +305,13 @@ func (s *mysqlSource) Count(ctx context.Context, table string) (int64, error) {
 // Rows streams the table (the driver reads rows off the wire as fn takes
 // them: a million rows are never all in memory). Values by column type:
 // integers (TINYINT(1) included) and BIT int64, FLOAT/DOUBLE float64,
-// DECIMAL and TIME string, DATE/DATETIME time.Time in UTC (zero dates
-// nil), TIMESTAMP RFC 3339 text in UTC, BLOB/BINARY []byte, text string.
+// DECIMAL and TIME string, DATE/DATETIME Naive (zero dates nil),
+// TIMESTAMP time.Time in UTC, BLOB/BINARY []byte, text string; a value
+// its type cannot hold is a BadValue, one over maxValueBytes an error.
+//
+// The driver has read a value whole before it is checked here (it joins
+// 16 MiB packets without a limit), so the bound is on what an import
+// keeps, not on one row off the wire.
 func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, fn func(row []any) error) error {
 	if len(columns) == 0 {
 		return tenant.Errorf(tenant.EInvalid, "mysql source %s: table %q: no columns asked for", s.name, table)
@@ -268,12 +322,12 @@ func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, 
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(q, ", ")+" FROM "+mysqlQuote(table))
 	if err != nil {
-		return s.queryErr(table, err)
+		return s.readErr(table, err)
 	}
 	defer rows.Close()
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return s.queryErr(table, err)
+		return s.readErr(table, err)
 	}
 	kinds := make([]string, len(types))
 	for i, t := range types {
@@ -286,14 +340,17 @@ func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, 
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return s.queryErr(table, err)
+			return s.readErr(table, err)
 		}
 		// A fresh slice each row: fn may keep it (the engine batches rows).
 		row := make([]any, len(columns))
 		for i, b := range raw {
-			v, err := mysqlValue(kinds[i], b)
-			if err != nil {
-				return tenant.Errorf(tenant.EInvalid, "mysql source %s: table %q column %q: %v", s.name, table, columns[i], err)
+			if len(b) > maxValueBytes {
+				return tooBig("mysql source "+s.name, table, columns[i])
+			}
+			v, problem := mysqlValue(kinds[i], b)
+			if problem != "" {
+				v = BadValue{Column: columns[i], Problem: problem}
 			}
 			row[i] = v
 		}
@@ -302,61 +359,62 @@ func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return s.queryErr(table, err)
+		return s.readErr(table, err)
 	}
 	return nil
 }
 
-// mysqlValue converts one text-protocol value of the given column type.
-func mysqlValue(kind string, b sql.RawBytes) (any, error) {
+// mysqlValue converts one text-protocol value of the given column type,
+// or says what is wrong with it (never quoting it).
+func mysqlValue(kind string, b sql.RawBytes) (any, string) {
 	if b == nil {
-		return nil, nil
+		return nil, ""
 	}
 	switch kind {
 	case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "YEAR":
 		n, err := strconv.ParseInt(string(b), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s %q out of range", kind, b)
+			return nil, "not a whole number within ±2^63"
 		}
-		return n, nil
+		return n, ""
 	case "FLOAT", "DOUBLE", "REAL":
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad %s %q", kind, b)
+			return nil, "not a number"
 		}
-		return f, nil
+		return f, ""
 	case "BIT":
 		// BIT(1) is many schemas' boolean; up to 64 bits, big-endian.
 		if len(b) > 8 {
-			return nil, fmt.Errorf("BIT wider than 64")
+			return nil, "wider than 64 bits"
 		}
 		var n uint64
 		for _, c := range b {
 			n = n<<8 | uint64(c)
 		}
-		return int64(n), nil
+		return int64(n), ""
 	case "DATE", "DATETIME":
 		return mysqlTime(string(b))
 	case "TIMESTAMP":
-		t, err := mysqlTime(string(b))
-		if t == nil || err != nil {
-			return t, err
+		v, problem := mysqlTime(string(b))
+		if n, ok := v.(Naive); ok {
+			return time.Time(n), "" // the session's UTC: an instant
 		}
-		return t.(time.Time).Format(time.RFC3339Nano), nil
+		return v, problem
 	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY", "GEOMETRY":
-		return []byte(string(b)), nil
+		return []byte(string(b)), ""
 	default:
 		// CHAR, VARCHAR, the TEXTs, ENUM, SET, JSON, DECIMAL (exact, as
 		// written), TIME (may exceed 24 h or be negative in MySQL).
-		return string(b), nil
+		return string(b), ""
 	}
 }
 
-// mysqlTime parses DATE and DATETIME text as a UTC wall clock; the zero
-// date ("never" in legacy schemas) is NULL.
-func mysqlTime(s string) (any, error) {
+// mysqlTime parses DATE and DATETIME text as a Naive; the zero date
+// ("never" in legacy schemas) is NULL.
+func mysqlTime(s string) (any, string) {
 	if strings.HasPrefix(s, "0000-00-00") && strings.Trim(s, "0-: .") == "" {
-		return nil, nil
+		return nil, ""
 	}
 	layout := "2006-01-02"
 	if len(s) > len(layout) {
@@ -364,7 +422,7 @@ func mysqlTime(s string) (any, error) {
 	}
 	t, err := time.ParseInLocation(layout, s, time.UTC)
 	if err != nil {
-		return nil, fmt.Errorf("bad date %q", s)
+		return nil, "not a valid date"
 	}
-	return t, nil
+	return Naive(t), ""
 }

@@ -1,11 +1,10 @@
 package importer
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"reflect"
@@ -15,61 +14,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/tenant"
 )
 
-// mysqlTestDB creates an empty database on the dev MariaDB, runs the
-// statements in it, drops it at cleanup and returns its URL.
+// mysqlTestDB is importtest.MySQL's database as a URL.
 func mysqlTestDB(t *testing.T, stmts ...string) *url.URL {
 	t.Helper()
-	u, err := url.Parse(platformtest.Getenv(t, "PLATFORM_TEST_MYSQL_URL"))
-	if err != nil || u.User == nil {
-		t.Fatalf("PLATFORM_TEST_MYSQL_URL is not mysql://user:pass@host:port/: run scripts/dev-services up and eval its env")
-	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatal(err)
-	}
-	name := "platformtest_src_" + hex.EncodeToString(rnd[:])
-	pw, _ := u.User.Password()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = u.User.Username(), pw, "tcp", u.Host
-	cfg.MultiStatements = true
-	// As a PHP app of Mexico City wrote: zero dates allowed, the session in
-	// its zone (TIMESTAMPs written are instants of that zone's clock).
-	cfg.Params = map[string]string{"sql_mode": "'NO_ENGINE_SUBSTITUTION'", "time_zone": "'-06:00'"}
-	conn, err := mysql.NewConnector(cfg)
+	u, err := url.Parse(importtest.MySQL(t, stmts...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sql.OpenDB(conn)
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(t.Context(), "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
-		t.Fatalf("create database on %s: %v (run scripts/dev-services up)", cfg.Addr, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP DATABASE `"+name+"`"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	for _, s := range stmts {
-		if _, err := db.ExecContext(t.Context(), "USE `"+name+"`; "+s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	u.Path = "/" + name
 	return u
 }
 
 func openMySQLTest(t *testing.T, u *url.URL) Source {
 	t.Helper()
-	src, err := openMySQL(t.Context(), u)
+	src, err := openMySQL(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("openMySQL: %v", err)
 	}
@@ -105,6 +67,9 @@ func TestMySQLSourceTypes(t *testing.T) {
 		"INSERT INTO registros VALUES "+
 			"(1, 1, 2024, 18446744073709551615, 1234567.89, 0.25, 'Muñoz Ñandú 🍣', 'línea 1\nlínea 2', '2024-03-01 10:20:30', '2024-03-01 10:20:30.123456', '2024-03-01 10:20:30', '2024-03-01', '838:59:59', x'00ff10', b'1', 'activo'),"+
 			"(2, 0, NULL, NULL, NULL, NULL, NULL, NULL, '0000-00-00 00:00:00', NULL, NULL, '0000-00-00', NULL, NULL, b'0', NULL)",
+		// What a non-strict schema lets in: partly zero dates.
+		"CREATE TABLE malos (id INT, dia DATE, creado DATETIME, sello TIMESTAMP NULL DEFAULT NULL)",
+		"INSERT INTO malos VALUES (1, '2024-00-15', '2024-03-00 10:00:00', '2024-03-01 10:20:30'), (2, '0000-00-00', '0000-00-00 00:00:00', NULL)",
 		"CREATE TABLE `raro``nombre` (`col``umna` INT)",
 		"INSERT INTO `raro``nombre` VALUES (7), (8)",
 		"CREATE VIEW vista AS SELECT id FROM registros",
@@ -116,7 +81,7 @@ func TestMySQLSourceTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"raro`nombre", "registros"}; !slices.Equal(tables, want) {
+	if want := []string{"malos", "raro`nombre", "registros"}; !slices.Equal(tables, want) {
 		t.Errorf("Tables = %q, want %q (base tables, no view)", tables, want)
 	}
 	cols, err := src.Columns(ctx, "registros")
@@ -143,16 +108,18 @@ func TestMySQLSourceTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := func(s string) time.Time {
+	at := func(s string) Naive {
 		v, err := time.ParseInLocation("2006-01-02 15:04:05.999999", s, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v
+		return Naive(v)
 	}
+	// DATETIME and DATE are naive wall clocks; the TIMESTAMP written at
+	// 10:20:30 in a -06:00 session is the instant 16:20:30Z.
 	want := [][]any{
 		{int64(1), int64(1), int64(2024), "1234567.89", 0.25, "Muñoz Ñandú 🍣", "línea 1\nlínea 2", at("2024-03-01 10:20:30"), at("2024-03-01 10:20:30.123456"),
-			"2024-03-01T16:20:30Z", at("2024-03-01 00:00:00"), "838:59:59", []byte{0x00, 0xff, 0x10}, int64(1), "activo"},
+			time.Date(2024, 3, 1, 16, 20, 30, 0, time.UTC), at("2024-03-01 00:00:00"), "838:59:59", []byte{0x00, 0xff, 0x10}, int64(1), "activo"},
 		{int64(2), int64(0), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, int64(0), nil},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -161,13 +128,34 @@ func TestMySQLSourceTypes(t *testing.T) {
 	for _, row := range got {
 		for i, v := range row {
 			if tv, ok := v.(time.Time); ok && tv.Location() != time.UTC {
-				t.Errorf("column %d: %v is not a UTC wall clock", i, tv)
+				t.Errorf("column %d: the TIMESTAMP %v is not in UTC", i, tv)
 			}
 		}
 	}
-	err = src.Rows(ctx, "registros", []string{"grande"}, func([]any) error { return nil })
-	if tenant.ErrorCode(err) != tenant.EInvalid || !strings.Contains(err.Error(), `column "grande"`) {
-		t.Errorf("BIGINT UNSIGNED beyond int64: %v, want invalid_input naming the column", err)
+
+	// A value its type cannot hold is a BadValue naming the column, and
+	// the rows go on: the engine skips that row only.
+	var bad [][]any
+	if err := src.Rows(ctx, "registros", []string{"id", "grande"}, func(row []any) error { bad = append(bad, row); return nil }); err != nil {
+		t.Fatalf("BIGINT UNSIGNED beyond int64: %v", err)
+	}
+	wantBad := [][]any{{int64(1), BadValue{Column: "grande", Problem: "not a whole number within ±2^63"}}, {int64(2), nil}}
+	if !reflect.DeepEqual(bad, wantBad) {
+		t.Errorf("BIGINT UNSIGNED beyond int64:\n got %#v\nwant %#v", bad, wantBad)
+	}
+	bad = nil
+	if err := src.Rows(ctx, "malos", []string{"id", "dia", "creado", "sello"}, func(row []any) error { bad = append(bad, row); return nil }); err != nil {
+		t.Fatalf("partly zero dates: %v", err)
+	}
+	wantBad = [][]any{
+		{int64(1), BadValue{Column: "dia", Problem: "not a valid date"}, BadValue{Column: "creado", Problem: "not a valid date"}, time.Date(2024, 3, 1, 16, 20, 30, 0, time.UTC)},
+		{int64(2), nil, nil, nil},
+	}
+	if !reflect.DeepEqual(bad, wantBad) {
+		t.Errorf("partly zero dates:\n got %#v\nwant %#v", bad, wantBad)
+	}
+	if r := (BadValue{Column: "dia", Problem: "not a valid date"}).Reason(); r != "invalid dia: not a valid date" {
+		t.Errorf("Reason = %q", r)
 	}
 
 	// Backticks in names are doubled, not an injection.
@@ -183,11 +171,12 @@ func TestMySQLSourceTypes(t *testing.T) {
 	}
 
 	// Missing table and column, and fn's error returned as is.
-	if _, err := src.Count(ctx, "nada"); tenant.ErrorCode(err) != tenant.ENotFound {
+	if _, err := src.Count(ctx, "nada"); tenant.ErrorCode(err) != tenant.ENotFound || err.Error() != "mysql source "+u.Host+u.Path+`: no table "nada"` {
 		t.Errorf("Count of a missing table: %v, want not_found", err)
 	}
-	if err := src.Rows(ctx, "registros", []string{"falta"}, func([]any) error { return nil }); tenant.ErrorCode(err) != tenant.EInvalid {
-		t.Errorf("Rows of a missing column: %v, want invalid_input", err)
+	if err := src.Rows(ctx, "registros", []string{"falta"}, func([]any) error { return nil }); tenant.ErrorCode(err) != tenant.EInvalid ||
+		err.Error() != "mysql source "+u.Host+u.Path+`: table "registros" lacks a column the mapping reads` {
+		t.Errorf("Rows of a missing column: %v, want invalid_input, one fixed line", err)
 	}
 	stop := fmt.Errorf("stop")
 	calls := 0
@@ -284,7 +273,7 @@ func TestMySQLSourceErrors(t *testing.T) {
 		{"refused", "mysql://platform_test:" + secret + "@" + closed + "/sisca", tenant.EUnavailable, "mysql source " + closed + "/sisca: connection refused"},
 		{"unknown host", "mysql://u:" + secret + "@no-such-host.invalid/sisca", tenant.EUnavailable, "mysql source no-such-host.invalid:3306/sisca: unknown host"},
 		{"wrong password", wrongPW.String(), tenant.EInvalid, "mysql source " + existing.Host + existing.Path + ": access denied (check the user and password)"},
-		{"no database", noDB.String(), tenant.EInvalid, "mysql source " + base.Host + "/platformtest_no_such_db: "},
+		{"no database", noDB.String(), tenant.EInvalid, "mysql source " + base.Host + "/platformtest_no_such_db: no such database"},
 		{"no db in path", "mysql://u:" + secret + "@127.0.0.1:3306/", tenant.EInvalid, "mysql source URL: the path must be one database name"},
 		{"nested path", "mysql://u:" + secret + "@127.0.0.1/a/b", tenant.EInvalid, "mysql source URL: the path must be one database name"},
 		{"no user", "mysql://127.0.0.1/sisca", tenant.EInvalid, "mysql source URL: no user"},
@@ -301,7 +290,7 @@ func TestMySQLSourceErrors(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 2*mysqlConnectTimeout)
 			defer cancel()
-			src, err := openMySQL(ctx, u)
+			src, err := openMySQL(ctx, u, nil)
 			if err == nil {
 				src.Close()
 				t.Fatalf("openMySQL(%s) worked", u.Redacted())
@@ -314,6 +303,65 @@ func TestMySQLSourceErrors(t *testing.T) {
 				t.Errorf("error %q: want one line without the password", msg)
 			}
 		})
+	}
+}
+
+// TestMySQLSourceLostConnection: the server kills the connection while a
+// table streams: one fixed line naming the table, the driver's text in
+// the log only.
+func TestMySQLSourceLostConnection(t *testing.T) {
+	t.Parallel()
+	u := mysqlTestDB(t,
+		"CREATE TABLE usuarios (id INT PRIMARY KEY, texto VARCHAR(1000))",
+		// 20 MB, more than the sockets' buffers hold: the server is still
+		// sending when the connection is killed.
+		"INSERT INTO usuarios SELECT a.i * 1000 + b.i, REPEAT('x', 1000) FROM"+
+			" (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n) AS a,"+
+			" (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) SELECT i FROM n) AS b",
+	)
+	var log bytes.Buffer
+	src, err := openMySQL(t.Context(), u, slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	admin := importtest.MySQLDB(t, u.String(), "")
+	killed := false
+	err = src.Rows(t.Context(), "usuarios", []string{"id", "texto"}, func([]any) error {
+		if killed {
+			return nil
+		}
+		killed = true
+		// The source's connections to this database (the reading one may
+		// look idle: the server has written what the sockets take).
+		rows, err := admin.QueryContext(t.Context(), `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return fmt.Errorf("the source's connections: %v %v", ids, err)
+		}
+		for _, id := range ids {
+			if _, err := admin.ExecContext(t.Context(), fmt.Sprintf("KILL CONNECTION %d", id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := "mysql source " + u.Host + u.Path + ": lost the connection while reading usuarios"
+	if tenant.ErrorCode(err) != tenant.EUnavailable || err == nil || err.Error() != want {
+		t.Errorf("a killed connection: %v (%s), want unavailable %q", err, tenant.ErrorCode(err), want)
+	}
+	if !strings.Contains(log.String(), "import source failed") {
+		t.Errorf("the cause is not logged: %s", log.String())
 	}
 }
 
@@ -347,7 +395,7 @@ func TestMySQLSourceSilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	src, err := mysqlOpenTimeout(t.Context(), u, 500*time.Millisecond)
+	src, err := mysqlOpenTimeout(t.Context(), u, 500*time.Millisecond, nil)
 	if err == nil {
 		src.Close()
 		t.Fatal("opened a source on a silent server")
@@ -370,7 +418,7 @@ func BenchmarkMySQLSourceRows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, err := openMySQL(b.Context(), u)
+	src, err := openMySQL(b.Context(), u, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,13 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go driver "sqlite"
+	"modernc.org/sqlite" // the pure-Go driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tenancy/platform/tenant"
 )
@@ -20,9 +22,10 @@ import (
 type sqliteSource struct {
 	db   *sql.DB
 	path string
+	log  *slog.Logger
 }
 
-func openSQLite(ctx context.Context, u *url.URL) (Source, error) {
+func openSQLite(ctx context.Context, u *url.URL, log *slog.Logger) (Source, error) {
 	path, err := filePath(u)
 	if err != nil {
 		return nil, err
@@ -31,18 +34,22 @@ func openSQLite(ctx context.Context, u *url.URL) (Source, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: no such file", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: permission denied", path)
 	case err != nil:
-		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: %v", path, errors.Unwrap(err))
+		logCause(log, "sqlite://"+path, "stat", err, "")
+		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: cannot read the file", path)
 	case st.IsDir():
 		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: is a directory, not a SQLite file", path)
 	}
 	dsn := (&url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}).String()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: %v", path, err)
+		logCause(log, "sqlite://"+path, "open", err, "")
+		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: cannot open the file", path)
 	}
 	db.SetMaxOpenConns(1)
-	s := &sqliteSource{db: db, path: path}
+	s := &sqliteSource{db: db, path: path, log: log}
 	// Reading the schema proves it is a SQLite file.
 	if _, err := s.Tables(ctx); err != nil {
 		db.Close()
@@ -54,15 +61,33 @@ func openSQLite(ctx context.Context, u *url.URL) (Source, error) {
 func (s *sqliteSource) Describe() string { return "sqlite://" + s.path }
 func (s *sqliteSource) Close() error     { return s.db.Close() }
 
+// fail is the fixed line of a failure to read (what: "read usuarios"),
+// by SQLite's result code; the driver's message goes to the log only.
 func (s *sqliteSource) fail(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "file is not a database") || strings.Contains(msg, "(26)") {
-		return tenant.Errorf(tenant.EInvalid, "--from %s: not a SQLite database", s.Describe())
+	logCause(s.log, s.Describe(), what, err, "")
+	code := -1
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code = se.Code() & 0xff // the primary code of an extended one
 	}
-	return tenant.Errorf(tenant.EUnavailable, "%s: %s: %s", s.Describe(), what, firstLine(msg))
+	switch code {
+	case sqlite3.SQLITE_NOTADB:
+		return tenant.Errorf(tenant.EInvalid, "--from %s: not a SQLite database", s.Describe())
+	case sqlite3.SQLITE_CORRUPT:
+		return tenant.Errorf(tenant.EInvalid, "%s: %s: the file is damaged (a corrupt SQLite database)", s.Describe(), what)
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return tenant.Errorf(tenant.EUnavailable, "%s: %s: the file is locked by another program", s.Describe(), what)
+	case sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_CANTOPEN:
+		return tenant.Errorf(tenant.EUnavailable, "%s: %s: cannot open the file", s.Describe(), what)
+	case sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_TOOBIG:
+		return tenant.Errorf(tenant.EUnavailable, "%s: %s: out of memory", s.Describe(), what)
+	case sqlite3.SQLITE_IOERR:
+		return tenant.Errorf(tenant.EUnavailable, "%s: %s: an I/O error reading the file", s.Describe(), what)
+	}
+	return tenant.Errorf(tenant.EUnavailable, "%s: %s: the read failed", s.Describe(), what)
 }
 
 func (s *sqliteSource) Tables(ctx context.Context) ([]string, error) {
@@ -87,27 +112,35 @@ func (s *sqliteSource) Tables(ctx context.Context) ([]string, error) {
 
 func sqliteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
-func (s *sqliteSource) Columns(ctx context.Context, table string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+// columns is a table's columns and their declared types (upper case).
+func (s *sqliteSource) columns(ctx context.Context, table string) ([]string, map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid`, table)
 	if err != nil {
-		return nil, s.fail(ctx, "columns of "+table, err)
+		return nil, nil, s.fail(ctx, "columns of "+table, err)
 	}
 	defer rows.Close()
 	var cols []string
+	types := map[string]string{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, s.fail(ctx, "columns of "+table, err)
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, nil, s.fail(ctx, "columns of "+table, err)
 		}
 		cols = append(cols, n)
+		types[n] = t
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, "columns of "+table, err)
+		return nil, nil, s.fail(ctx, "columns of "+table, err)
 	}
 	if len(cols) == 0 {
-		return nil, tenant.Errorf(tenant.ENotFound, "%s: no table %q", s.Describe(), table)
+		return nil, nil, tenant.Errorf(tenant.ENotFound, "%s: no table %q", s.Describe(), table)
 	}
-	return cols, nil
+	return cols, types, nil
+}
+
+func (s *sqliteSource) Columns(ctx context.Context, table string) ([]string, error) {
+	cols, _, err := s.columns(ctx, table)
+	return cols, err
 }
 
 func (s *sqliteSource) Count(ctx context.Context, table string) (int64, error) {
@@ -118,32 +151,53 @@ func (s *sqliteSource) Count(ctx context.Context, table string) (int64, error) {
 	return n, nil
 }
 
+// Rows reads the table in rowid order. Each value is selected through a
+// CASE expression, which does two things: a value over maxValueBytes is
+// never loaded (octet_length reads its size only) and the last column
+// names the first such column; and an expression has no declared type,
+// so the driver returns what the file stores instead of parsing
+// DATETIME text into a time.Time that forgets whether it had a zone.
+// sqliteValue parses such text here, keeping naive and zoned apart.
 func (s *sqliteSource) Rows(ctx context.Context, table string, columns []string, fn func(row []any) error) error {
-	quoted := make([]string, len(columns))
-	for i, c := range columns {
-		quoted[i] = sqliteIdent(c)
+	_, types, err := s.columns(ctx, table)
+	if err != nil {
+		return err
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+sqliteIdent(table)+" ORDER BY rowid")
+	exprs := make([]string, len(columns), len(columns)+1)
+	big := make([]string, len(columns))
+	for i, c := range columns {
+		q := sqliteIdent(c)
+		exprs[i] = fmt.Sprintf("CASE WHEN octet_length(%s) > %d THEN NULL ELSE %s END", q, maxValueBytes, q)
+		big[i] = fmt.Sprintf("WHEN octet_length(%s) > %d THEN %d", q, maxValueBytes, i+1)
+	}
+	exprs = append(exprs, "CASE "+strings.Join(big, " ")+" ELSE 0 END")
+	sel := "SELECT " + strings.Join(exprs, ", ") + " FROM " + sqliteIdent(table)
+	rows, err := s.db.QueryContext(ctx, sel+" ORDER BY rowid")
 	if err != nil {
 		// A WITHOUT ROWID table: in its key's order.
-		rows, err = s.db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+sqliteIdent(table))
+		rows, err = s.db.QueryContext(ctx, sel)
 		if err != nil {
 			return s.fail(ctx, "read "+table, err)
 		}
 	}
 	defer rows.Close()
 	vals := make([]any, len(columns))
-	ptrs := make([]any, len(columns))
+	var tooLarge int64
+	ptrs := make([]any, len(columns)+1)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	ptrs[len(columns)] = &tooLarge
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return s.fail(ctx, "read "+table, err)
 		}
+		if tooLarge > 0 {
+			return tooBig(s.Describe(), table, columns[tooLarge-1])
+		}
 		row := make([]any, len(vals))
 		for i, v := range vals {
-			row[i] = sqliteValue(v)
+			row[i] = sqliteValue(types[columns[i]], v)
 		}
 		if err := fn(row); err != nil {
 			return err
@@ -155,15 +209,21 @@ func (s *sqliteSource) Rows(ctx context.Context, table string, columns []string,
 	return nil
 }
 
-// sqliteValue normalises a driver value to the Source contract: the
-// driver parses DATETIME columns into time.Time (naive text as UTC,
-// which is the contract's "wall clock as stored").
-func sqliteValue(v any) any {
+// sqliteValue normalises a stored value to the Source contract. Text in a
+// column declared DATE, DATETIME or TIMESTAMP (the types the driver would
+// parse) is a Naive, or a time.Time when it has a zone; text that is no
+// date stays text, and an integer stays an integer (Unix seconds to the
+// datetime transform): SQLite stores whatever the app wrote.
+func sqliteValue(declared string, v any) any {
 	switch x := v.(type) {
 	case []byte:
 		return append([]byte(nil), x...)
-	case time.Time:
-		return x.UTC()
+	case string:
+		if declared == "DATE" || declared == "DATETIME" || declared == "TIMESTAMP" {
+			if t, ok := parseTime(x); ok {
+				return t
+			}
+		}
 	case int:
 		return int64(x)
 	case int32:
@@ -172,12 +232,4 @@ func sqliteValue(v any) any {
 		return float64(x)
 	}
 	return v
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // applyTransform is one transform of a value (nil, int64, float64,
-// string, []byte, bool, time.Time): the new value or a message (never
+// string, []byte, bool, time.Time, Naive): the new value or a message (never
 // quoting the value: it may be a password).
 func applyTransform(name string, v any, loc *time.Location) (any, string) {
 	if b, ok := v.([]byte); ok {
@@ -163,31 +163,22 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// naiveLayouts are the ways legacy databases write a date and time
-// without a zone.
-var naiveLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"}
-
-// toTime makes v an instant: a time.Time from the source or a naive text
-// is the wall clock in loc; a text with a zone keeps it.
+// toTime makes v an instant. Only a Naive (or a text without a zone) is
+// a wall clock, placed in loc; a time.Time is an instant already and
+// passes unchanged, so a value that the datetime transform made an instant
+// is not converted again by coerce.
 func toTime(v any, loc *time.Location) (time.Time, bool) {
 	switch x := v.(type) {
 	case time.Time:
-		// The Source contract: naive values come as UTC wall clocks.
-		y, mo, d := x.Date()
-		h, mi, s := x.Clock()
-		return time.Date(y, mo, d, h, mi, s, x.Nanosecond(), loc), true
+		return x, true
+	case Naive:
+		t := time.Time(x)
+		y, mo, d := t.Date()
+		h, mi, s := t.Clock()
+		return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), loc), true
 	case string:
-		s := strings.TrimSpace(x)
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t, true
-		}
-		if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
-			return t, true
-		}
-		for _, l := range naiveLayouts {
-			if t, err := time.ParseInLocation(l, s, loc); err == nil {
-				return t, true
-			}
+		if p, ok := parseTime(x); ok {
+			return toTime(p, loc)
 		}
 	case int64:
 		// Unix seconds, as some PHP apps store them.
@@ -204,6 +195,8 @@ func toDate(v any) (string, bool) {
 	switch x := v.(type) {
 	case time.Time:
 		return x.Format(time.DateOnly), true
+	case Naive:
+		return time.Time(x).Format(time.DateOnly), true
 	case string:
 		s := strings.TrimSpace(x)
 		if len(s) >= 10 {
@@ -224,6 +217,8 @@ func toClock(v any) (string, bool) {
 	switch x := v.(type) {
 	case time.Time:
 		return x.Format(time.TimeOnly), true
+	case Naive:
+		return time.Time(x).Format(time.TimeOnly), true
 	case string:
 		s := strings.TrimSpace(x)
 		for _, l := range []string{"15:04:05", "15:04"} {
@@ -308,11 +303,17 @@ func textOf(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
-	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-			return x.Format(time.DateOnly)
+	case Naive:
+		t := time.Time(x)
+		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+			return t.Format(time.DateOnly)
 		}
-		return x.Format("2006-01-02 15:04:05")
+		return t.Format("2006-01-02 15:04:05.999999999")
+	case time.Time:
+		// An instant keeps its zone in text (a key, a text field).
+		return x.Format(time.RFC3339Nano)
+	case BadValue:
+		return "" // never used: its row is skipped
 	case json.RawMessage:
 		return string(x)
 	}

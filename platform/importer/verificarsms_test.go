@@ -1,7 +1,9 @@
 package importer_test
 
 import (
+	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -13,15 +15,16 @@ import (
 
 // TestImportVerificarSMS: the shipped mapping imports the VerificarSMS
 // fixture end to end: every table's counts, the deleted branch skipped
-// with its reason, orphans and case-twin
-// duplicates reported, $2b$ hashes kept (they verify), and a second
-// import adds nothing.
+// with its reason, orphans and case-twin duplicates reported, $2b$ hashes
+// kept (they verify), a DATETIME through transform: [datetime] stored as
+// Santiago's wall clock, and a second import adds nothing.
 func TestImportVerificarSMS(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	tn := f.e.Create(t, tenant.Restaurant)
 	opt := importtest.Options{Orphans: 2, Duplicates: 1}
-	src := "sqlite://" + importtest.VerificarSMS(t, opt)
+	path := importtest.VerificarSMS(t, opt)
+	src := "sqlite://" + path
 	counts := importtest.VerificarSMSCounts(opt)
 	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "verificarsms"})
 	if err != nil {
@@ -51,6 +54,38 @@ func TestImportVerificarSMS(t *testing.T) {
 			t.Errorf("%s: the kept hash does not verify the old password", l.Username)
 		}
 	}
+	if n := table(t, rep, "branches").Skipped["skipped by the mapping: deleted in the source"]; n != importtest.VerificarSMSDeletedBranches {
+		t.Errorf("branches skipped: %v", table(t, rep, "branches").Skipped)
+	}
+
+	// users.creado_en (DATETIME, transform: [datetime]) is a wall clock
+	// of America/Santiago, the mapping's zone (UTC-3 in March: summer time).
+	login := importtest.VerificarSMSLogins()[0].Username
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var wall string
+	if err := db.QueryRowContext(f.e.Ctx, `SELECT CAST(creado_en AS TEXT) FROM users WHERE username = ?`, login).Scan(&wall); err != nil {
+		t.Fatal(err)
+	}
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCreated, err := time.ParseInLocation(time.DateTime, wall, santiago)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created time.Time
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT created_at FROM users WHERE username = $1`, login).Scan(&created)
+	})
+	if !created.Equal(wantCreated) {
+		t.Errorf("%s: created_at %v, want %s in Santiago = %v", login, created.UTC(), wall, wantCreated.UTC())
+	}
+
 	again, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "verificarsms"})
 	if err != nil || !again.NothingNew || again.Written != 0 {
 		t.Errorf("second import: %v %+v", err, again)

@@ -229,5 +229,6 @@ func translate(table string, err error) error {
 		}
 		return tenant.Errorf(tenant.EInvalid, "%s: a row breaks the tenant schema's rule %s: nothing imported", table, what)
 	}
-	return fmt.Errorf("importpg: copy into %s: %s (SQLSTATE %s)", table, pe.Message, pe.Code)
+	// Only the code: pe.Message may quote a value of the row.
+	return fmt.Errorf("importpg: copy into %s: SQLSTATE %s", table, pe.Code)
 }
