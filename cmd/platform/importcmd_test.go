@@ -227,6 +227,17 @@ func TestOperatorAPIImport(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("imported user: %d (%v)", n, err)
 	}
+	// A damaged file fails its job; the error calls it what the operator
+	// sent, not the server's temporary file.
+	code, body := upload("mapping=verificarsms", testOperatorToken, append(bytes.Clone(file[:4096]), bytes.Repeat([]byte{0xee}, 8192)...))
+	j, _ := body["job"].(map[string]any)
+	if code != 202 || j == nil {
+		t.Fatalf("a damaged file: %d %v", code, body)
+	}
+	if job := ts.waitJob(t, j["id"].(string)); job["status"] != "failed" || strings.Contains(fmt.Sprint(job), "platform-uploads") ||
+		!strings.Contains(job["error"].(string), "uploaded SQLite file (12288 bytes)") {
+		t.Errorf("the damaged file's job: %v", job)
+	}
 	// Over the maximum: 413, and no job.
 	if code, closed, msg := rawPost(t, ts.adminURL, "/v1/tenants/"+slug+"/imports?mapping=verificarsms", "application/vnd.sqlite3", 5<<20, file[:64<<10]); code != 413 || !closed ||
 		msg != "the upload is larger than 4 MiB" {
@@ -265,8 +276,8 @@ func TestOperatorAPIImport(t *testing.T) {
 	// An unreachable source is the job's failure, in one line.
 	inst := platformtest.Slug("apii")
 	c.ok("tenant", "create", inst, "--kind", "institution", "--name", "Instituto por API")
-	code, body := ts.api(t, "POST", "/v1/tenants/"+inst+"/imports", testOperatorToken, `{"from":"mysql://u:p@127.0.0.1:1/x","mapping":"sisca"}`)
-	j, _ := body["job"].(map[string]any)
+	code, body = ts.api(t, "POST", "/v1/tenants/"+inst+"/imports", testOperatorToken, `{"from":"mysql://u:p@127.0.0.1:1/x","mapping":"sisca"}`)
+	j, _ = body["job"].(map[string]any)
 	if code != 202 || j == nil {
 		t.Fatalf("an unreachable MySQL: %d %v", code, body)
 	}

@@ -112,6 +112,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", req.Tenant)
 	}
 	defer func() { s.record(ctx, actor, req, m, rep, err) }()
+	if req.Describe != "" {
+		defer func() { err = redescribe(err, req.From, req.Describe) }() // before record
+	}
 	t, err := s.target(ctx, req, m)
 	if err != nil {
 		return nil, err
@@ -161,6 +164,13 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 					return err
 				}
 				if req.DryRun {
+					// setval is not rolled back: a rehearsal must not burn
+					// a million ids. The locks still keep inserts out.
+					for _, seq := range r.sequences {
+						if err := importpg.RestoreSequence(ctx, tx, seq); err != nil {
+							return err
+						}
+					}
 					return errDryRun
 				}
 				return nil
@@ -181,6 +191,22 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source,
 		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "duration_ms", rep.DurationMS)
 	return rep, nil
+}
+
+// redescribe puts describe for the source URL from (and its path) in
+// err's message: an upload's temporary file means nothing to its
+// operator.
+func redescribe(err error, from, describe string) error {
+	if err == nil || tenant.ErrorCode(err) == tenant.EInternal {
+		return err
+	}
+	msg := tenant.ErrorMessage(err)
+	_, path, _ := strings.Cut(from, "://")
+	out := strings.ReplaceAll(strings.ReplaceAll(msg, from, describe), path, describe)
+	if out == msg {
+		return err
+	}
+	return tenant.Errorf(tenant.ErrorCode(err), "%s", out)
 }
 
 // Check refuses at once what Import would refuse before reading the
@@ -417,6 +443,8 @@ type run struct {
 	ids map[string]map[string]int64
 	// earlier: target ids written by earlier imports of the mapping.
 	earlier map[string]map[int64]bool
+	// sequences are as the import found them: a dry run puts them back.
+	sequences []importpg.Sequence
 }
 
 func (r *run) all(ctx context.Context, plan []*tablePlan) error {
@@ -507,10 +535,11 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	}
 	// Ids for every source row at once (the count is an upper bound:
 	// skipped rows leave gaps, as rolled-back inserts do).
-	base, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, tr.SourceRows, !r.rep.DryRun)
+	base, seq, err := importpg.ReserveIDs(ctx, r.tx, p.tm.To, tr.SourceRows)
 	if err != nil {
 		return err
 	}
+	r.sequences = append(r.sequences, seq)
 
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,25 @@ func TestImportSisca(t *testing.T) {
 	opt := importtest.Options{Orphans: 2, Duplicates: 1}
 	src := importtest.Sisca(t, opt)
 	counts := importtest.SiscaCounts(opt)
+	// A dry run first: it writes audit_log rows with reserved ids and then
+	// the import's own audit entry, and leaves the sequences as they were.
+	seqs := func() (v []int64) {
+		f.owner(t, tn, func(c *pgx.Conn) error {
+			rows, err := c.Query(f.e.Ctx, `SELECT coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename`)
+			if err == nil {
+				v, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			}
+			return err
+		})
+		return v
+	}
+	before := seqs()
+	if dry, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "sisca", DryRun: true}); err != nil || !dry.CountsMatch {
+		t.Fatalf("dry run: %v %+v", err, dry)
+	}
+	if after := seqs(); !slices.Equal(before, after) {
+		t.Errorf("the dry run moved id sequences: %v → %v", before, after)
+	}
 	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "sisca"})
 	if err != nil {
 		t.Fatalf("import: %v", err)

@@ -155,28 +155,51 @@ func Existing(ctx context.Context, tx pgx.Tx, table string, cols []string, fn fu
 // returns the one before the first: the import writes rows base+1 …
 // base+n with COPY, which stores given values even in GENERATED ALWAYS
 // columns. The table is locked (Lock), so no insert takes ids meanwhile;
-// a rolled-back import leaves a gap, as any rolled-back insert does. A
-// dry run (take false) only reads where the ids would start: setval is
-// not transactional, and a rehearsal must not burn a million ids.
-func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int64, take bool) (int64, error) {
+// a rolled-back import leaves a gap, as any rolled-back insert does.
+// setval is not undone by a rollback: a dry run puts the sequence back
+// with RestoreSequence before it rolls back.
+func ReserveIDs(ctx context.Context, tx pgx.Tx, table string, n int64) (base int64, before Sequence, err error) {
 	if n == 0 {
-		return 0, nil
+		return 0, Sequence{}, nil
 	}
 	if n > maxReserve {
-		return 0, tenant.Errorf(tenant.EInvalid, "the source says its table for %s has %d rows: more than an import takes (%d)", table, n, maxReserve)
+		return 0, Sequence{}, tenant.Errorf(tenant.EInvalid, "the source says its table for %s has %d rows: more than an import takes (%d)", table, n, maxReserve)
 	}
-	q := `SELECT setval(s, greatest(coalesce(pg_sequence_last_value(s), 0),
-			(SELECT coalesce(max(id), 0) FROM ` + ident(table) + `)) + $2) - $2
-		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`
-	if !take {
-		q = `SELECT greatest(coalesce(pg_sequence_last_value(s), 0), (SELECT coalesce(max(id), 0) FROM ` + ident(table) + `)) + 0 * $2
-		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`
+	before.Table = table
+	var seq string // as PostgreSQL quotes it
+	err = tx.QueryRow(ctx, `SELECT pg_get_serial_sequence($1, 'id')`, table).Scan(&seq)
+	if err == nil {
+		err = tx.QueryRow(ctx, `SELECT last_value, is_called FROM `+seq).Scan(&before.Last, &before.Called)
 	}
-	var base int64
-	if err := tx.QueryRow(ctx, q, table, n).Scan(&base); err != nil {
-		return 0, fmt.Errorf("importpg: reserve %d ids of %s: %w", n, table, err)
+	if err == nil {
+		err = tx.QueryRow(ctx, `SELECT setval(s, greatest(coalesce(pg_sequence_last_value(s), 0),
+			(SELECT coalesce(max(id), 0) FROM `+ident(table)+`)) + $2) - $2
+		FROM CAST(pg_get_serial_sequence($1, 'id') AS regclass) AS s`, table, n).Scan(&base)
 	}
-	return base, nil
+	if err != nil {
+		return 0, Sequence{}, fmt.Errorf("importpg: reserve %d ids of %s: %w", n, table, err)
+	}
+	return base, before, nil
+}
+
+// Sequence is the state of a table's identity sequence.
+type Sequence struct {
+	Table  string
+	Last   int64
+	Called bool
+}
+
+// RestoreSequence puts a sequence back as ReserveIDs found it (a dry run,
+// while its locks keep every insert of the table out).
+func RestoreSequence(ctx context.Context, tx pgx.Tx, s Sequence) error {
+	if s.Table == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'), $2, $3)`, s.Table, s.Last, s.Called)
+	if err != nil {
+		return fmt.Errorf("importpg: restore the id sequence of %s: %w", s.Table, err)
+	}
+	return nil
 }
 
 // maxReserve bounds the ids one import takes of a table: a source that
