@@ -93,6 +93,15 @@ func mysqlOpenTimeout(ctx context.Context, u *url.URL, timeout time.Duration, lo
 	return s, nil
 }
 
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // mysqlConfig validates the URL and builds the driver's configuration.
 func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	bad := func(format string, args ...any) error {
@@ -132,15 +141,24 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 	// The driver logs some connection trouble on its own besides returning
 	// it; the caller gets the error, one line, and the log stays clean.
 	cfg.Logger = log.New(io.Discard, "", 0)
+	// The rows, plaintext passwords among them, cross the network: over
+	// verified TLS unless the server is this machine or the URL says
+	// otherwise. No "preferred": it falls back to clear text unsaid.
+	if !loopback(u.Hostname()) {
+		cfg.TLSConfig = "true"
+	}
 	for k, vs := range u.Query() {
 		switch k {
 		case "tls":
-			// true, false, skip-verify, preferred: the driver's own values.
+			// The driver's own values.
 			v := vs[len(vs)-1]
-			if v != "true" && v != "false" && v != "skip-verify" && v != "preferred" {
-				return nil, bad("tls=%q: want true, false, skip-verify or preferred", v)
+			if v != "true" && v != "false" && v != "skip-verify" {
+				return nil, bad("tls=%q: want true (verified; the default off this machine), skip-verify or false", v)
 			}
 			cfg.TLSConfig = v
+			if v == "false" {
+				cfg.TLSConfig = ""
+			}
 		default:
 			return nil, bad("unknown parameter %q", k)
 		}
@@ -180,7 +198,7 @@ func (s *mysqlSource) connErr(err error) error {
 	case errors.As(err, &dnsErr):
 		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: unknown host", s.name)
 	case errors.Is(err, mysql.ErrNoTLS):
-		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server does not offer TLS", s.name)
+		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the server does not offer TLS (add ?tls=false to read it in clear over the network)", s.name)
 	case errors.As(err, &recErr) || errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr):
 		return tenant.Errorf(tenant.EUnavailable, "mysql source %s: the TLS handshake failed (certificate or protocol)", s.name)
 	case mysqlLost(err):
