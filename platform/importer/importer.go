@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -62,8 +64,28 @@ type Request struct {
 	Mapping      string
 	MappingFile  string
 	MappingBytes []byte
+	// Source labels the source database among others of the same system
+	// imported with the same mapping (two branches' files, both with
+	// users 1..5): the id map is kept per mapping and source. "" is the
+	// default source; else it matches SourceLabelPattern.
+	Source string
 	// DryRun does everything but commit.
 	DryRun bool
+}
+
+// SourceLabelPattern is what Request.Source may be besides "".
+const SourceLabelPattern = `^[a-z0-9][a-z0-9._-]{0,62}$`
+
+var sourceLabelRe = regexp.MustCompile(SourceLabelPattern)
+
+// CheckSourceLabel refuses a Request.Source that is neither "" nor a
+// label of SourceLabelPattern.
+func CheckSourceLabel(label string) error {
+	if label != "" && !sourceLabelRe.MatchString(label) {
+		return tenant.Errorf(tenant.EInvalid, "--source %s: a source label is 1 to 63 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
+			clip(fmt.Sprintf("%q", label)))
+	}
+	return nil
 }
 
 // AuditAction is the tenant audit log's action of an import.
@@ -89,6 +111,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	start := time.Now()
 	m, err := s.mapping(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckSourceLabel(req.Source); err != nil {
 		return nil, err
 	}
 	actor, ok := tenant.ActorFrom(ctx)
@@ -119,7 +144,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	if err != nil {
 		return nil, err
 	}
-	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), DryRun: req.DryRun}
+	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), SourceLabel: req.Source, DryRun: req.DryRun}
 	for _, p := range plan {
 		if p.absent {
 			rep.Absent = append(rep.Absent, p.tm.From)
@@ -138,7 +163,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		}
 		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				r := &run{s: s, m: m, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
+				r := &run{s: s, m: m, label: req.Source, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
@@ -161,8 +186,8 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, err
 	}
 	rep.finish(start)
-	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source,
-		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "duration_ms", rep.DurationMS)
+	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source, "source_label", req.Source,
+		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "changed", rep.Changed, "duration_ms", rep.DurationMS)
 	return rep, nil
 }
 
@@ -199,7 +224,7 @@ func mapsSource(m *Mapping, scheme string) bool {
 // record writes the operator audit row of an import (dropped on failure,
 // as the seed's: the import itself is done or undone by then).
 func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Mapping, rep *Report, err error) {
-	details := map[string]any{"mapping": m.Name, "source": redactURL(req.From), "dry_run": req.DryRun}
+	details := map[string]any{"mapping": m.Name, "source": redactURL(req.From), "source_label": req.Source, "dry_run": req.DryRun}
 	if a.IP != "" {
 		details["ip"] = a.IP
 	}
@@ -207,7 +232,7 @@ func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Ma
 		details["error_code"] = tenant.ErrorCode(err)
 	}
 	if rep != nil && err == nil {
-		details["written"], details["skipped"] = rep.Written, rep.Skipped
+		details["written"], details["skipped"], details["changed"] = rep.Written, rep.Skipped, rep.Changed
 	}
 	_ = s.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
 		Actor: a.Name, Source: a.Source, Action: "tenant.import", Tenant: req.Tenant, Failed: err != nil, Details: details})
@@ -223,6 +248,8 @@ type tablePlan struct {
 	key      []int    // indexes into read
 	skip     int      // index of the skip column, -1 for none
 	cols     []colPlan
+	// hashed: the indexes into read a row's hash covers (hashColumns).
+	hashed []int
 }
 
 type colPlan struct {
@@ -328,6 +355,7 @@ func (m *Mapping) compile(ctx context.Context, src Source) ([]*tablePlan, error)
 			}
 			p.cols = append(p.cols, cp)
 		}
+		p.hashed = hashColumns(p)
 	}
 	if len(probs) > 0 {
 		return nil, problems(m.file+" against "+src.Describe(), probs)
@@ -345,26 +373,39 @@ func quoteAll(l []string) []string {
 
 // run is one import's transaction.
 type run struct {
-	s   *Service
-	m   *Mapping
-	src Source
-	tx  pgx.Tx
-	rep *Report
-	now time.Time // the default of NOT NULL timestamps a row leaves null
+	s     *Service
+	m     *Mapping
+	label string // Request.Source
+	src   Source
+	tx    pgx.Tx
+	rep   *Report
+	now   time.Time // the default of NOT NULL timestamps a row leaves null
 	// roles are the tenant's role ids by name (users' roles column).
 	roles map[string]int64
-	// ids: the id map, mapping's source table (as the mapping spells it)
-	// → source key → target id, from earlier imports and this one.
-	ids map[string]map[string]int64
-	// earlier: target ids written by earlier imports of the mapping.
+	// ids: the id map of the mapping and source, source table (as the
+	// mapping spells it) → source key → target id (and, for rows of
+	// earlier imports, what the row was), from earlier imports and this
+	// one.
+	ids map[string]map[string]idEntry
+	// earlier: target ids written by earlier imports of the mapping, of
+	// any source.
 	earlier map[string]map[int64]bool
+}
+
+// idEntry is one source row's place in the id map.
+type idEntry struct {
+	id int64
+	// hash is the row's hash when an earlier import wrote it (nil before
+	// migration 000008, and for rows of this import); at is when.
+	hash []byte
+	at   time.Time
 }
 
 func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if ok, err := importpg.Ready(ctx, r.tx); err != nil {
 		return err
 	} else if !ok {
-		return tenant.Errorf(tenant.EUnavailable, "tenant %s: its schema predates imports (no import_ids table): run `platform migrate up --tenant %s` first", r.rep.Tenant, r.rep.Tenant)
+		return tenant.Errorf(tenant.EUnavailable, "tenant %s: its schema predates this import (import_ids by source, migration 000008): run `platform migrate up --tenant %s` first", r.rep.Tenant, r.rep.Tenant)
 	}
 	locks := []string{"import_ids"}
 	for _, p := range plan {
@@ -384,9 +425,11 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if err != nil {
 		return err
 	}
-	r.ids, r.earlier = map[string]map[string]int64{}, map[string]map[int64]bool{}
+	r.ids, r.earlier = map[string]map[string]idEntry{}, map[string]map[int64]bool{}
 	for _, id := range prior {
-		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+		if id.Source == r.label {
+			put(r.ids, id.SourceTable, id.SourceKey, idEntry{id: id.TargetID, hash: id.RowHash, at: id.ImportedAt})
+		}
 		if r.earlier[id.TargetTable] == nil {
 			r.earlier[id.TargetTable] = map[int64]bool{}
 		}
@@ -413,11 +456,11 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func put(m map[string]map[string]int64, table, key string, id int64) {
+func put(m map[string]map[string]idEntry, table, key string, e idEntry) {
 	if m[table] == nil {
-		m[table] = map[string]int64{}
+		m[table] = map[string]idEntry{}
 	}
-	m[table][key] = id
+	m[table][key] = e
 }
 
 // uniqueKey is one unique key of a target table and the values it holds.
@@ -435,6 +478,8 @@ type pending struct {
 	roles []int64 // users: role ids to grant
 	plain string  // a plaintext password to hash; cleared once hashed
 	hash  string
+	// rowHash is the source row's (rowHasher), kept in the id map.
+	rowHash []byte
 }
 
 // table imports one source table. Reading, transforming and validating
@@ -519,7 +564,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 			return nil, tenant.Errorf(tenant.EConflict, "%s: the source has more rows than it counted (%d): it changed during the import; nothing imported", p.tm.From, tr.SourceRows)
 		}
 		id := base + int64(len(ids)) + 1
-		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id})
+		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id, RowHash: pr.rowHash})
 		for _, role := range pr.roles {
 			grants = append(grants, []any{id, role})
 		}
@@ -537,9 +582,9 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	}
 	tr.RolesGranted = int64(len(grants))
 	for _, id := range ids {
-		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+		put(r.ids, id.SourceTable, id.SourceKey, idEntry{id: id.TargetID})
 	}
-	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, ids); err != nil {
+	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, r.label, ids); err != nil {
 		return err
 	}
 	tr.TargetAfter, err = importpg.Count(ctx, r.tx, p.tm.To)
@@ -556,6 +601,8 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 		}
 	}
 	seenKeys := map[string]bool{}
+	h := &rowHasher{names: p.read, idx: p.hashed}
+	prior := r.ids[p.tm.From] // only earlier imports' rows: this table's go in after it
 	return r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
 		tr.Read++
 		key, ok := keyOf(row, p.key)
@@ -563,8 +610,18 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			skip("", "no key: "+strings.Join(p.tm.Key, ", ")+" is null")
 			return nil
 		}
-		if _, ok := r.ids[p.tm.From][key]; ok {
-			tr.AlreadyImported++
+		rowHash := h.hash(row)
+		if e, ok := prior[key]; ok {
+			// A row imported before migration 000008 has no hash: as
+			// before, already imported.
+			if e.hash == nil || bytes.Equal(e.hash, rowHash) {
+				tr.AlreadyImported++
+				return nil
+			}
+			tr.Changed++
+			if len(tr.Examples) < maxExamples {
+				tr.Examples = append(tr.Examples, Example{Key: key, Reason: changedReason(e.at)})
+			}
 			return nil
 		}
 		if seenKeys[key] {
@@ -585,6 +642,7 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			skip(key, reason)
 			return nil
 		}
+		pr.rowHash = rowHash
 		for _, u := range uniques {
 			v, ok := uniqueValue(u, pr.vals)
 			if !ok {
@@ -619,6 +677,13 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			return ctx.Err()
 		}
 	})
+}
+
+// changedReason is the report's example of a row whose key an earlier
+// import wrote at, with other values.
+func changedReason(at time.Time) string {
+	return "changed in the source since it was imported on " + at.UTC().Format(time.DateOnly) +
+		" (an import never updates a row; another database of the same system needs its own --source)"
 }
 
 // uniques loads the target table's unique keys and the values the tenant
@@ -792,10 +857,10 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		}
 		if c.ref != nil && v != nil {
 			want := textOf(v)
-			id, ok := r.ids[c.ref.From][want]
+			e, ok := r.ids[c.ref.From][want]
 			switch {
 			case ok:
-				v = id
+				v = e.id
 			case c.orphanNull:
 				r.rep.orphan(Orphan{Table: p.tm.From, Key: key, Column: c.name, Missing: c.ref.From + " " + want, SetNull: true})
 				tr.Orphans++
@@ -997,25 +1062,30 @@ func copyValue(s *resource.Spec, name string, v any) any {
 
 // Report is what an import read, wrote and skipped.
 type Report struct {
-	Tenant  string         `json:"tenant"`
-	Mapping string         `json:"mapping"`
-	Source  string         `json:"source"`
-	DryRun  bool           `json:"dry_run"`
-	Tables  []*TableReport `json:"tables"`
+	Tenant  string `json:"tenant"`
+	Mapping string `json:"mapping"`
+	Source  string `json:"source"` // the source's URL, credentials removed
+	// SourceLabel is Request.Source: "" for the mapping's default source.
+	SourceLabel string         `json:"source_label"`
+	DryRun      bool           `json:"dry_run"`
+	Tables      []*TableReport `json:"tables"`
 	// Absent are the mapping's source tables the source lacks (skipped).
 	Absent     []string    `json:"absent,omitempty"`
 	Passwords  Passwords   `json:"passwords"`
 	Orphans    []Orphan    `json:"orphans,omitempty"`
 	Duplicates []Duplicate `json:"duplicates,omitempty"`
-	// Read, Written, Skipped and AlreadyImported add up the tables.
+	// Read, Written, Skipped, AlreadyImported and Changed add up the
+	// tables.
 	Read            int64 `json:"read"`
 	Written         int64 `json:"written"`
 	Skipped         int64 `json:"skipped"`
 	AlreadyImported int64 `json:"already_imported"`
-	// NothingNew: every row read had been imported before.
+	Changed         int64 `json:"changed"`
+	// NothingNew: every row read had been imported before, as it is.
 	NothingNew bool `json:"nothing_new"`
 	// CountsMatch: for every table, source rows = read, read = written +
-	// skipped + already imported, and the tenant grew by written.
+	// skipped + already imported + changed, and the tenant grew by
+	// written.
 	CountsMatch bool  `json:"counts_match"`
 	DurationMS  int64 `json:"duration_ms"`
 	BcryptMS    int64 `json:"bcrypt_ms"` // of DurationMS, hashing plaintext passwords
@@ -1029,18 +1099,23 @@ type TableReport struct {
 	To     string `json:"to"`
 	Absent bool   `json:"absent,omitempty"`
 	// SourceRows is the source's count; TargetBefore/After the tenant's.
-	SourceRows      int64            `json:"source_rows"`
-	Read            int64            `json:"read"`
-	Written         int64            `json:"written"`
-	AlreadyImported int64            `json:"already_imported"`
-	Skipped         map[string]int64 `json:"skipped,omitempty"` // by reason
-	Orphans         int64            `json:"orphans"`
-	Duplicates      int64            `json:"duplicates"`
-	TargetBefore    int64            `json:"target_before"`
-	TargetAfter     int64            `json:"target_after"`
+	SourceRows      int64 `json:"source_rows"`
+	Read            int64 `json:"read"`
+	Written         int64 `json:"written"`
+	AlreadyImported int64 `json:"already_imported"`
+	// Changed counts the rows an earlier import of the mapping and source
+	// wrote under the same key with other values: not written (an import
+	// never updates a row), the first listed in Examples.
+	Changed      int64            `json:"changed"`
+	Skipped      map[string]int64 `json:"skipped,omitempty"` // by reason
+	Orphans      int64            `json:"orphans"`
+	Duplicates   int64            `json:"duplicates"`
+	TargetBefore int64            `json:"target_before"`
+	TargetAfter  int64            `json:"target_after"`
 	// RolesGranted counts the user_roles rows written (users' roles).
 	RolesGranted int64 `json:"roles_granted,omitempty"`
-	// Examples are the first skipped rows, by source key (never a value).
+	// Examples are the first skipped and changed rows, by source key
+	// (never a value).
 	Examples []Example `json:"examples,omitempty"`
 }
 
@@ -1058,7 +1133,7 @@ func (t *TableReport) CountsMatch() bool {
 	if t.Absent {
 		return true
 	}
-	return t.SourceRows == t.Read && t.Read == t.Written+t.SkippedRows()+t.AlreadyImported &&
+	return t.SourceRows == t.Read && t.Read == t.Written+t.SkippedRows()+t.AlreadyImported+t.Changed &&
 		t.TargetAfter-t.TargetBefore == t.Written
 }
 
@@ -1114,11 +1189,12 @@ func (r *Report) finish(start time.Time) {
 		r.Written += t.Written
 		r.Skipped += t.SkippedRows()
 		r.AlreadyImported += t.AlreadyImported
+		r.Changed += t.Changed
 		if !t.CountsMatch() {
 			r.CountsMatch = false
 		}
 	}
-	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0
+	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0 && r.Changed == 0
 	r.DurationMS = time.Since(start).Milliseconds()
 	if d := time.Since(start).Seconds(); d > 0 {
 		r.RowsPerSecond = float64(r.Read) / d
@@ -1135,8 +1211,12 @@ func (r *Report) auditDetails() map[string]any {
 			total += t.Written
 		}
 	}
-	return map[string]any{"mapping": r.Mapping, "source": r.Source, "dry_run": r.DryRun, "rows_written": total,
-		"tables": written, "hashed": r.Passwords.Hashed, "kept": r.Passwords.Kept}
+	d := map[string]any{"mapping": r.Mapping, "source": r.Source, "dry_run": r.DryRun, "rows_written": total,
+		"tables": written, "hashed": r.Passwords.Hashed, "kept": r.Passwords.Kept, "changed": r.Changed}
+	if r.SourceLabel != "" {
+		d["source_label"] = r.SourceLabel
+	}
+	return d
 }
 
 func asInt(v any) int64 {
@@ -1151,7 +1231,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.DryRun {
 		verb = "dry run (nothing written) of the import"
 	}
-	ew.printf("%s %s into tenant %s with mapping %s in %s (bcrypt %s)\n", verb, r.Source, r.Tenant, r.Mapping,
+	label := ""
+	if r.SourceLabel != "" {
+		label = " (source " + r.SourceLabel + ")"
+	}
+	ew.printf("%s %s%s into tenant %s with mapping %s in %s (bcrypt %s)\n", verb, r.Source, label, r.Tenant, r.Mapping,
 		(time.Duration(r.DurationMS) * time.Millisecond).String(), (time.Duration(r.BcryptMS) * time.Millisecond).String())
 	ew.printf("\n%-24s %-24s %8s %8s %8s %8s %8s %8s %8s %8s %s\n", "SOURCE", "TARGET", "SOURCE#", "READ", "WRITTEN", "SKIPPED", "BEFORE", "AFTER", "ORPHANS", "DUPS", "CHECK")
 	for _, t := range r.Tables {
@@ -1163,8 +1247,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !t.CountsMatch() {
 			check = "MISMATCH"
 		}
+		var notes []string
 		if t.AlreadyImported > 0 {
-			check += fmt.Sprintf(" (%d already imported)", t.AlreadyImported)
+			notes = append(notes, fmt.Sprintf("%d already imported", t.AlreadyImported))
+		}
+		if t.Changed > 0 {
+			notes = append(notes, fmt.Sprintf("%d CHANGED", t.Changed))
+		}
+		if len(notes) > 0 {
+			check += " (" + strings.Join(notes, ", ") + ")"
 		}
 		ew.printf("%-24s %-24s %8d %8d %8d %8d %8d %8d %8d %8d %s\n", t.From, t.To, t.SourceRows, t.Read, t.Written, t.SkippedRows(),
 			t.TargetBefore, t.TargetAfter, t.Orphans, t.Duplicates, check)
@@ -1181,10 +1272,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		ew.printf("absent from the source (skipped): %s\n", strings.Join(r.Absent, ", "))
 	}
 	for _, t := range r.Tables {
-		if len(t.Skipped) == 0 {
+		if len(t.Skipped) == 0 && t.Changed == 0 {
 			continue
 		}
 		ew.printf("\nskipped in %s:\n", t.From)
+		if t.Changed > 0 {
+			ew.printf("  %6d  changed in the source since imported (not updated)\n", t.Changed)
+		}
 		reasons := sortedKeys(t.Skipped)
 		sort.SliceStable(reasons, func(i, j int) bool { return t.Skipped[reasons[i]] > t.Skipped[reasons[j]] })
 		for _, reason := range reasons {
@@ -1210,13 +1304,17 @@ func (r *Report) WriteText(w io.Writer) error {
 			ew.printf("  %s %s: same %s as %s\n", d.Table, d.Key, strings.Join(d.Fields, ", "), d.Of)
 		}
 	}
+	if r.Changed > 0 {
+		ew.printf("\n%d rows changed in the source since an earlier import wrote them and were NOT updated (an import never updates a row); "+
+			"if this is another database of the same system, import it with its own --source\n", r.Changed)
+	}
 	switch {
 	case r.NothingNew:
 		ew.printf("\nnothing new: every row was imported before\n")
 	case !r.CountsMatch:
 		ew.printf("\ncounts do NOT add up: see CHECK\n")
 	default:
-		ew.printf("\ncounts add up: source = read = written + skipped + already imported; tenant grew by written\n")
+		ew.printf("\ncounts add up: source = read = written + skipped + already imported + changed; tenant grew by written\n")
 	}
 	return ew.err
 }
