@@ -61,7 +61,7 @@ func TestCLITenantImport(t *testing.T) {
 	if err != nil || !strings.Contains(out, "dry run (nothing written)") || !strings.Contains(out, "1 plaintext hashed") {
 		t.Fatalf("dry run: %v\n%s%s", err, out, stderr)
 	}
-	js, stderr2, err := c.run("tenant", "import", slug, "--from", src, "--mapping", mapping, "-o", "json")
+	js, stderr2, err := c.run("tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "branch-1", "-o", "json")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr2)
 	}
@@ -69,11 +69,11 @@ func TestCLITenantImport(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, js)
 	}
-	if rep.Written != 2 || rep.Passwords.Hashed != 1 || rep.Passwords.Kept != 1 || !rep.CountsMatch || rep.DryRun {
+	if rep.Written != 2 || rep.Passwords.Hashed != 1 || rep.Passwords.Kept != 1 || !rep.CountsMatch || rep.DryRun || rep.SourceLabel != "branch-1" {
 		t.Errorf("report: %s", js)
 	}
-	again := c.ok("tenant", "import", slug, "--from", src, "--mapping", mapping)
-	if !strings.Contains(again, "nothing new") {
+	again := c.ok("tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "branch-1")
+	if !strings.Contains(again, "nothing new") || !strings.Contains(again, "(source branch-1)") {
 		t.Errorf("second import:\n%s", again)
 	}
 	for _, s := range []string{out, stderr, js, stderr2, again} {
@@ -108,6 +108,7 @@ func TestCLITenantImport(t *testing.T) {
 		{[]string{"tenant", "import", slug, "--from", src, "--mapping", "nosuchbuiltin"}, tenant.EInvalid, "no such built-in mapping", false},
 		{[]string{"tenant", "import", slug, "--from", "sqlite:///no/such/app.db", "--mapping", mapping}, tenant.EInvalid, "no such file", false},
 		{[]string{"tenant", "import", slug, "--mapping", mapping}, "", "--from URL and --mapping NAME|FILE are required", true},
+		{[]string{"tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "Branch 2"}, tenant.EInvalid, `--source "Branch 2": a source label is 1 to 63`, false},
 	} {
 		_, _, err := c.run(tt.args...)
 		var u usageError
