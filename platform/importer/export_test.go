@@ -38,11 +38,12 @@ func RowHashes(ctx context.Context, from string, mapping []byte, table string, w
 			}
 			idx = hashColumns(&q)
 		}
-		h := &rowHasher{names: p.read, idx: idx}
+		h := newRowHasher(p.read, idx)
 		out := map[string][]byte{}
 		err := src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
 			if key, ok := keyOf(row, p.key); ok {
-				out[key] = h.hash(row)
+				sum := h.hash(row)
+				out[key] = sum[:]
 			}
 			return nil
 		})

@@ -383,21 +383,20 @@ type run struct {
 	// roles are the tenant's role ids by name (users' roles column).
 	roles map[string]int64
 	// ids: the id map of the mapping and source, source table (as the
-	// mapping spells it) → source key → target id (and, for rows of
-	// earlier imports, what the row was), from earlier imports and this
-	// one.
-	ids map[string]map[string]idEntry
+	// mapping spells it) → source key → target id, from earlier imports
+	// and this one.
+	ids map[string]map[string]int64
+	// prior: the rows of ids from earlier imports, what they were and
+	// when (apart: the first import of a million rows pays nothing for it).
+	prior map[string]map[string]priorRow
 	// earlier: target ids written by earlier imports of the mapping, of
 	// any source.
 	earlier map[string]map[int64]bool
 }
 
-// idEntry is one source row's place in the id map.
-type idEntry struct {
-	id int64
-	// hash is the row's hash when an earlier import wrote it (nil before
-	// migration 000008, and for rows of this import); at is when.
-	hash []byte
+// priorRow is a source row an earlier import wrote.
+type priorRow struct {
+	hash []byte // nil before migration 000008
 	at   time.Time
 }
 
@@ -425,10 +424,11 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if err != nil {
 		return err
 	}
-	r.ids, r.earlier = map[string]map[string]idEntry{}, map[string]map[int64]bool{}
+	r.ids, r.prior, r.earlier = map[string]map[string]int64{}, map[string]map[string]priorRow{}, map[string]map[int64]bool{}
 	for _, id := range prior {
 		if id.Source == r.label {
-			put(r.ids, id.SourceTable, id.SourceKey, idEntry{id: id.TargetID, hash: id.RowHash, at: id.ImportedAt})
+			put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+			put(r.prior, id.SourceTable, id.SourceKey, priorRow{hash: id.RowHash, at: id.ImportedAt})
 		}
 		if r.earlier[id.TargetTable] == nil {
 			r.earlier[id.TargetTable] = map[int64]bool{}
@@ -456,11 +456,11 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func put(m map[string]map[string]idEntry, table, key string, e idEntry) {
+func put[V any](m map[string]map[string]V, table, key string, v V) {
 	if m[table] == nil {
-		m[table] = map[string]idEntry{}
+		m[table] = map[string]V{}
 	}
-	m[table][key] = e
+	m[table][key] = v
 }
 
 // uniqueKey is one unique key of a target table and the values it holds.
@@ -479,7 +479,7 @@ type pending struct {
 	plain string  // a plaintext password to hash; cleared once hashed
 	hash  string
 	// rowHash is the source row's (rowHasher), kept in the id map.
-	rowHash []byte
+	rowHash [rowHashSize]byte
 }
 
 // table imports one source table. Reading, transforming and validating
@@ -582,7 +582,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	}
 	tr.RolesGranted = int64(len(grants))
 	for _, id := range ids {
-		put(r.ids, id.SourceTable, id.SourceKey, idEntry{id: id.TargetID})
+		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
 	}
 	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, r.label, ids); err != nil {
 		return err
@@ -601,8 +601,8 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 		}
 	}
 	seenKeys := map[string]bool{}
-	h := &rowHasher{names: p.read, idx: p.hashed}
-	prior := r.ids[p.tm.From] // only earlier imports' rows: this table's go in after it
+	h := newRowHasher(p.read, p.hashed)
+	prior := r.prior[p.tm.From]
 	return r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
 		tr.Read++
 		key, ok := keyOf(row, p.key)
@@ -614,7 +614,7 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 		if e, ok := prior[key]; ok {
 			// A row imported before migration 000008 has no hash: as
 			// before, already imported.
-			if e.hash == nil || bytes.Equal(e.hash, rowHash) {
+			if e.hash == nil || bytes.Equal(e.hash, rowHash[:]) {
 				tr.AlreadyImported++
 				return nil
 			}
@@ -857,10 +857,10 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 		}
 		if c.ref != nil && v != nil {
 			want := textOf(v)
-			e, ok := r.ids[c.ref.From][want]
+			id, ok := r.ids[c.ref.From][want]
 			switch {
 			case ok:
-				v = e.id
+				v = id
 			case c.orphanNull:
 				r.rep.orphan(Orphan{Table: p.tm.From, Key: key, Column: c.name, Missing: c.ref.From + " " + want, SetNull: true})
 				tr.Orphans++

@@ -54,11 +54,11 @@ const (
 )
 
 // appendRowEncoding appends the canonical encoding of row's columns idx
-// (each its lower-cased name, then its value, type-tagged and
-// length-prefixed) to buf.
+// (each its name, lower-cased by the caller, then its value, type-tagged
+// and length-prefixed) to buf.
 func appendRowEncoding(buf []byte, names []string, row []any, idx []int) []byte {
 	for _, j := range idx {
-		buf = appendLenBytes(buf, strings.ToLower(names[j]))
+		buf = appendLenBytes(buf, names[j])
 		switch v := row[j].(type) {
 		case nil:
 			buf = append(buf, tagNull)
@@ -92,21 +92,25 @@ func appendLenBytes(buf []byte, s string) []byte {
 	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
 }
 
-// rowHasher hashes a table's rows, reusing its buffers; the hashes it
-// returns share slabs (one allocation per 4096 rows).
+// rowHasher hashes a table's rows, reusing its buffer.
 type rowHasher struct {
-	names []string
+	names []string // lower-cased
 	idx   []int
 	buf   []byte
-	slab  []byte
 }
 
-func (h *rowHasher) hash(row []any) []byte {
+// newRowHasher hashes rows of the columns read (names) at idx
+// (hashColumns).
+func newRowHasher(names []string, idx []int) *rowHasher {
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	return &rowHasher{names: lower, idx: idx}
+}
+
+func (h *rowHasher) hash(row []any) [rowHashSize]byte {
 	h.buf = appendRowEncoding(h.buf[:0], h.names, row, h.idx)
 	sum := sha256.Sum256(h.buf)
-	if len(h.slab)+rowHashSize > cap(h.slab) {
-		h.slab = make([]byte, 0, rowHashSize*4096)
-	}
-	h.slab = append(h.slab, sum[:rowHashSize]...)
-	return h.slab[len(h.slab)-rowHashSize : len(h.slab) : len(h.slab)]
+	return [rowHashSize]byte(sum[:rowHashSize])
 }

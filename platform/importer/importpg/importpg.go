@@ -42,26 +42,34 @@ func Lock(ctx context.Context, tx pgx.Tx, tables []string) error {
 	return nil
 }
 
-// ID is one row of the id map.
+// ID is one row of the id map an import writes (kept small: an import
+// holds one per row until its table is written).
 type ID struct {
+	SourceTable, SourceKey, TargetTable string
+	TargetID                            int64
+	RowHash                             [16]byte // the source row's hash
+}
+
+// Earlier is one row of the id map of an earlier import.
+type Earlier struct {
 	Source                              string // the source's label, "" for the default
 	SourceTable, SourceKey, TargetTable string
 	TargetID                            int64
-	// RowHash is the source row's hash (16 bytes); nil for rows of
-	// imports before migration 000008.
+	// RowHash is the source row's hash; nil for rows of imports before
+	// migration 000008.
 	RowHash    []byte
-	ImportedAt time.Time // read only: the database's now() of the import
+	ImportedAt time.Time
 }
 
 // IDs returns the id map of earlier imports with mapping, of every source.
-func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]ID, error) {
+func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]Earlier, error) {
 	rows, err := tx.Query(ctx, `SELECT source, source_table, source_key, target_table, target_id, row_hash, imported_at
 		FROM import_ids WHERE mapping = $1`, mapping)
 	if err != nil {
 		return nil, fmt.Errorf("importpg: read import_ids: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ID, error) {
-		var id ID
+	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Earlier, error) {
+		var id Earlier
 		err := r.Scan(&id.Source, &id.SourceTable, &id.SourceKey, &id.TargetTable, &id.TargetID, &id.RowHash, &id.ImportedAt)
 		return id, err
 	})
@@ -176,12 +184,11 @@ func CopyFunc(ctx context.Context, tx pgx.Tx, table string, cols []string, next 
 	return n, nil
 }
 
-// RecordIDs adds rows to the id map of mapping and source (ids' Source
-// is not read).
+// RecordIDs adds rows to the id map of mapping and source.
 func RecordIDs(ctx context.Context, tx pgx.Tx, mapping, source string, ids []ID) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_ids"}, []string{"mapping", "source", "source_table", "source_key", "target_table", "target_id", "row_hash"},
 		pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) {
-			return []any{mapping, source, ids[i].SourceTable, ids[i].SourceKey, ids[i].TargetTable, ids[i].TargetID, ids[i].RowHash}, nil
+			return []any{mapping, source, ids[i].SourceTable, ids[i].SourceKey, ids[i].TargetTable, ids[i].TargetID, ids[i].RowHash[:]}, nil
 		}))
 	if err != nil {
 		return translate("import_ids", err)
