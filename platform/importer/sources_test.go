@@ -140,6 +140,16 @@ func TestImportTwoSourcesOneMapping(t *testing.T) {
 			t.Errorf("again %s (source %q): %+v, want nothing new", again.from, again.source, rep)
 		}
 	}
+
+	// A third branch with a username the first one's import wrote: a
+	// duplicate of an earlier import's row (skipped, listed), not a
+	// conflict with the tenant's own data.
+	cPath := branchApp(t, "c")
+	sqliteExec(t, cPath, `UPDATE usuarios SET nombre_usuario = 'uno-a' WHERE id = 1`)
+	third := imp("sqlite://"+cPath, "branch-3")
+	if u := table(t, third, "usuarios"); u.Written != 1 || u.Duplicates != 1 || u.Skipped["duplicate username of an earlier import's row"] != 1 {
+		t.Errorf("branch c's usuarios: %+v, want uno-a skipped as a duplicate of an earlier import's row", u)
+	}
 }
 
 // TestImportChangedRow: a source row edited since it was imported is
