@@ -11,12 +11,13 @@ import (
 )
 
 // importTenant is `platform tenant import SLUG --from URL --mapping
-// NAME|FILE [--dry-run] [-o json]`: a legacy database into the tenant, in
-// one transaction, through the admin connection as the tenant's owner.
-func importTenant(ctx context.Context, a *app, slug, from, mapping string, dryRun bool, out string, stdout io.Writer, log *slog.Logger) error {
+// NAME|FILE [--source NAME] [--dry-run] [-o json]`: a legacy database into
+// the tenant, in one transaction, through the admin connection as the
+// tenant's owner.
+func importTenant(ctx context.Context, a *app, req importer.Request, out string, stdout io.Writer, log *slog.Logger) error {
 	svc := importer.New(importer.Config{Catalog: a.cat, Servers: map[string]*pgadmin.Server{"default": a.admin},
 		BcryptCost: a.bcryptCost, Logger: log})
-	rep, err := svc.Import(ctx, importer.Request{Tenant: slug, From: from, Mapping: mapping, DryRun: dryRun})
+	rep, err := svc.Import(ctx, req)
 	if err != nil {
 		return err
 	}

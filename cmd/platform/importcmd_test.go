@@ -65,7 +65,7 @@ func TestCLITenantImport(t *testing.T) {
 	if err != nil || !strings.Contains(out, "dry run (nothing written)") || !strings.Contains(out, "1 plaintext hashed") {
 		t.Fatalf("dry run: %v\n%s%s", err, out, stderr)
 	}
-	js, stderr2, err := c.run("tenant", "import", slug, "--from", src, "--mapping", mapping, "-o", "json")
+	js, stderr2, err := c.run("tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "branch-1", "-o", "json")
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr2)
 	}
@@ -73,11 +73,11 @@ func TestCLITenantImport(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, js)
 	}
-	if rep.Written != 2 || rep.Passwords.Hashed != 1 || rep.Passwords.Kept != 1 || !rep.CountsMatch || rep.DryRun {
+	if rep.Written != 2 || rep.Passwords.Hashed != 1 || rep.Passwords.Kept != 1 || !rep.CountsMatch || rep.DryRun || rep.SourceLabel != "branch-1" {
 		t.Errorf("report: %s", js)
 	}
-	again := c.ok("tenant", "import", slug, "--from", src, "--mapping", mapping)
-	if !strings.Contains(again, "nothing new") {
+	again := c.ok("tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "branch-1")
+	if !strings.Contains(again, "nothing new") || !strings.Contains(again, "(source branch-1)") {
 		t.Errorf("second import:\n%s", again)
 	}
 	for _, s := range []string{out, stderr, js, stderr2, again} {
@@ -127,6 +127,7 @@ func TestCLITenantImport(t *testing.T) {
 		{[]string{"tenant", "import", slug, "--from", src, "--mapping", "nosuchbuiltin"}, tenant.EInvalid, "no such built-in mapping", false},
 		{[]string{"tenant", "import", slug, "--from", "sqlite:///no/such/app.db", "--mapping", mapping}, tenant.EInvalid, "no such file", false},
 		{[]string{"tenant", "import", slug, "--mapping", mapping}, "", "--from URL and --mapping NAME|FILE are required", true},
+		{[]string{"tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "Branch 2"}, tenant.EInvalid, `--source "Branch 2": a source label is 1 to 63`, false},
 	} {
 		_, _, err := c.run(tt.args...)
 		var u usageError
@@ -211,6 +212,14 @@ func TestOperatorAPIImport(t *testing.T) {
 	if rep := run("mapping=verificarsms"); rep["dry_run"] != false || rep["written"] != float64(1) || rep["counts_match"] != true ||
 		rep["source"] != fmt.Sprintf("uploaded SQLite file (%d bytes)", len(file)) {
 		t.Fatalf("import: %v", rep)
+	}
+	// The same file as another source of the system: its rows are not
+	// taken for the first one's (its user repeats one: a duplicate).
+	if rep := run("mapping=verificarsms&source=branch-2"); rep["source_label"] != "branch-2" || rep["already_imported"] != float64(0) || rep["written"] != float64(0) {
+		t.Errorf("source branch-2: %v", rep)
+	}
+	if code, body := upload("mapping=verificarsms&source=Branch 2", testOperatorToken, file); code != 400 || !strings.Contains(fmt.Sprint(body), "source label") {
+		t.Errorf("a bad source label: %d %v", code, body)
 	}
 	if dirs, err := filepath.Glob(filepath.Join(spool, "platform-uploads-*")); err != nil || len(dirs) != 1 {
 		t.Errorf("the uploads' directory: %v %v", dirs, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenancy/platform/platform/adminapi"
 	"github.com/tenancy/platform/platform/catalog"
+	"github.com/tenancy/platform/platform/importer"
 	"github.com/tenancy/platform/platform/provision"
 	"github.com/tenancy/platform/tenant"
 	"github.com/tenancy/platform/tenant/auth"
@@ -40,7 +41,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		domains, sets, unsets  multiFlag
 		yes, purge, reveal     bool
 		seedSize               string
-		from, mapping          string
+		from, mapping, source  string
 		dryRun                 bool
 	)
 	switch verb {
@@ -72,6 +73,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	case "import":
 		fs.StringVar(&from, "from", "", "sqlite:///path.db, mysql://user:pass@host/db or csv:///dir")
 		fs.StringVar(&mapping, "mapping", "", "a built-in mapping's name or a mapping file")
+		fs.StringVar(&source, "source", "", "label of the source database among others of the same system imported with the mapping (e.g. branch-2); default: the mapping's one source")
 		fs.BoolVar(&dryRun, "dry-run", false, "do everything but commit")
 	default:
 		return usagef("tenant: unknown verb %q", verb)
@@ -110,6 +112,11 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if verb == "import" && (from == "" || mapping == "") {
 		return usagef("tenant import: --from URL and --mapping NAME|FILE are required")
+	}
+	if verb == "import" {
+		if err := importer.CheckSourceLabel(source); err != nil {
+			return err
+		}
 	}
 	if verb == "create" && kind == "" {
 		return usagef("tenant create: --kind is required (restaurant or institution)")
@@ -249,7 +256,8 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		return importTenant(ctx, a, slug, from, mapping, dryRun, *out, stdout, slog.New(newHandler(getenv, stderr, level)))
+		req := importer.Request{Tenant: slug, From: from, Mapping: mapping, Source: source, DryRun: dryRun}
+		return importTenant(ctx, a, req, *out, stdout, slog.New(newHandler(getenv, stderr, level)))
 	case "env":
 		b, err := a.svc.Env(ctx, slug, reveal)
 		if err != nil {

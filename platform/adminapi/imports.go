@@ -35,6 +35,9 @@ type ImportRequest struct {
 	// itself (a JSON object, the mapping file's content).
 	Mapping json.RawMessage `json:"mapping"`
 	DryRun  bool            `json:"dry_run"`
+	// Source labels the source database among those imported with the
+	// same mapping ("": the one; importer.SourceLabelPattern).
+	Source string `json:"source"`
 }
 
 // sqliteMagic starts every SQLite database file.
@@ -115,7 +118,7 @@ func (a *Ops) StartImport(ctx context.Context, slug string, req ImportRequest, u
 // importRequest is req as the importer takes it; upload: a SQLite file
 // comes instead of req.From.
 func importRequest(slug string, req ImportRequest, upload bool) (importer.Request, error) {
-	r := importer.Request{Tenant: slug, DryRun: req.DryRun}
+	r := importer.Request{Tenant: slug, DryRun: req.DryRun, Source: req.Source}
 	switch m := bytes.TrimSpace(req.Mapping); {
 	case len(m) == 0:
 		return r, tenant.Errorf(tenant.EInvalid, "mapping is required: a built-in name (%s) or a mapping object", strings.Join(importer.Embedded(), ", "))
@@ -195,7 +198,7 @@ func UploadError(fe *fiber.Error, max int64) error {
 // importRun is POST /v1/tenants/{slug}/imports: a JSON ImportRequest, or
 // the SQLite file itself as the body (Content-Type
 // application/vnd.sqlite3 or application/octet-stream) with
-// ?mapping=NAME[&dry_run=true], streamed. It answers 202 with the import
+// ?mapping=NAME[&dry_run=true][&source=LABEL], streamed. It answers 202 with the import
 // job, whose result is the report.
 func (a *Ops) importRun(c *fiber.Ctx) error {
 	var req ImportRequest
@@ -208,6 +211,7 @@ func (a *Ops) importRun(c *fiber.Ctx) error {
 			return err
 		}
 		req.Mapping = m
+		req.Source = strings.Clone(c.Query("source"))
 		switch c.Query("dry_run") {
 		case "", "false", "0":
 		case "true", "1":

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -67,12 +69,32 @@ type Request struct {
 	Mapping      string
 	MappingFile  string
 	MappingBytes []byte
+	// Source labels the source database among others of the same system
+	// imported with the same mapping (two branches' files, both with
+	// users 1..5): the id map is kept per mapping and source. "" is the
+	// default source; else it matches SourceLabelPattern.
+	Source string
 	// DryRun does everything but commit.
 	DryRun bool
 	// Describe, when set, is what the report, log and audit call the
 	// source instead of From (an upload's temporary file means nothing to
 	// the operator).
 	Describe string
+}
+
+// SourceLabelPattern is what Request.Source may be besides "".
+const SourceLabelPattern = `^[a-z0-9][a-z0-9._-]{0,62}$`
+
+var sourceLabelRe = regexp.MustCompile(SourceLabelPattern)
+
+// CheckSourceLabel refuses a Request.Source that is neither "" nor a
+// label of SourceLabelPattern.
+func CheckSourceLabel(label string) error {
+	if label != "" && !sourceLabelRe.MatchString(label) {
+		return tenant.Errorf(tenant.EInvalid, "--source %s: a source label is 1 to 63 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit",
+			clip(fmt.Sprintf("%q", label)))
+	}
+	return nil
 }
 
 // AuditAction is the tenant audit log's action of an import.
@@ -104,6 +126,9 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckSourceLabel(req.Source); err != nil {
+		return nil, err
+	}
 	actor, ok := tenant.ActorFrom(ctx)
 	if !ok {
 		actor = tenant.Actor{Name: "unknown", Source: "cli"}
@@ -128,7 +153,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	if err != nil {
 		return nil, err
 	}
-	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), DryRun: req.DryRun}
+	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), SourceLabel: req.Source, DryRun: req.DryRun}
 	if req.Describe != "" {
 		rep.Source = req.Describe
 	}
@@ -150,7 +175,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		}
 		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				r := &run{s: s, m: m, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
+				r := &run{s: s, m: m, label: req.Source, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
@@ -188,8 +213,8 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, err
 	}
 	rep.finish(start)
-	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source,
-		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "duration_ms", rep.DurationMS)
+	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source, "source_label", req.Source,
+		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "changed", rep.Changed, "duration_ms", rep.DurationMS)
 	return rep, nil
 }
 
@@ -217,6 +242,9 @@ func redescribe(err error, from, describe string) error {
 func (s *Service) Check(ctx context.Context, req Request) error {
 	m, err := s.mapping(req)
 	if err != nil {
+		return err
+	}
+	if err := CheckSourceLabel(req.Source); err != nil {
 		return err
 	}
 	if tenant.ValidateSlug(req.Tenant) != nil {
@@ -284,7 +312,7 @@ func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Ma
 	if req.Describe != "" {
 		source = req.Describe
 	}
-	details := map[string]any{"mapping": m.Name, "source": source, "dry_run": req.DryRun}
+	details := map[string]any{"mapping": m.Name, "source": source, "source_label": req.Source, "dry_run": req.DryRun}
 	if a.IP != "" {
 		details["ip"] = a.IP
 	}
@@ -292,7 +320,7 @@ func (s *Service) record(ctx context.Context, a tenant.Actor, req Request, m *Ma
 		details["error_code"] = tenant.ErrorCode(err)
 	}
 	if rep != nil && err == nil {
-		details["written"], details["skipped"] = rep.Written, rep.Skipped
+		details["written"], details["skipped"], details["changed"] = rep.Written, rep.Skipped, rep.Changed
 	}
 	_ = s.cfg.Catalog.RecordOperatorAction(context.WithoutCancel(ctx), catalog.OperatorAction{
 		Actor: a.Name, Source: a.Source, Action: "tenant.import", Tenant: req.Tenant, Failed: err != nil, Details: details})
@@ -308,6 +336,8 @@ type tablePlan struct {
 	key      []int    // indexes into read
 	skip     int      // index of the skip column, -1 for none
 	cols     []colPlan
+	// hashed: the indexes into read a row's hash covers (hashColumns).
+	hashed []int
 }
 
 type colPlan struct {
@@ -413,6 +443,7 @@ func (m *Mapping) compile(ctx context.Context, src Source) ([]*tablePlan, error)
 			}
 			p.cols = append(p.cols, cp)
 		}
+		p.hashed = hashColumns(p)
 	}
 	if len(probs) > 0 {
 		return nil, problems(m.file+" against "+src.Describe(), probs)
@@ -430,28 +461,40 @@ func quoteAll(l []string) []string {
 
 // run is one import's transaction.
 type run struct {
-	s   *Service
-	m   *Mapping
-	src Source
-	tx  pgx.Tx
-	rep *Report
-	now time.Time // the default of NOT NULL timestamps a row leaves null
+	s     *Service
+	m     *Mapping
+	label string // Request.Source
+	src   Source
+	tx    pgx.Tx
+	rep   *Report
+	now   time.Time // the default of NOT NULL timestamps a row leaves null
 	// roles are the tenant's role ids by name (users' roles column).
 	roles map[string]int64
-	// ids: the id map, mapping's source table (as the mapping spells it)
-	// → source key → target id, from earlier imports and this one.
+	// ids: the id map of the mapping and source, source table (as the
+	// mapping spells it) → source key → target id, from earlier imports
+	// and this one.
 	ids map[string]map[string]int64
-	// earlier: target ids written by earlier imports of the mapping.
+	// prior: the rows of ids from earlier imports, what they were and
+	// when (apart: the first import of a million rows pays nothing for it).
+	prior map[string]map[string]priorRow
+	// earlier: target ids written by earlier imports of the mapping, of
+	// any source.
 	earlier map[string]map[int64]bool
 	// sequences are as the import found them: a dry run puts them back.
 	sequences []importpg.Sequence
+}
+
+// priorRow is a source row an earlier import wrote.
+type priorRow struct {
+	hash []byte // nil before migration 000008
+	at   time.Time
 }
 
 func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if ok, err := importpg.Ready(ctx, r.tx); err != nil {
 		return err
 	} else if !ok {
-		return tenant.Errorf(tenant.EUnavailable, "tenant %s: its schema predates imports (no import_ids table): run `platform migrate up --tenant %s` first", r.rep.Tenant, r.rep.Tenant)
+		return tenant.Errorf(tenant.EUnavailable, "tenant %s: its schema predates this import (import_ids by source, migration 000008): run `platform migrate up --tenant %s` first", r.rep.Tenant, r.rep.Tenant)
 	}
 	locks := []string{"import_ids"}
 	for _, p := range plan {
@@ -471,9 +514,12 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	if err != nil {
 		return err
 	}
-	r.ids, r.earlier = map[string]map[string]int64{}, map[string]map[int64]bool{}
+	r.ids, r.prior, r.earlier = map[string]map[string]int64{}, map[string]map[string]priorRow{}, map[string]map[int64]bool{}
 	for _, id := range prior {
-		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+		if id.Source == r.label {
+			put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
+			put(r.prior, id.SourceTable, id.SourceKey, priorRow{hash: id.RowHash, at: id.ImportedAt})
+		}
 		if r.earlier[id.TargetTable] == nil {
 			r.earlier[id.TargetTable] = map[int64]bool{}
 		}
@@ -491,11 +537,11 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 	return nil
 }
 
-func put(m map[string]map[string]int64, table, key string, id int64) {
+func put[V any](m map[string]map[string]V, table, key string, v V) {
 	if m[table] == nil {
-		m[table] = map[string]int64{}
+		m[table] = map[string]V{}
 	}
-	m[table][key] = id
+	m[table][key] = v
 }
 
 // uniqueKey is one unique key of a target table and the values it holds.
@@ -513,6 +559,8 @@ type pending struct {
 	roles []int64 // users: role ids to grant
 	plain string  // a plaintext password to hash; cleared once hashed
 	hash  string
+	// rowHash is the source row's (rowHasher), kept in the id map.
+	rowHash [rowHashSize]byte
 }
 
 // table imports one source table. Reading, transforming and validating
@@ -598,7 +646,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 			return nil, tenant.Errorf(tenant.EConflict, "%s: the source has more rows than it counted (%d): it changed during the import; nothing imported", p.tm.From, tr.SourceRows)
 		}
 		id := base + int64(len(ids)) + 1
-		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id})
+		ids = append(ids, importpg.ID{SourceTable: p.tm.From, SourceKey: pr.key, TargetTable: p.tm.To, TargetID: id, RowHash: pr.rowHash})
 		for _, role := range pr.roles {
 			grants = append(grants, []any{id, role})
 		}
@@ -618,7 +666,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	for _, id := range ids {
 		put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
 	}
-	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, ids); err != nil {
+	if err := importpg.RecordIDs(ctx, r.tx, r.m.Name, r.label, ids); err != nil {
 		return err
 	}
 	tr.TargetAfter, err = importpg.Count(ctx, r.tx, p.tm.To)
@@ -635,6 +683,8 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 		}
 	}
 	seenKeys := map[string]bool{}
+	h := newRowHasher(p.read, p.hashed)
+	prior := r.prior[p.tm.From]
 	return r.src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
 		tr.Read++
 		key, ok := keyOf(row, p.key)
@@ -642,8 +692,18 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			skip("", "no key: "+strings.Join(p.tm.Key, ", ")+" is null")
 			return nil
 		}
-		if _, ok := r.ids[p.tm.From][key]; ok {
-			tr.AlreadyImported++
+		rowHash := h.hash(row)
+		if e, ok := prior[key]; ok {
+			// A row imported before migration 000008 has no hash: as
+			// before, already imported.
+			if e.hash == nil || bytes.Equal(e.hash, rowHash[:]) {
+				tr.AlreadyImported++
+				return nil
+			}
+			tr.Changed++
+			if len(tr.Examples) < maxExamples {
+				tr.Examples = append(tr.Examples, Example{Key: key, Reason: changedReason(e.at)})
+			}
 			return nil
 		}
 		if seenKeys[key] {
@@ -664,6 +724,7 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			skip(key, reason)
 			return nil
 		}
+		pr.rowHash = rowHash
 		for _, u := range uniques {
 			v, ok := uniqueValue(u, pr.vals)
 			if !ok {
@@ -698,6 +759,13 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			return ctx.Err()
 		}
 	})
+}
+
+// changedReason is the report's example of a row whose key an earlier
+// import wrote at, with other values.
+func changedReason(at time.Time) string {
+	return "changed in the source since it was imported on " + at.UTC().Format(time.DateOnly) +
+		" (an import never updates a row; another database of the same system needs its own --source)"
 }
 
 // uniques loads the target table's unique keys and the values the tenant
@@ -1077,26 +1145,31 @@ func copyValue(s *resource.Spec, name string, v any) any {
 
 // Report is what an import read, wrote and skipped.
 type Report struct {
-	Tenant  string         `json:"tenant"`
-	Mapping string         `json:"mapping"`
-	Source  string         `json:"source"`
-	DryRun  bool           `json:"dry_run"`
-	Tables  []*TableReport `json:"tables"`
+	Tenant  string `json:"tenant"`
+	Mapping string `json:"mapping"`
+	Source  string `json:"source"` // the source's URL, credentials removed
+	// SourceLabel is Request.Source: "" for the mapping's default source.
+	SourceLabel string         `json:"source_label"`
+	DryRun      bool           `json:"dry_run"`
+	Tables      []*TableReport `json:"tables"`
 	// Absent are the mapping's source tables the source lacks (skipped).
 	Absent     []string    `json:"absent,omitempty"`
 	Passwords  Passwords   `json:"passwords"`
 	Orphans    []Orphan    `json:"orphans,omitempty"`
 	Duplicates []Duplicate `json:"duplicates,omitempty"`
-	// Read, Written, Skipped and AlreadyImported add up the tables.
+	// Read, Written, Skipped, AlreadyImported and Changed add up the
+	// tables.
 	Read            int64 `json:"read"`
 	Written         int64 `json:"written"`
 	Skipped         int64 `json:"skipped"`
 	AlreadyImported int64 `json:"already_imported"`
-	// NothingNew: the counts add up, nothing was written and rows were
-	// imported before (the others, if any, skipped again).
+	Changed         int64 `json:"changed"`
+	// NothingNew: the counts add up, nothing was written or changed and
+	// rows were imported before (the others, if any, skipped again).
 	NothingNew bool `json:"nothing_new"`
 	// CountsMatch: for every table, source rows = read, read = written +
-	// skipped + already imported, and the tenant grew by written.
+	// skipped + already imported + changed, and the tenant grew by
+	// written.
 	CountsMatch bool  `json:"counts_match"`
 	DurationMS  int64 `json:"duration_ms"`
 	BcryptMS    int64 `json:"bcrypt_ms"` // of DurationMS, hashing plaintext passwords
@@ -1110,18 +1183,23 @@ type TableReport struct {
 	To     string `json:"to"`
 	Absent bool   `json:"absent,omitempty"`
 	// SourceRows is the source's count; TargetBefore/After the tenant's.
-	SourceRows      int64            `json:"source_rows"`
-	Read            int64            `json:"read"`
-	Written         int64            `json:"written"`
-	AlreadyImported int64            `json:"already_imported"`
-	Skipped         map[string]int64 `json:"skipped,omitempty"` // by reason
-	Orphans         int64            `json:"orphans"`
-	Duplicates      int64            `json:"duplicates"`
-	TargetBefore    int64            `json:"target_before"`
-	TargetAfter     int64            `json:"target_after"`
+	SourceRows      int64 `json:"source_rows"`
+	Read            int64 `json:"read"`
+	Written         int64 `json:"written"`
+	AlreadyImported int64 `json:"already_imported"`
+	// Changed counts the rows an earlier import of the mapping and source
+	// wrote under the same key with other values: not written (an import
+	// never updates a row), the first listed in Examples.
+	Changed      int64            `json:"changed"`
+	Skipped      map[string]int64 `json:"skipped,omitempty"` // by reason
+	Orphans      int64            `json:"orphans"`
+	Duplicates   int64            `json:"duplicates"`
+	TargetBefore int64            `json:"target_before"`
+	TargetAfter  int64            `json:"target_after"`
 	// RolesGranted counts the user_roles rows written (users' roles).
 	RolesGranted int64 `json:"roles_granted,omitempty"`
-	// Examples are the first skipped rows, by source key (never a value).
+	// Examples are the first skipped and changed rows, by source key
+	// (never a value).
 	Examples []Example `json:"examples,omitempty"`
 }
 
@@ -1139,7 +1217,7 @@ func (t *TableReport) CountsMatch() bool {
 	if t.Absent {
 		return true
 	}
-	return t.SourceRows == t.Read && t.Read == t.Written+t.SkippedRows()+t.AlreadyImported &&
+	return t.SourceRows == t.Read && t.Read == t.Written+t.SkippedRows()+t.AlreadyImported+t.Changed &&
 		t.TargetAfter-t.TargetBefore == t.Written
 }
 
@@ -1198,18 +1276,19 @@ func (r *Report) finish(start time.Time) {
 
 // tally adds the tables' counts up.
 func (r *Report) tally() {
-	r.Read, r.Written, r.Skipped, r.AlreadyImported = 0, 0, 0, 0
+	r.Read, r.Written, r.Skipped, r.AlreadyImported, r.Changed = 0, 0, 0, 0, 0
 	r.CountsMatch = true
 	for _, t := range r.Tables {
 		r.Read += t.Read
 		r.Written += t.Written
 		r.Skipped += t.SkippedRows()
 		r.AlreadyImported += t.AlreadyImported
+		r.Changed += t.Changed
 		if !t.CountsMatch() {
 			r.CountsMatch = false
 		}
 	}
-	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0 && r.CountsMatch
+	r.NothingNew = r.Written == 0 && r.AlreadyImported > 0 && r.Changed == 0 && r.CountsMatch
 }
 
 // auditDetails are the counts the tenant's audit log keeps of an import.
@@ -1222,8 +1301,12 @@ func (r *Report) auditDetails() map[string]any {
 			total += t.Written
 		}
 	}
-	return map[string]any{"mapping": r.Mapping, "source": r.Source, "dry_run": r.DryRun, "rows_written": total,
-		"tables": written, "hashed": r.Passwords.Hashed, "kept": r.Passwords.Kept}
+	d := map[string]any{"mapping": r.Mapping, "source": r.Source, "dry_run": r.DryRun, "rows_written": total,
+		"tables": written, "hashed": r.Passwords.Hashed, "kept": r.Passwords.Kept, "changed": r.Changed}
+	if r.SourceLabel != "" {
+		d["source_label"] = r.SourceLabel
+	}
+	return d
 }
 
 func asInt(v any) int64 {
@@ -1238,7 +1321,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.DryRun {
 		verb = "dry run (nothing written) of the import"
 	}
-	ew.printf("%s %s into tenant %s with mapping %s in %s (bcrypt %s)\n", verb, r.Source, r.Tenant, r.Mapping,
+	label := ""
+	if r.SourceLabel != "" {
+		label = " (source " + r.SourceLabel + ")"
+	}
+	ew.printf("%s %s%s into tenant %s with mapping %s in %s (bcrypt %s)\n", verb, r.Source, label, r.Tenant, r.Mapping,
 		(time.Duration(r.DurationMS) * time.Millisecond).String(), (time.Duration(r.BcryptMS) * time.Millisecond).String())
 	ew.printf("\n%-24s %-24s %8s %8s %8s %8s %8s %8s %8s %8s %s\n", "SOURCE", "TARGET", "SOURCE#", "READ", "WRITTEN", "SKIPPED", "BEFORE", "AFTER", "ORPHANS", "DUPS", "CHECK")
 	for _, t := range r.Tables {
@@ -1250,8 +1337,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !t.CountsMatch() {
 			check = "MISMATCH"
 		}
+		var notes []string
 		if t.AlreadyImported > 0 {
-			check += fmt.Sprintf(" (%d already imported)", t.AlreadyImported)
+			notes = append(notes, fmt.Sprintf("%d already imported", t.AlreadyImported))
+		}
+		if t.Changed > 0 {
+			notes = append(notes, fmt.Sprintf("%d CHANGED", t.Changed))
+		}
+		if len(notes) > 0 {
+			check += " (" + strings.Join(notes, ", ") + ")"
 		}
 		ew.printf("%-24s %-24s %8d %8d %8d %8d %8d %8d %8d %8d %s\n", t.From, t.To, t.SourceRows, t.Read, t.Written, t.SkippedRows(),
 			t.TargetBefore, t.TargetAfter, t.Orphans, t.Duplicates, check)
@@ -1268,10 +1362,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		ew.printf("absent from the source (skipped): %s\n", strings.Join(r.Absent, ", "))
 	}
 	for _, t := range r.Tables {
-		if len(t.Skipped) == 0 {
+		if len(t.Skipped) == 0 && t.Changed == 0 {
 			continue
 		}
 		ew.printf("\nskipped in %s:\n", t.From)
+		if t.Changed > 0 {
+			ew.printf("  %6d  changed in the source since imported (not updated)\n", t.Changed)
+		}
 		reasons := sortedKeys(t.Skipped)
 		sort.SliceStable(reasons, func(i, j int) bool { return t.Skipped[reasons[i]] > t.Skipped[reasons[j]] })
 		for _, reason := range reasons {
@@ -1297,6 +1394,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			ew.printf("  %s %s: same %s as %s\n", d.Table, d.Key, strings.Join(d.Fields, ", "), d.Of)
 		}
 	}
+	if r.Changed > 0 {
+		ew.printf("\n%d rows changed in the source since an earlier import wrote them and were NOT updated (an import never updates a row); "+
+			"if this is another database of the same system, import it with its own --source\n", r.Changed)
+	}
 	switch {
 	case !r.CountsMatch:
 		ew.printf("\ncounts do NOT add up: see CHECK\n")
@@ -1305,7 +1406,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	case r.NothingNew:
 		ew.printf("\nnothing new: every row was imported before\n")
 	default:
-		ew.printf("\ncounts add up: source = read = written + skipped + already imported; tenant grew by written\n")
+		ew.printf("\ncounts add up: source = read = written + skipped + already imported + changed; tenant grew by written\n")
 	}
 	return ew.err
 }

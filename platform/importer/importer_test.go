@@ -562,46 +562,50 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 	for _, c := range []struct {
 		name, mapping, from, slug string
 		code, want                string
+		source                    string // Request.Source
 	}{
-		{"yaml", "name: [unclosed", good, "", tenant.EInvalid, "m.yaml: not valid YAML or JSON"},
+		{"yaml", "name: [unclosed", good, "", tenant.EInvalid, "m.yaml: not valid YAML or JSON", ""},
 		{"unknown key", bad("      name: {from: nombre, transform: [trim]}", "      name: {from: nombre, tranform: [trim]}"), good, "", tenant.EInvalid,
-			`m.yaml: tables[0](sucursales).columns.name.tranform: unknown key`},
-		{"unknown top key", "nmae: x\n" + smsMapping, good, "", tenant.EInvalid, "m.yaml: nmae: unknown key"},
-		{"unknown transform", bad("[trim]}", "[trimm]}"), good, "", tenant.EInvalid, `m.yaml: sucursales.name: unknown transform "trimm"`},
+			`m.yaml: tables[0](sucursales).columns.name.tranform: unknown key`, ""},
+		{"unknown top key", "nmae: x\n" + smsMapping, good, "", tenant.EInvalid, "m.yaml: nmae: unknown key", ""},
+		{"unknown transform", bad("[trim]}", "[trimm]}"), good, "", tenant.EInvalid, `m.yaml: sucursales.name: unknown transform "trimm"`, ""},
 		{"unknown target column", bad("      name: {from: nombre", "      nombre: {from: nombre"), good, "", tenant.EInvalid,
-			`sucursales.nombre: branches has no column "nombre"`},
-		{"required column", bad("      recipient: {from: telefono}\n", ""), good, "", tenant.EInvalid, "mensajes: customer_messages.recipient is required: map it"},
-		{"ref to a later table", bad("ref: sucursales", "ref: tokens_reset"), good, "", tenant.EInvalid, `mensajes.branch_id: ref "tokens_reset" names no earlier table`},
+			`sucursales.nombre: branches has no column "nombre"`, ""},
+		{"required column", bad("      recipient: {from: telefono}\n", ""), good, "", tenant.EInvalid, "mensajes: customer_messages.recipient is required: map it", ""},
+		{"ref to a later table", bad("ref: sucursales", "ref: tokens_reset"), good, "", tenant.EInvalid, `mensajes.branch_id: ref "tokens_reset" names no earlier table`, ""},
 		{"read-only column", bad("      body: {from: cuerpo}", "      body: {from: cuerpo}\n      id: {from: id}"), good, "", tenant.EInvalid,
-			"mensajes.id: customer_messages.id is set by the platform"},
-		{"unknown target table", bad("to: customer_messages", "to: sms"), good, "", tenant.EInvalid, `mensajes: to: "sms" is not a table`},
-		{"password on another column", bad("{from: nombre}", "{from: nombre, password: true}"), good, "", tenant.EInvalid, "usuarios.full_name: password: true only on users.password_hash"},
+			"mensajes.id: customer_messages.id is set by the platform", ""},
+		{"unknown target table", bad("to: customer_messages", "to: sms"), good, "", tenant.EInvalid, `mensajes: to: "sms" is not a table`, ""},
+		{"password on another column", bad("{from: nombre}", "{from: nombre, password: true}"), good, "", tenant.EInvalid, "usuarios.full_name: password: true only on users.password_hash", ""},
 		{"password as the key", bad("    key: id\n    columns:\n      username", "    key: contrasena\n    columns:\n      username"), good, "", tenant.EInvalid,
-			"usuarios: key: contrasena is the password column"},
+			"usuarios: key: contrasena is the password column", ""},
 		{"password as the skip column", bad("    key: id\n    columns:\n      username", "    key: id\n    skip: {column: contrasena, equals: x}\n    columns:\n      username"), good, "", tenant.EInvalid,
-			"usuarios: skip: contrasena is the password column"},
+			"usuarios: skip: contrasena is the password column", ""},
 		{"missing source column", bad("recipient: {from: telefono}", "recipient: {from: tel}"), good, "", tenant.EInvalid,
-			`mensajes.recipient: the source table has no column "tel"`},
-		{"wrong kind", smsMapping, good, inst.Slug, tenant.EInvalid, "mapping smsapp is for restaurant tenants; " + inst.Slug + " is a institution tenant"},
-		{"unknown tenant", smsMapping, good, "no-such-tenant", tenant.ENotFound, `tenant "no-such-tenant" not found`},
-		{"missing file", smsMapping, "sqlite:///no/such/legacy.db", "", tenant.EInvalid, "sqlite:///no/such/legacy.db: no such file"},
-		{"not sqlite", smsMapping, "sqlite://" + notSQLite, "", tenant.EInvalid, "not a SQLite database"},
-		{"relative path", smsMapping, "sqlite://legacy.db", "", tenant.EInvalid, "the path must be absolute"},
-		{"scheme", smsMapping, "postgres://u:hunter2@h/db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources"},
-		{"no scheme", smsMapping, "legacy.db", "", tenant.EInvalid, "--from must be sqlite:///path.db"},
+			`mensajes.recipient: the source table has no column "tel"`, ""},
+		{"wrong kind", smsMapping, good, inst.Slug, tenant.EInvalid, "mapping smsapp is for restaurant tenants; " + inst.Slug + " is a institution tenant", ""},
+		{"unknown tenant", smsMapping, good, "no-such-tenant", tenant.ENotFound, `tenant "no-such-tenant" not found`, ""},
+		{"missing file", smsMapping, "sqlite:///no/such/legacy.db", "", tenant.EInvalid, "sqlite:///no/such/legacy.db: no such file", ""},
+		{"not sqlite", smsMapping, "sqlite://" + notSQLite, "", tenant.EInvalid, "not a SQLite database", ""},
+		{"relative path", smsMapping, "sqlite://legacy.db", "", tenant.EInvalid, "the path must be absolute", ""},
+		{"scheme", smsMapping, "postgres://u:hunter2@h/db", "", tenant.EInvalid, "mapping smsapp reads sqlite or csv sources", ""},
+		{"no scheme", smsMapping, "legacy.db", "", tenant.EInvalid, "--from must be sqlite:///path.db", ""},
 		// Mistyped URLs and passwords url.Parse misreads: no part of the
 		// password in the error or the operator audit.
-		{"one slash", smsMapping, "mysql:/root:hunter2@db.example/sisca", "", tenant.EInvalid, `not "mysql:/…@db.example/sisca"`},
-		{"hash in the password", smsMapping, "mysql://root:12#hunter2@127.0.0.1:1/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`},
-		{"slash in the password", smsMapping, "mysql://root:p@ss/hunter2@db/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`},
-		{"csv dir", smsMapping, "csv:///no/such/dir", "", tenant.EInvalid, "csv:///no/such/dir: no such directory"},
-		{"damaged sqlite", smsMapping, "sqlite://" + damaged, "", tenant.EInvalid, "the file is damaged (a corrupt SQLite database)"},
+		{"one slash", smsMapping, "mysql:/root:hunter2@db.example/sisca", "", tenant.EInvalid, `not "mysql:/…@db.example/sisca"`, ""},
+		{"hash in the password", smsMapping, "mysql://root:12#hunter2@127.0.0.1:1/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`, ""},
+		{"slash in the password", smsMapping, "mysql://root:p@ss/hunter2@db/sisca", "", tenant.EInvalid, `reads sqlite or csv sources, not "mysql"`, ""},
+		{"csv dir", smsMapping, "csv:///no/such/dir", "", tenant.EInvalid, "csv:///no/such/dir: no such directory", ""},
+		{"damaged sqlite", smsMapping, "sqlite://" + damaged, "", tenant.EInvalid, "the file is damaged (a corrupt SQLite database)", ""},
+		{"source label", smsMapping, good, "", tenant.EInvalid, `--source "Sucursal 2": a source label is 1 to 63 of a-z, 0-9`, "Sucursal 2"},
+		{"source label too long", smsMapping, good, "", tenant.EInvalid, "a source label is 1 to 63", strings.Repeat("b", 64)},
+		{"source label dot first", smsMapping, good, "", tenant.EInvalid, "starting with a letter or digit", ".branch"},
 	} {
 		slug := c.slug
 		if slug == "" {
 			slug = tn.Slug
 		}
-		_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: slug, From: c.from, MappingFile: "m.yaml", MappingBytes: []byte(c.mapping)})
+		_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: slug, From: c.from, MappingFile: "m.yaml", MappingBytes: []byte(c.mapping), Source: c.source})
 		if err == nil || tenant.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v (%s), want %s containing %q on one line", c.name, err, tenant.ErrorCode(err), c.code, c.want)
 		}
@@ -727,23 +731,25 @@ func TestImportUnknownRoleSkipsUser(t *testing.T) {
 	}
 }
 
-// TestImportNeedsMigration: a tenant whose schema predates import_ids is
-// told to migrate, and nothing is written.
+// TestImportNeedsMigration: a tenant whose schema predates import_ids,
+// or its sources (000008), is told to migrate, and nothing is written.
 func TestImportNeedsMigration(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	tn := f.e.Create(t, tenant.Restaurant)
-	f.owner(t, tn, func(c *pgx.Conn) error {
-		_, err := c.Exec(f.e.Ctx, `DROP TABLE import_ids`)
-		return err
-	})
-	before := f.counts(t, tn, "branches", "users", "customer_messages")
-	_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)})
-	if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "platform migrate up --tenant") {
-		t.Fatalf("import: %v (%s)", err, tenant.ErrorCode(err))
-	}
-	if after := f.counts(t, tn, "branches", "users", "customer_messages"); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
+	for _, drop := range []string{`DROP TABLE import_ids`, `ALTER TABLE import_ids DROP COLUMN row_hash`} {
+		tn := f.e.Create(t, tenant.Restaurant)
+		f.owner(t, tn, func(c *pgx.Conn) error {
+			_, err := c.Exec(f.e.Ctx, drop)
+			return err
+		})
+		before := f.counts(t, tn, "branches", "users", "customer_messages")
+		_, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)})
+		if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "platform migrate up --tenant "+tn.Slug) {
+			t.Fatalf("%s: import: %v (%s)", drop, err, tenant.ErrorCode(err))
+		}
+		if after := f.counts(t, tn, "branches", "users", "customer_messages"); !equal(before, after) {
+			t.Errorf("%s: tenant changed: %v → %v", drop, before, after)
+		}
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Console) importForm(c *fiber.Ctx) error {
 const maxField = 64 << 10
 
 // importRun: POST /tenants/{slug}/import, the form as multipart (csrf
-// first, as the form puts it; mapping, from, dry_run; the SQLite file
+// first, as the form puts it; mapping, from, source_label, dry_run; the SQLite file
 // "source" last), read as it arrives: the file is streamed by the API's
 // StartImport, after the token and the other fields are checked, into
 // an import job whose page shows the report.
@@ -90,7 +90,8 @@ func (s *Console) importRun(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, p, err)
 	}
-	req := adminapi.ImportRequest{From: strings.TrimSpace(fields["from"]), Mapping: m, DryRun: fields["dry_run"] != ""}
+	req := adminapi.ImportRequest{From: strings.TrimSpace(fields["from"]), Mapping: m, DryRun: fields["dry_run"] != "",
+		Source: strings.TrimSpace(fields["source_label"])}
 	if file != nil {
 		// A browser sends an empty part for a file input left empty.
 		br := bufio.NewReaderSize(file, 64<<10)

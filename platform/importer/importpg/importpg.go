@@ -20,14 +20,16 @@ import (
 
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// Ready reports whether the tenant's schema has the id map (migration
-// 000007).
+// Ready reports whether the tenant's schema has the id map by source
+// (migrations 000007 and 000008).
 func Ready(ctx context.Context, tx pgx.Tx) (bool, error) {
-	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT to_regclass('import_ids') IS NOT NULL`).Scan(&ok); err != nil {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_attribute
+		WHERE attrelid = to_regclass('import_ids') AND attname IN ('source', 'row_hash') AND NOT attisdropped`).Scan(&n)
+	if err != nil {
 		return false, fmt.Errorf("importpg: check import_ids: %w", err)
 	}
-	return ok, nil
+	return n == 2, nil
 }
 
 // Lock takes tables against writes until the transaction ends (the
@@ -52,21 +54,35 @@ func Lock(ctx context.Context, tx pgx.Tx, tables []string, wait time.Duration) e
 	return err
 }
 
-// ID is one row of the id map.
+// ID is one row of the id map an import writes (kept small: an import
+// holds one per row until its table is written).
 type ID struct {
 	SourceTable, SourceKey, TargetTable string
 	TargetID                            int64
+	RowHash                             [16]byte // the source row's hash
 }
 
-// IDs returns the id map of earlier imports with mapping.
-func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]ID, error) {
-	rows, err := tx.Query(ctx, `SELECT source_table, source_key, target_table, target_id FROM import_ids WHERE mapping = $1`, mapping)
+// Earlier is one row of the id map of an earlier import.
+type Earlier struct {
+	Source                              string // the source's label, "" for the default
+	SourceTable, SourceKey, TargetTable string
+	TargetID                            int64
+	// RowHash is the source row's hash; nil for rows of imports before
+	// migration 000008.
+	RowHash    []byte
+	ImportedAt time.Time
+}
+
+// IDs returns the id map of earlier imports with mapping, of every source.
+func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]Earlier, error) {
+	rows, err := tx.Query(ctx, `SELECT source, source_table, source_key, target_table, target_id, row_hash, imported_at
+		FROM import_ids WHERE mapping = $1`, mapping)
 	if err != nil {
 		return nil, fmt.Errorf("importpg: read import_ids: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ID, error) {
-		var id ID
-		err := r.Scan(&id.SourceTable, &id.SourceKey, &id.TargetTable, &id.TargetID)
+	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Earlier, error) {
+		var id Earlier
+		err := r.Scan(&id.Source, &id.SourceTable, &id.SourceKey, &id.TargetTable, &id.TargetID, &id.RowHash, &id.ImportedAt)
 		return id, err
 	})
 	if err != nil {
@@ -217,11 +233,11 @@ func CopyFunc(ctx context.Context, tx pgx.Tx, table string, cols []string, next 
 	return n, nil
 }
 
-// RecordIDs adds rows to the id map of mapping.
-func RecordIDs(ctx context.Context, tx pgx.Tx, mapping string, ids []ID) error {
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_ids"}, []string{"mapping", "source_table", "source_key", "target_table", "target_id"},
+// RecordIDs adds rows to the id map of mapping and source.
+func RecordIDs(ctx context.Context, tx pgx.Tx, mapping, source string, ids []ID) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_ids"}, []string{"mapping", "source", "source_table", "source_key", "target_table", "target_id", "row_hash"},
 		pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) {
-			return []any{mapping, ids[i].SourceTable, ids[i].SourceKey, ids[i].TargetTable, ids[i].TargetID}, nil
+			return []any{mapping, source, ids[i].SourceTable, ids[i].SourceKey, ids[i].TargetTable, ids[i].TargetID, ids[i].RowHash[:]}, nil
 		}))
 	if err != nil {
 		return translate("import_ids", err)
