@@ -488,6 +488,7 @@ type run struct {
 type priorRow struct {
 	hash []byte // nil before migration 000008
 	at   time.Time
+	gone bool // the tenant deleted the row it became
 }
 
 func (r *run) all(ctx context.Context, plan []*tablePlan) error {
@@ -515,7 +516,27 @@ func (r *run) all(ctx context.Context, plan []*tablePlan) error {
 		return err
 	}
 	r.ids, r.prior, r.earlier = map[string]map[string]int64{}, map[string]map[string]priorRow{}, map[string]map[int64]bool{}
+	// Rows the tenant deleted since their import: their source rows are
+	// not brought back, and references to them are orphans.
+	gone := map[string]map[int64]bool{}
 	for _, id := range prior {
+		if _, ok := gone[id.TargetTable]; ok {
+			continue
+		}
+		if _, ok := targets(r.m.Kind)[id.TargetTable]; !ok {
+			continue // a table this kind's imports no longer write
+		}
+		if gone[id.TargetTable], err = importpg.Gone(ctx, r.tx, r.m.Name, id.TargetTable); err != nil {
+			return err
+		}
+	}
+	for _, id := range prior {
+		if gone[id.TargetTable][id.TargetID] {
+			if id.Source == r.label {
+				put(r.prior, id.SourceTable, id.SourceKey, priorRow{gone: true})
+			}
+			continue
+		}
 		if id.Source == r.label {
 			put(r.ids, id.SourceTable, id.SourceKey, id.TargetID)
 			put(r.prior, id.SourceTable, id.SourceKey, priorRow{hash: id.RowHash, at: id.ImportedAt})
@@ -693,7 +714,10 @@ func (r *run) read(ctx context.Context, p *tablePlan, tr *TableReport, uniques [
 			return nil
 		}
 		rowHash := h.hash(row)
-		if e, ok := prior[key]; ok {
+		if e, ok := prior[key]; ok && e.gone {
+			skip(key, "deleted in the tenant since an earlier import (an import never brings a row back)")
+			return nil
+		} else if ok {
 			// A row imported before migration 000008 has no hash: as
 			// before, already imported.
 			if e.hash == nil || bytes.Equal(e.hash, rowHash[:]) {

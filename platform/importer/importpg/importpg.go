@@ -91,6 +91,22 @@ func IDs(ctx context.Context, tx pgx.Tx, mapping string) ([]Earlier, error) {
 	return ids, nil
 }
 
+// Gone returns the ids of table that the id map of mapping holds but the
+// tenant has deleted since (an anti-join on the primary key: few rows).
+func Gone(ctx context.Context, tx pgx.Tx, mapping, table string) (map[int64]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT i.target_id FROM import_ids i WHERE i.mapping = $1 AND i.target_table = $2
+		AND NOT EXISTS (SELECT 1 FROM `+ident(table)+` t WHERE t.id = i.target_id)`, mapping, table)
+	if err != nil {
+		return nil, fmt.Errorf("importpg: rows of %s gone since their import: %w", table, err)
+	}
+	gone := map[int64]bool{}
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { gone[id] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("importpg: rows of %s gone since their import: %w", table, err)
+	}
+	return gone, nil
+}
+
 // Roles returns the tenant's role ids by name.
 func Roles(ctx context.Context, tx pgx.Tx) (map[string]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT name, id FROM roles`)
