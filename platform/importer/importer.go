@@ -868,7 +868,13 @@ func keyOf(row []any, idx []int) (string, bool) {
 		}
 		parts[i] = textOf(row[j])
 	}
-	return strings.Join(parts, "/"), true
+	if len(parts) == 1 {
+		return parts[0], true
+	}
+	// A JSON array: joined with a separator, ("a/b", "c") and ("a",
+	// "b/c") would be one key.
+	b, err := json.Marshal(parts)
+	return string(b), err == nil
 }
 
 func skipMatch(v, equals any) bool {
