@@ -68,6 +68,24 @@ func (u *upload) Read(p []byte) (int, error) {
 	return n, wireError(err)
 }
 
+// drain reads what the handler left unread (it refused the upload, or
+// it was over max), up to drainMax, and drops it: a client still sending
+// it would otherwise see the connection reset before the answer, which
+// is written after the handler returns.
+func (u *upload) drain() {
+	buf := make([]byte, 32<<10)
+	for left := int64(drainMax); left > 0; {
+		if u.conn != nil {
+			_ = u.conn.SetReadDeadline(time.Now().Add(u.timeout))
+		}
+		n, err := u.r.Read(buf[:min(int64(len(buf)), left)])
+		left -= int64(n)
+		if err != nil {
+			return
+		}
+	}
+}
+
 // Upload is the body of a request Uploads matched, read as it arrives (a
 // request it did not match reads its body, already held in memory).
 func Upload(c *fiber.Ctx) io.Reader {
@@ -96,10 +114,7 @@ func bodies(u *Uploads, timeout time.Duration) fiber.Handler {
 			up := &upload{r: req.BodyStream(), conn: c.Context().Conn(), timeout: timeout, max: u.Max}
 			c.Locals(uploadKey{}, up)
 			err := c.Next()
-			// What the handler left unread (it refused the upload): a
-			// client still sending it would see the connection reset
-			// before the answer, which is written after this returns.
-			_, _ = io.CopyN(io.Discard, up, drainMax)
+			up.drain()
 			return err
 		}
 		if err := ReadBody(c, BodyLimit); err != nil {
@@ -149,6 +164,10 @@ func ReadBody(c *fiber.Ctx, limit int) error {
 		return wireError(err)
 	}
 	if len(b) > limit {
+		// Found by reading (no Content-Length said so): the client is
+		// still sending; read on, up to drainMax, so that it gets the
+		// answer rather than a reset.
+		_, _ = io.CopyN(io.Discard, r, drainMax)
 		return fiber.ErrRequestEntityTooLarge
 	}
 	req.SetBody(b) // and closes the stream: fasthttp reuses it at once
