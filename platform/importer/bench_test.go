@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/tenant"
 )
@@ -178,7 +179,7 @@ func BenchmarkImportPasswords(b *testing.B) {
 	for i := 1; i <= *benchUsers; i++ {
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
 	}
-	src := "sqlite://" + legacySQLite(b, stmts...)
+	src := "sqlite://" + importtest.SQLite(b, stmts...)
 	mapping := []byte(`
 name: bench-users
 kind: restaurant

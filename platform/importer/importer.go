@@ -107,6 +107,10 @@ const (
 	maxExamples = 10
 )
 
+// maxHeldUsers bounds a users table: its rows are held in memory (with
+// their plaintext passwords) until they are hashed.
+const maxHeldUsers = 1_000_000
+
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run")
 
@@ -601,6 +605,10 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 	uniques, err := r.uniques(ctx, p)
 	if err != nil {
 		return err
+	}
+	if p.tg.password != "" && tr.SourceRows > maxHeldUsers {
+		// Users are held whole until their passwords are hashed.
+		return tenant.Errorf(tenant.EInvalid, "%s: the source has %d users: more than one import takes (%d)", p.tm.From, tr.SourceRows, maxHeldUsers)
 	}
 	// Ids for every source row at once (the count is an upper bound:
 	// skipped rows leave gaps, as rolled-back inserts do).

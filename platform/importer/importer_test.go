@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,27 +44,10 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	e := tenanttest.New(t)
 	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&syncWriter{buf: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})) // the handler serializes writes
 	svc := importer.New(importer.Config{Catalog: e.Catalog, Servers: map[string]*pgadmin.Server{"default": e.Admin},
 		BcryptCost: 4, Logger: logger})
 	return &fixture{e: e, svc: svc, log: &buf}
-}
-
-type syncWriter struct{ buf *bytes.Buffer }
-
-func (w *syncWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
-
-// legacySQLite builds a SQLite file from statements, as the legacy app
-// left it.
-func legacySQLite(t testing.TB, stmts ...string) string {
-	t.Helper()
-	return importtest.SQLite(t, stmts...)
-}
-
-// phpHash is a $2y$ hash of pw, as PHP's password_hash writes it.
-func phpHash(t *testing.T, pw string) string {
-	t.Helper()
-	return importtest.PHPHash(t, pw)
 }
 
 // smsApp is a small legacy SMS app: branches, users with plaintext and
@@ -75,14 +59,14 @@ func smsApp(t *testing.T, extra ...string) string {
 		`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, nombre_usuario TEXT, correo TEXT, contrasena TEXT, nombre TEXT, creado DATETIME)`,
 		`INSERT INTO usuarios VALUES (1, 'ana', 'ana@example.mx', '` + plainAna + `', 'Ana Pérez', '2021-03-04 09:30:00'),
 			(2, 'luis', NULL, '` + plainLuis + `', 'Luis Ñúñez', '2021-05-06 18:00:00'),
-			(3, 'pepe', '', '` + phpHash(t, phpPass) + `', 'Pepe', '2022-01-01 00:00:00'),
+			(3, 'pepe', '', '` + importtest.PHPHash(t, phpPass) + `', 'Pepe', '2022-01-01 00:00:00'),
 			(4, 'sinclave', NULL, '', 'Sin Clave', NULL)`,
 		`CREATE TABLE mensajes (id INTEGER PRIMARY KEY, sucursal_id INTEGER, telefono TEXT, cuerpo TEXT, estado TEXT, enviado DATETIME)`,
 		`INSERT INTO mensajes VALUES (1, 1, '5512345678', 'Su código es 1234', 'E', '2024-02-10 08:15:00'),
 			(2, 2, '5587654321', 'Su código es 9876', 'F', '2024-02-11 20:45:30'),
 			(3, 1, '5511112222', 'Su código es 5555', 'P', '2024-02-12 12:00:00')`,
 	}
-	return legacySQLite(t, append(stmts, extra...)...)
+	return importtest.SQLite(t, append(stmts, extra...)...)
 }
 
 // smsMapping imports smsApp into a restaurant.
@@ -164,6 +148,18 @@ func (f *fixture) counts(t *testing.T, tn *tenanttest.Tenant, tables ...string) 
 		return nil
 	})
 	return m
+}
+
+// written are the tables an import with rep's plan writes: its targets,
+// user_roles and the id map (audit_log takes the import's own entry).
+func written(rep *importer.Report) []string {
+	ts := []string{"user_roles", "import_ids"}
+	for _, t := range rep.Tables {
+		if !t.Absent && !slices.Contains(ts, t.To) && t.To != "audit_log" {
+			ts = append(ts, t.To)
+		}
+	}
+	return ts
 }
 
 var allTables = []string{"branches", "users", "customer_messages", "password_reset_tokens", "import_ids", "audit_log"}
@@ -642,7 +638,7 @@ func TestImportJoinObjectOrphanNull(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	tn := f.e.Create(t, tenant.Restaurant)
-	src := legacySQLite(t,
+	src := importtest.SQLite(t,
 		`CREATE TABLE clientes (id INTEGER PRIMARY KEY, nombre TEXT, paterno TEXT, materno TEXT)`,
 		`INSERT INTO clientes VALUES (1, 'Ana', 'Pérez', NULL), (2, 'Luis', ' Soto ', 'Ruiz')`,
 		`CREATE TABLE mensajes (id INTEGER PRIMARY KEY, cliente_id INTEGER, telefono TEXT)`,

@@ -155,7 +155,7 @@ func ParseMapping(file string, b []byte) (*Mapping, error) {
 		return nil, tenant.Errorf(tenant.EInvalid, "%s: a mapping is an object (name, kind, source, tables)", file)
 	}
 	var probs []string
-	unknownKeys(generic, "", &probs)
+	unknownKeys(generic, &probs)
 	if len(probs) > 0 {
 		return nil, problems(file, probs)
 	}
@@ -197,7 +197,7 @@ var (
 )
 
 // unknownKeys lists the keys of v that a mapping does not have, by path.
-func unknownKeys(v any, _ string, probs *[]string) {
+func unknownKeys(v any, probs *[]string) {
 	top, _ := v.(map[string]any)
 	check := func(obj any, path string, allowed []string) map[string]any {
 		o, ok := obj.(map[string]any)

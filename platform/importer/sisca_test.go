@@ -125,9 +125,14 @@ func TestImportSisca(t *testing.T) {
 			updated.UTC(), time.Unix(srcUpdated, 0).UTC(), login.UTC(), time.Unix(srcLogin, 0).UTC())
 	}
 
+	tables := written(rep)
+	rows := f.counts(t, tn, tables...)
 	again, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "sisca"})
 	if err != nil || !again.NothingNew || again.Written != 0 {
 		t.Errorf("second import: %v %+v", err, again)
+	}
+	if after := f.counts(t, tn, tables...); !equal(rows, after) {
+		t.Errorf("the second import changed the tenant: %v → %v", rows, after)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tenancy/platform/platform/importer"
+	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/tenant"
 )
 
@@ -19,7 +20,7 @@ import (
 // every branch (1 and 2 in each table), each branch's own values.
 func branchApp(t *testing.T, b string) string {
 	t.Helper()
-	return legacySQLite(t,
+	return importtest.SQLite(t,
 		`CREATE TABLE sucursales (id INTEGER PRIMARY KEY, nombre TEXT, telefono TEXT, activa INTEGER, borrada INTEGER)`,
 		`INSERT INTO sucursales VALUES (1, 'Centro `+b+`', NULL, 1, 0), (2, 'Norte `+b+`', NULL, 1, 0)`,
 		`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, nombre_usuario TEXT, correo TEXT, contrasena TEXT, nombre TEXT, creado DATETIME)`,

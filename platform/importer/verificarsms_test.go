@@ -86,8 +86,13 @@ func TestImportVerificarSMS(t *testing.T) {
 		t.Errorf("%s: created_at %v, want %s in Santiago = %v", login, created.UTC(), wall, wantCreated.UTC())
 	}
 
+	tables := written(rep)
+	before := f.counts(t, tn, tables...)
 	again, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, Mapping: "verificarsms"})
 	if err != nil || !again.NothingNew || again.Written != 0 {
 		t.Errorf("second import: %v %+v", err, again)
+	}
+	if after := f.counts(t, tn, tables...); !equal(before, after) {
+		t.Errorf("the second import changed the tenant: %v → %v", before, after)
 	}
 }
