@@ -3,10 +3,8 @@ package importer_test
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"testing"
 
-	"github.com/golang-migrate/migrate/v4/source"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -14,29 +12,6 @@ import (
 	"github.com/tenancy/platform/platform/platformtest"
 	"github.com/tenancy/platform/platform/schema"
 )
-
-// upTo shows only the migrations of src up to version max, so the test
-// holds whatever later migrations add.
-type upTo struct {
-	src fs.FS
-	max uint
-}
-
-func (u upTo) Open(name string) (fs.File, error) { return u.src.Open(name) }
-
-func (u upTo) ReadDir(name string) ([]fs.DirEntry, error) {
-	es, err := fs.ReadDir(u.src, name)
-	if err != nil {
-		return nil, err
-	}
-	var out []fs.DirEntry
-	for _, e := range es {
-		if m, err := source.DefaultParse(e.Name()); err == nil && m.Version <= u.max {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
 
 func pgCode(err error) string {
 	var pe *pgconn.PgError
@@ -54,29 +29,12 @@ func TestMigration8ImportSources(t *testing.T) {
 	t.Parallel()
 	ctx := platformtest.Context(t)
 	admin := platformtest.Admin(t)
-	db := "pt_import_" + platformtest.Rand(8)
-	conn, err := pgx.Connect(ctx, platformtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var me string
-	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&me); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.CreateDatabase(ctx, db, me); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := admin.DropDatabase(context.Background(), db); err != nil {
-			t.Errorf("drop %s: %v", db, err)
-		}
-	})
+	db := platformtest.ScratchDatabase(t, admin, "pt_import_")
 	src, err := migrations.ForKind("restaurant")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := schema.Target{Name: db, Kind: "restaurant", Conn: admin.ConnConfig(db, ""), Source: upTo{src, 7}}
+	target := schema.Target{Name: db, Kind: "restaurant", Conn: admin.ConnConfig(db, ""), Source: platformtest.MigrationsUpTo(src, 7)}
 	if st, err := schema.Up(ctx, target); err != nil || st.Version != 7 {
 		t.Fatalf("up to 7: %+v, %v", st, err)
 	}
@@ -101,7 +59,7 @@ func TestMigration8ImportSources(t *testing.T) {
 		return def
 	}
 
-	target.Source = upTo{src, 8}
+	target.Source = platformtest.MigrationsUpTo(src, 8)
 	if st, err := schema.Up(ctx, target); err != nil || st.Version != 8 {
 		t.Fatalf("up to 8: %+v, %v", st, err)
 	}

@@ -2,10 +2,8 @@ package audit_test
 
 import (
 	"context"
-	"io/fs"
 	"testing"
 
-	"github.com/golang-migrate/migrate/v4/source"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/migrations"
@@ -13,58 +11,18 @@ import (
 	"github.com/tenancy/platform/platform/schema"
 )
 
-// upTo shows only the migrations of src up to version max, so the test
-// holds whatever later migrations add.
-type upTo struct {
-	src fs.FS
-	max uint
-}
-
-func (u upTo) Open(name string) (fs.File, error) { return u.src.Open(name) }
-
-func (u upTo) ReadDir(name string) ([]fs.DirEntry, error) {
-	es, err := fs.ReadDir(u.src, name)
-	if err != nil {
-		return nil, err
-	}
-	var out []fs.DirEntry
-	for _, e := range es {
-		if m, err := source.DefaultParse(e.Name()); err == nil && m.Version <= u.max {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
 // 000003 goes down to the schema of 000002 and up again on a database
 // with rows, which keep their data and get the default outcome.
 func TestMigration3DownAndUp(t *testing.T) {
 	t.Parallel()
 	ctx := platformtest.Context(t)
 	admin := platformtest.Admin(t)
-	db := "pt_audit_" + platformtest.Rand(8)
-	conn, err := pgx.Connect(ctx, platformtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var me string
-	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&me); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.CreateDatabase(ctx, db, me); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := admin.DropDatabase(context.Background(), db); err != nil {
-			t.Errorf("drop %s: %v", db, err)
-		}
-	})
+	db := platformtest.ScratchDatabase(t, admin, "pt_audit_")
 	src, err := migrations.ForKind("restaurant")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := schema.Target{Name: db, Kind: "restaurant", Conn: admin.ConnConfig(db, ""), Source: upTo{src, 3}}
+	target := schema.Target{Name: db, Kind: "restaurant", Conn: admin.ConnConfig(db, ""), Source: platformtest.MigrationsUpTo(src, 3)}
 	if st, err := schema.Up(ctx, target); err != nil || st.Version != 3 {
 		t.Fatalf("up to 3: %+v, %v", st, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -124,13 +123,7 @@ func TestUploadConnection(t *testing.T) {
 		// Announced too large: refused at once; only its start is sent.
 		{"refused body", post("/echo", smuggled+strings.Repeat("x", 2<<20))[:64<<10]},
 	} {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
+		conn := dial(t, addr, 10*time.Second)
 		if _, err := io.WriteString(conn, tt.req); err != nil {
 			t.Fatal(err)
 		}
@@ -152,14 +145,7 @@ func TestUploadConnection(t *testing.T) {
 		conn.Close()
 	}
 	// A small body: the same connection serves a second request.
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	conn := dial(t, addr, 10*time.Second)
 	br := bufio.NewReader(conn)
 	for i := range 2 {
 		if _, err := io.WriteString(conn, post("/echo", "abc")); err != nil {
@@ -205,14 +191,7 @@ func TestUploadTimeouts(t *testing.T) {
 	addr := uploadApp(t, timeout)
 	send := func(t *testing.T, path string, total int, pieces int, pause time.Duration, stallAfter int) response {
 		t.Helper()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		if err := conn.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
+		conn := dial(t, addr, 20*time.Second)
 		if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", path, total); err != nil {
 			t.Fatal(err)
 		}

@@ -64,17 +64,26 @@ type response struct {
 	reqID  string // error.request_id
 }
 
-// raw sends raw bytes on a new connection and reads one response.
-func raw(t *testing.T, addr, req string) response {
+// dial connects to addr with a deadline of d for everything on the
+// connection, closed when the test ends.
+func dial(t *testing.T, addr string, d time.Duration) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.SetDeadline(time.Now().Add(d)); err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// raw sends raw bytes on a new connection and reads one response.
+func raw(t *testing.T, addr, req string) response {
+	t.Helper()
+	conn := dial(t, addr, 10*time.Second)
+	defer conn.Close()
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)
 	}
