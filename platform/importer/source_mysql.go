@@ -52,7 +52,31 @@ type mysqlSource struct {
 	name   string // host:port/db, for messages
 	desc   string // mysql://user@host:port/db
 	log    *slog.Logger
-	secret string // the password, blanked out of logged causes
+	secret string    // the password, blanked out of logged causes
+	snap   *sql.Conn // Count and Rows read through it (snapshot)
+}
+
+// snapshot is the connection Count and Rows read through, in a read-only
+// transaction WITH CONSISTENT SNAPSHOT: every table as of the first read,
+// so that a legacy app still writing gives counts that add up and no
+// orphans of timing (InnoDB; a MyISAM table has no snapshot to give). The
+// engine reads one table at a time, so one connection is enough.
+func (s *mysqlSource) snapshot(ctx context.Context, table string) (*sql.Conn, error) {
+	if s.snap != nil {
+		return s.snap, nil
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.readErr(table, err)
+	}
+	for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			_ = c.Close()
+			return nil, s.readErr(table, err)
+		}
+	}
+	s.snap = c
+	return c, nil
 }
 
 // openMySQL opens and pings a MySQL/MariaDB database. Its errors are one
@@ -168,7 +192,12 @@ func mysqlConfig(u *url.URL) (*mysql.Config, error) {
 
 func (s *mysqlSource) Describe() string { return s.desc }
 
-func (s *mysqlSource) Close() error { return s.db.Close() }
+func (s *mysqlSource) Close() error {
+	if s.snap != nil {
+		_ = s.snap.Close() // the read-only transaction goes with it
+	}
+	return s.db.Close()
+}
 
 // connErr turns a connection failure into one fixed line: the caller's
 // mistakes (credentials, database name) are EInvalid, a server that
@@ -313,8 +342,12 @@ func mysqlStrings(rows *sql.Rows) ([]string, error) {
 }
 
 func (s *mysqlSource) Count(ctx context.Context, table string) (int64, error) {
+	c, err := s.snapshot(ctx, table)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+mysqlQuote(table)).Scan(&n); err != nil {
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+mysqlQuote(table)).Scan(&n); err != nil {
 		return 0, s.readErr(table, err)
 	}
 	return n, nil
@@ -338,7 +371,11 @@ func (s *mysqlSource) Rows(ctx context.Context, table string, columns []string, 
 	for i, c := range columns {
 		q[i] = mysqlQuote(c)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(q, ", ")+" FROM "+mysqlQuote(table))
+	c, err := s.snapshot(ctx, table)
+	if err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(q, ", ")+" FROM "+mysqlQuote(table))
 	if err != nil {
 		return s.readErr(table, err)
 	}
