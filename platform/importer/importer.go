@@ -867,7 +867,7 @@ func uniqueValue(u *uniqueKey, v resource.Values) (string, bool) {
 	return strings.Join(parts, "\x1f"), true
 }
 
-// keyOf is a row's source key as text (columns joined with "/").
+// keyOf is a row's source key as text (several columns: a JSON array).
 func keyOf(row []any, idx []int) (string, bool) {
 	parts := make([]string, len(idx))
 	for i, j := range idx {
@@ -1012,6 +1012,13 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 	vals, err := resource.DecodeValues(p.tg.spec, given)
 	if err != nil {
 		return nil, "invalid " + fieldMessages(err)
+	}
+	if p.tg.spec.Table == "password_reset_tokens" {
+		// Stored as the reset flow stores it, and so compared with the
+		// tenant's tokens by the unique checks below.
+		if v, ok := vals.Get("token_hash"); ok && v != nil {
+			vals.Set("token_hash", auth.HashResetToken(textOf(v)))
+		}
 	}
 	if p.tg.users {
 		u, _ := vals.Get("username")
@@ -1166,8 +1173,6 @@ func copyValue(s *resource.Spec, name string, v any) any {
 	case f.Type == resource.Date:
 		d, _ := time.Parse(time.DateOnly, v.(string))
 		return d
-	case s.Table == "password_reset_tokens" && name == "token_hash":
-		return auth.HashResetToken(v.(string)) // stored as the reset flow stores it
 	case s.Table == "audit_log" && name == "ip":
 		str, _ := v.(string)
 		if a, err := netip.ParseAddr(str); err == nil {

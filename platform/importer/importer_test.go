@@ -925,3 +925,28 @@ func TestImportAfterTheTenantDeletedARow(t *testing.T) {
 		t.Errorf("tenant changed: %v → %v", before, after)
 	}
 }
+
+// TestImportResetTokenAlreadyInTheTenant: a reset token the tenant holds
+// already (from another source's import) is found by the unique checks,
+// which compare digests as the tenant stores them: a listed duplicate,
+// not a unique-key failure of the whole COPY.
+func TestImportResetTokenAlreadyInTheTenant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tn := f.e.Create(t, tenant.Restaurant)
+	tokens := []string{`CREATE TABLE tokens_reset (id INTEGER PRIMARY KEY, usuario_id INTEGER, token TEXT, expira DATETIME)`,
+		`INSERT INTO tokens_reset VALUES (1, 1, 'token-de-ana-123456', '2030-01-01 00:00:00')`}
+	req := importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t, tokens...), MappingFile: "m.yaml", MappingBytes: []byte(smsMapping)}
+	if rep, err := f.svc.Import(f.e.Ctx, req); err != nil || table(t, rep, "tokens_reset").Written != 1 {
+		t.Fatalf("first import: %v", err)
+	}
+	// Another branch's file: its own users, the same token.
+	req.Source, req.From = "branch-2", "sqlite://"+smsApp(t, append(tokens, `UPDATE usuarios SET nombre_usuario = nombre_usuario || '2', correo = NULL`)...)
+	rep, err := f.svc.Import(f.e.Ctx, req)
+	if err != nil {
+		t.Fatalf("the same token from another source: %v", err)
+	}
+	if tr := table(t, rep, "tokens_reset"); tr.Written != 0 || tr.Duplicates != 1 {
+		t.Errorf("tokens_reset: %+v, want the token a duplicate of the earlier import's", tr)
+	}
+}
