@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenancy/platform/tenant"
+	"github.com/tenancy/platform/tenant/auth"
 	"github.com/tenancy/platform/tenant/institution"
 	"github.com/tenancy/platform/tenant/resource"
 	"github.com/tenancy/platform/tenant/restaurant"
@@ -29,9 +30,9 @@ var (
 	usersSpec = &resource.Spec{Name: "users", Entity: "user", Table: "users",
 		Fields: []resource.Field{
 			{Name: "id", Type: resource.Int, ReadOnly: true},
-			{Name: "username", Type: resource.String, Required: true, Max: 64},
-			{Name: "email", Type: resource.String, Nullable: true, Max: 254},
-			{Name: "full_name", Type: resource.String, Max: 200, Default: ""},
+			{Name: "username", Type: resource.String, Required: true, Max: auth.MaxUsername},
+			{Name: "email", Type: resource.String, Nullable: true, Max: auth.MaxEmail},
+			{Name: "full_name", Type: resource.String, Max: auth.MaxFullName, Default: ""},
 			{Name: "active", Type: resource.Bool, Default: true},
 			// password_hash is set by the engine from the password column.
 			{Name: "password_hash", Type: resource.String, Max: 200},

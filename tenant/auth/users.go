@@ -51,11 +51,12 @@ type UserPatch struct {
 
 var errLastAdmin = tenant.Errorf(tenant.EConflict, "this is the last administrator: make another user an administrator first")
 
-// Field limits.
+// Field limits (exported for the legacy import, which checks them
+// before CheckImportedUser).
 const (
-	maxUsername = 64
-	maxFullName = 200
-	maxEmail    = 254
+	MaxUsername = 64
+	MaxFullName = 200
+	MaxEmail    = 254
 )
 
 // normUsername trims a username and checks its rules: 1 to 64
@@ -65,7 +66,7 @@ func normUsername(s string) (string, string) {
 	if s == "" {
 		return s, "is required"
 	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxUsername {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxUsername {
 		return s, "must be 1 to 64 characters"
 	}
 	for _, r := range s {
@@ -84,7 +85,7 @@ func normEmail(s string) (string, string) {
 		return s, ""
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || len(s) > maxEmail {
+	if err != nil || a.Address != s || len(s) > MaxEmail {
 		return s, "is not a valid email address (name@example.com)"
 	}
 	return s, ""
@@ -92,7 +93,7 @@ func normEmail(s string) (string, string) {
 
 func checkFullName(s string) (string, string) {
 	s = strings.TrimSpace(s)
-	if err := tenant.ValidateText("full name", s, maxFullName); err != nil {
+	if err := tenant.ValidateText("full name", s, MaxFullName); err != nil {
 		return s, tenant.ErrorMessage(err)
 	}
 	return s, ""
@@ -131,7 +132,7 @@ func (s *Service) ListUsers(ctx context.Context, e Env, f UserFilter) (UserPage,
 		fields["limit"] = "must be between 1 and 200"
 	}
 	for field, v := range map[string]string{"q": f.Q, "role": f.Role} {
-		if err := tenant.ValidateText(field, v, maxFullName); err != nil {
+		if err := tenant.ValidateText(field, v, MaxFullName); err != nil {
 			fields[field] = tenant.ErrorMessage(err)
 		}
 	}
