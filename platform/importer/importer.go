@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,6 +167,12 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 			rep.Absent = append(rep.Absent, p.tm.From)
 		}
 	}
+	hashStart := time.Now()
+	pre, err := s.prehash(ctx, m, plan, src, t.Slug)
+	if err != nil {
+		return nil, err
+	}
+	rep.BcryptMS += time.Since(hashStart).Milliseconds()
 	err = s.cfg.Catalog.WithLock(ctx, "tenant:"+t.Slug, func() error {
 		if t, err = s.cfg.Catalog.TenantBySlug(ctx, t.Slug); err != nil {
 			return err
@@ -179,7 +186,7 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		}
 		return srv.In(ctx, t.Database, tenant.OwnerRole(t.Slug), func(c *pgx.Conn) error {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				r := &run{s: s, m: m, label: req.Source, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc)}
+				r := &run{s: s, m: m, label: req.Source, src: src, tx: tx, rep: rep, now: time.Now().In(m.loc), pre: pre}
 				if err := r.all(ctx, plan); err != nil {
 					return err
 				}
@@ -486,6 +493,8 @@ type run struct {
 	earlier map[string]map[int64]bool
 	// sequences are as the import found them: a dry run puts them back.
 	sequences []importpg.Sequence
+	// pre: plaintext passwords hashed before the locks (prehash).
+	pre map[*tablePlan]map[string]prehashed
 }
 
 // priorRow is a source row an earlier import wrote.
@@ -650,7 +659,7 @@ func (r *run) table(ctx context.Context, p *tablePlan) error {
 		if readErr != nil {
 			return readErr
 		}
-		if err := r.hash(ctx, rows); err != nil {
+		if err := r.hash(ctx, p, rows); err != nil {
 			return err
 		}
 		i := 0
@@ -909,6 +918,56 @@ func clip(s string) string {
 	return s
 }
 
+// value is c's value in a source row (a constant, a default, its first
+// non-empty source column or several joined), transformed and through
+// its enum; or why the row is skipped.
+func (c *colPlan) value(row []any, loc *time.Location) (any, string) {
+	var v any
+	switch {
+	case c.hasConst:
+		v = c.constant
+	case c.hasDef:
+		v = c.def
+	case c.join != nil:
+		var parts []string
+		for _, j := range c.src {
+			if t := strings.TrimSpace(textOf(row[j])); t != "" {
+				parts = append(parts, t)
+			}
+		}
+		if len(parts) > 0 {
+			v = strings.Join(parts, *c.join)
+		}
+	default:
+		for _, j := range c.src {
+			v = row[j]
+			if v != nil && textOf(v) != "" {
+				break
+			}
+		}
+	}
+	// A value or default is the target's already: no transform, no enum.
+	literal := c.hasConst || c.hasDef
+	for _, t := range c.transforms {
+		if literal {
+			break
+		}
+		var msg string
+		if v, msg = applyTransform(t, v, loc); msg != "" {
+			return nil, "invalid " + c.name + ": " + msg
+		}
+	}
+	if c.enum != nil && v != nil && !literal {
+		to, ok := c.enum[textOf(v)]
+		if !ok {
+			// Reasons are counted by their text: never a value in it.
+			return nil, fmt.Sprintf("invalid %s: not in the mapping's enum (%s)", c.name, strings.Join(sortedKeys(c.enum), ", "))
+		}
+		v = to
+	}
+	return v, ""
+}
+
 // row builds and validates one source row: the row, or why it is skipped.
 func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pending, string) {
 	pr := &pending{key: key}
@@ -920,48 +979,9 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 	given := resource.Values{Names: make([]string, 0, len(p.cols)), Vals: make([]any, 0, len(p.cols))}
 	for i := range p.cols {
 		c := &p.cols[i]
-		var v any
-		switch {
-		case c.hasConst:
-			v = c.constant
-		case c.hasDef:
-			v = c.def
-		case c.join != nil:
-			var parts []string
-			for _, j := range c.src {
-				if t := strings.TrimSpace(textOf(row[j])); t != "" {
-					parts = append(parts, t)
-				}
-			}
-			if len(parts) > 0 {
-				v = strings.Join(parts, *c.join)
-			}
-		default:
-			for _, j := range c.src {
-				v = row[j]
-				if v != nil && textOf(v) != "" {
-					break
-				}
-			}
-		}
-		// A value or default is the target's already: no transform, no enum.
-		literal := c.hasConst || c.hasDef
-		for _, t := range c.transforms {
-			if literal {
-				break
-			}
-			var msg string
-			if v, msg = applyTransform(t, v, r.m.loc); msg != "" {
-				return nil, "invalid " + c.name + ": " + msg
-			}
-		}
-		if c.enum != nil && v != nil && !literal {
-			to, ok := c.enum[textOf(v)]
-			if !ok {
-				// Reasons are counted by their text: never a value in it.
-				return nil, fmt.Sprintf("invalid %s: not in the mapping's enum (%s)", c.name, strings.Join(sortedKeys(c.enum), ", "))
-			}
-			v = to
+		v, msg := c.value(row, r.m.loc)
+		if msg != "" {
+			return nil, msg
 		}
 		if c.password {
 			s := textOf(v)
@@ -1003,7 +1023,7 @@ func (r *run) row(p *tablePlan, tr *TableReport, key string, row []any) (*pendin
 				v = r.now
 			}
 		}
-		v, msg := coerce(c.field, v, r.m.loc)
+		v, msg = coerce(c.field, v, r.m.loc)
 		if msg != "" {
 			return nil, "invalid " + c.name + ": " + msg
 		}
@@ -1073,14 +1093,23 @@ func fieldMessages(err error) string {
 }
 
 // hash turns the plaintext passwords of rows into bcrypt hashes at the
-// platform's cost, GOMAXPROCS at a time (bcrypt is the slow part of an
-// import with passwords), and forgets the plaintext.
-func (r *run) hash(ctx context.Context, rows []*pending) error {
+// platform's cost, and forgets the plaintext. Most were hashed before the
+// import took its locks (prehash); a plaintext that is not among those
+// (the source changed between the two reads) is hashed now.
+func (r *run) hash(ctx context.Context, p *tablePlan, rows []*pending) error {
 	var todo []*pending
+	pre := r.pre[p]
 	for _, pr := range rows {
-		if pr.plain != "" {
+		switch {
+		case pr.plain != "":
+			if ph, ok := pre[pr.key]; ok && ph.digest == sha256.Sum256([]byte(pr.plain)) {
+				pr.hash, pr.plain = ph.hash, ""
+				pr.vals.Set("must_change_password", true)
+				r.rep.Passwords.Hashed++
+				continue
+			}
 			todo = append(todo, pr)
-		} else if pr.hash != "" {
+		case pr.hash != "":
 			r.rep.Passwords.Kept++
 		}
 	}
@@ -1088,44 +1117,123 @@ func (r *run) hash(ctx context.Context, rows []*pending) error {
 		return nil
 	}
 	start := time.Now()
-	work := make(chan *pending)
+	plains := make([]string, len(todo))
+	for i, pr := range todo {
+		plains[i], pr.plain = pr.plain, ""
+	}
+	hashes, err := hashAll(ctx, plains, r.s.cfg.BcryptCost)
+	r.rep.BcryptMS += time.Since(start).Milliseconds()
+	if err != nil {
+		return err
+	}
+	for i, pr := range todo {
+		pr.hash = hashes[i]
+		pr.vals.Set("must_change_password", true)
+	}
+	r.rep.Passwords.Hashed += int64(len(todo))
+	return nil
+}
+
+// hashAll hashes plains with bcrypt at cost, GOMAXPROCS at a time (bcrypt
+// is the slow part of an import with passwords), clearing each plaintext
+// once hashed; a cancelled context stops it, the hashes under way aside.
+func hashAll(ctx context.Context, plains []string, cost int) ([]string, error) {
+	hashes := make([]string, len(plains))
+	work := make(chan int)
 	var wg sync.WaitGroup
 	var failed atomic.Bool
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+	for range min(runtime.GOMAXPROCS(0), len(plains)) {
 		wg.Go(func() {
-			for pr := range work {
-				if ctx.Err() != nil { // drain: a cancelled import hashes no more
-					pr.plain = ""
-					continue
+			for i := range work {
+				if ctx.Err() == nil { // else drain: a cancelled import hashes no more
+					h, err := auth.HashPassword(plains[i], cost)
+					if err != nil {
+						failed.Store(true)
+					}
+					hashes[i] = h
 				}
-				h, err := auth.HashPassword(pr.plain, r.s.cfg.BcryptCost)
-				pr.plain = ""
-				if err != nil {
-					failed.Store(true)
-					continue
-				}
-				pr.hash = h
-				pr.vals.Set("must_change_password", true)
+				plains[i] = ""
 			}
 		})
 	}
-	for _, pr := range todo {
+	for i := range plains {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- pr
+		work <- i
 	}
 	close(work)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return errCancelled
+	if ctx.Err() != nil {
+		return nil, errCancelled
 	}
-	r.rep.Passwords.Hashed += int64(len(todo))
-	r.rep.BcryptMS += time.Since(start).Milliseconds()
 	if failed.Load() {
-		return errors.New("importer: hash a password: bcrypt failed") // never the password
+		return nil, errors.New("importer: hash a password: bcrypt failed") // never the password
 	}
-	return nil
+	return hashes, nil
+}
+
+// prehashed is a plaintext password hashed before the import took its
+// locks; its digest tells that the import read the same plaintext again.
+type prehashed struct {
+	digest [sha256.Size]byte
+	hash   string
+}
+
+// prehash hashes the plaintext passwords of plan's tables before the
+// import locks anything: bcrypt is an import's slow part (about 117 ms a
+// user at cost 12 on two cores), and the tenant's logins wait while its
+// users table is locked. By table and source key.
+func (s *Service) prehash(ctx context.Context, m *Mapping, plan []*tablePlan, src Source, tenantSlug string) (map[*tablePlan]map[string]prehashed, error) {
+	out := map[*tablePlan]map[string]prehashed{}
+	for _, p := range plan {
+		var pc *colPlan
+		for i := range p.cols {
+			if p.cols[i].password {
+				pc = &p.cols[i]
+			}
+		}
+		if p.absent || pc == nil {
+			continue
+		}
+		var keys, plains []string
+		err := src.Rows(ctx, p.srcTable, p.read, func(row []any) error {
+			if len(keys) >= maxHeldUsers {
+				return tenant.Errorf(tenant.EInvalid, "%s: the source has more than %d users: more than one import takes", p.tm.From, maxHeldUsers)
+			}
+			key, ok := keyOf(row, p.key)
+			if !ok || slices.ContainsFunc(row, func(v any) bool { _, bad := v.(BadValue); return bad }) {
+				return nil // the import skips the row
+			}
+			v, msg := pc.value(row, m.loc)
+			if t := textOf(v); msg == "" && t != "" && !auth.LooksBcrypt(t) && len(t) <= auth.MaxPasswordBytes {
+				keys, plains = append(keys, key), append(plains, t)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		s.cfg.Logger.InfoContext(ctx, "tenant import: hashing plaintext passwords before locking the tenant",
+			"tenant", tenantSlug, "table", p.tm.From, "passwords", len(keys))
+		digests := make([][sha256.Size]byte, len(plains))
+		for i, pl := range plains {
+			digests[i] = sha256.Sum256([]byte(pl))
+		}
+		hashes, err := hashAll(ctx, plains, s.cfg.BcryptCost)
+		if err != nil {
+			return nil, err
+		}
+		byKey := make(map[string]prehashed, len(keys))
+		for i, k := range keys {
+			byKey[k] = prehashed{digest: digests[i], hash: hashes[i]}
+		}
+		out[p] = byKey
+	}
+	return out, nil
 }
 
 // copyColumns are the COPY's columns: id first, then the mapped columns

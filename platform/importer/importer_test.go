@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -948,5 +949,72 @@ func TestImportResetTokenAlreadyInTheTenant(t *testing.T) {
 	}
 	if tr := table(t, rep, "tokens_reset"); tr.Written != 0 || tr.Duplicates != 1 {
 		t.Errorf("tokens_reset: %+v, want the token a duplicate of the earlier import's", tr)
+	}
+}
+
+// notifyWriter closes seen the first time a log line holds want.
+type notifyWriter struct {
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.want)) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// TestImportHashesBeforeLocking: plaintext passwords are hashed before
+// the import locks the tenant's tables, so that the tenant's writes to
+// users (a login's) go on meanwhile; the users still get their hashes and
+// the forced change.
+func TestImportHashesBeforeLocking(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const users, cost = 16, 10 // about a second of hashing on 2 cores
+	w := &notifyWriter{want: "hashing plaintext passwords before locking the tenant", seen: make(chan struct{})}
+	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: cost,
+		Logger: slog.New(slog.NewTextHandler(w, nil))})
+	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
+	for i := 1; i <= users; i++ {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
+	}
+	mapping := []byte("name: prehash-users\nkind: restaurant\nsource: sqlite\ntables:\n  - from: usuarios\n    to: users\n    key: id\n" +
+		"    columns:\n      username: {from: usuario}\n      password_hash: {from: clave, password: true}\n")
+	tn := f.e.Create(t, tenant.Restaurant)
+	type result struct {
+		rep *importer.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + importtest.SQLite(t, stmts...), MappingFile: "u.yaml", MappingBytes: mapping})
+		done <- result{rep, err}
+	}()
+	select {
+	case <-w.seen:
+	case r := <-done:
+		t.Fatalf("the import ended before it said it hashed: %v", r.err)
+	}
+	// A login's write, while the import hashes: it must not wait for it.
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		if _, err := c.Exec(f.e.Ctx, `SET lock_timeout = '1s'`); err != nil {
+			return err
+		}
+		_, err := c.Exec(f.e.Ctx, `UPDATE users SET last_login_at = now() WHERE username = 'admin'`)
+		return err
+	})
+	r := <-done
+	if r.err != nil || r.rep.Passwords.Hashed != users || r.rep.Written != users {
+		t.Fatalf("import: %v %+v", r.err, r.rep)
+	}
+	var forced int
+	f.owner(t, tn, func(c *pgx.Conn) error {
+		return c.QueryRow(f.e.Ctx, `SELECT count(*) FROM users WHERE username LIKE 'usuario%' AND must_change_password AND password_hash LIKE '$2a$10$%'`).Scan(&forced)
+	})
+	if forced != users {
+		t.Errorf("%d users with a cost-10 hash and the forced change, want %d", forced, users)
 	}
 }
