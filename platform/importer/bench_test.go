@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenancy/platform/platform/importer"
-	"github.com/tenancy/platform/platform/importer/importtest"
 	"github.com/tenancy/platform/platform/pgadmin"
 	"github.com/tenancy/platform/tenant"
 )
@@ -175,23 +174,7 @@ var benchUsers = flag.Int("import-users", 64, "BenchmarkImportPasswords: users w
 func BenchmarkImportPasswords(b *testing.B) {
 	f := newFixture(b)
 	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: 12})
-	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
-	for i := 1; i <= *benchUsers; i++ {
-		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
-	}
-	src := "sqlite://" + importtest.SQLite(b, stmts...)
-	mapping := []byte(`
-name: bench-users
-kind: restaurant
-source: sqlite
-tables:
-  - from: usuarios
-    to: users
-    key: id
-    columns:
-      username: {from: usuario}
-      password_hash: {from: clave, password: true}
-`)
+	src, mapping := plaintextUsers(b, *benchUsers)
 	tn := f.e.Create(b, tenant.Restaurant)
 	var bcryptMS, totalMS int64
 	for b.Loop() {

@@ -163,6 +163,30 @@ func written(rep *importer.Report) []string {
 	return ts
 }
 
+// plaintextUsers is a SQLite app of n users with plaintext passwords
+// (usuario1 … with clave-en-texto-1 …) and its mapping into users.
+func plaintextUsers(t testing.TB, n int) (from string, mapping []byte) {
+	t.Helper()
+	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
+	for i := 1; i <= n; i++ {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
+	}
+	return "sqlite://" + importtest.SQLite(t, stmts...), []byte("name: plaintext-users\nkind: restaurant\nsource: sqlite\ntables:\n  - from: usuarios\n    to: users\n    key: id\n" +
+		"    columns:\n      username: {from: usuario}\n      password_hash: {from: clave, password: true}\n")
+}
+
+// unchanged fails t unless the tenant's tables count as before.
+func (f *fixture) unchanged(t *testing.T, tn *tenanttest.Tenant, before map[string]int64) {
+	t.Helper()
+	tables := make([]string, 0, len(before))
+	for tb := range before {
+		tables = append(tables, tb)
+	}
+	if after := f.counts(t, tn, tables...); !equal(before, after) {
+		t.Errorf("tenant changed: %v → %v", before, after)
+	}
+}
+
 var allTables = []string{"branches", "users", "customer_messages", "password_reset_tokens", "import_ids", "audit_log"}
 
 func table(t *testing.T, r *importer.Report, from string) *importer.TableReport {
@@ -421,9 +445,7 @@ func TestImportConflictingData(t *testing.T) {
 		t.Fatalf("import into conflicting data: %v (%s)", err, tenant.ErrorCode(err))
 	}
 	noPlaintext(t, "the error", err.Error())
-	if after := f.counts(t, tn, allTables...); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 }
 
 func equal(a, b map[string]int64) bool {
@@ -456,9 +478,7 @@ func TestImportFailureMidwayLeavesTenantUnchanged(t *testing.T) {
 		t.Fatalf("import: %v (%s), want the constraint named", err, tenant.ErrorCode(err))
 	}
 	noPlaintext(t, "the error", err.Error())
-	if after := f.counts(t, tn, allTables...); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 	// And a good source imports afterwards (the failed run left no ids).
 	rep, err := f.svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + smsApp(t), Mapping: writeFile(t, "m.yaml", smsMapping)})
 	if err != nil || rep.Written != 8 {
@@ -614,9 +634,7 @@ func TestImportErrorsAreOneLine(t *testing.T) {
 	if want := "mysql source 127.0.0.1:1/legacy: connection refused"; tenant.ErrorCode(err) != tenant.EUnavailable || err == nil || err.Error() != want {
 		t.Errorf("unreachable mysql: %v (%s), want unavailable %q", err, tenant.ErrorCode(err), want)
 	}
-	if after := f.counts(t, tn, allTables...); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 	var audit []string
 	rows, err := f.e.Catalog.Pool().Query(f.e.Ctx, `SELECT details::text FROM operator_audit WHERE tenant_slug = $1 AND action = 'tenant.import'`, tn.Slug)
 	if err == nil {
@@ -769,13 +787,7 @@ func TestImportCancelledWhileHashing(t *testing.T) {
 		t.Fatalf("hashing all takes %v here: too little to tell a cancelled import from a finished one (limit %v)", all, limit)
 	}
 	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: cost})
-	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
-	for i := 1; i <= users; i++ {
-		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
-	}
-	src := "sqlite://" + importtest.SQLite(t, stmts...)
-	mapping := []byte("name: cancel-users\nkind: restaurant\nsource: sqlite\ntables:\n  - from: usuarios\n    to: users\n    key: id\n" +
-		"    columns:\n      username: {from: usuario}\n      password_hash: {from: clave, password: true}\n")
+	src, mapping := plaintextUsers(t, users)
 	tn := f.e.Create(t, tenant.Restaurant)
 	before := f.counts(t, tn, "users", "import_ids")
 	ctx, cancel := context.WithTimeout(f.e.Ctx, time.Second)
@@ -789,9 +801,7 @@ func TestImportCancelledWhileHashing(t *testing.T) {
 	if took > limit {
 		t.Errorf("the import took %v after its context ended at 1 s (a hash takes %v)", took, one)
 	}
-	if after := f.counts(t, tn, "users", "import_ids"); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 }
 
 // TestImportReasonsHoldNoValues: rows skipped for values the mapping does
@@ -859,9 +869,7 @@ func TestImportTenantBusy(t *testing.T) {
 	if tenant.ErrorCode(err) != tenant.EUnavailable || !strings.Contains(err.Error(), "the tenant's branches table stayed busy for 200ms") {
 		t.Errorf("import into a busy tenant: %v", err)
 	}
-	if after := f.counts(t, tn, "branches", "import_ids"); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 }
 
 // TestImportSourceFailsLate: a source that breaks after thousands of rows
@@ -886,9 +894,7 @@ func TestImportSourceFailsLate(t *testing.T) {
 	if tenant.ErrorCode(err) != tenant.EInvalid || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "sucursales") {
 		t.Errorf("a CSV broken at row 20,001: %v (%s)", err, tenant.ErrorCode(err))
 	}
-	if after := f.counts(t, tn, "branches", "import_ids"); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 }
 
 // TestImportAfterTheTenantDeletedARow: a branch the tenant deleted since
@@ -922,9 +928,7 @@ func TestImportAfterTheTenantDeletedARow(t *testing.T) {
 	if m.Written != 0 || m.Orphans != 1 || len(rep.Orphans) != 1 || rep.Orphans[0].Key != "4" {
 		t.Errorf("mensajes: %+v, orphans %+v", m, rep.Orphans)
 	}
-	if after := f.counts(t, tn, "branches", "customer_messages"); !equal(before, after) {
-		t.Errorf("tenant changed: %v → %v", before, after)
-	}
+	f.unchanged(t, tn, before)
 }
 
 // TestImportResetTokenAlreadyInTheTenant: a reset token the tenant holds
@@ -977,12 +981,7 @@ func TestImportHashesBeforeLocking(t *testing.T) {
 	w := &notifyWriter{want: "hashing plaintext passwords before locking the tenant", seen: make(chan struct{})}
 	svc := importer.New(importer.Config{Catalog: f.e.Catalog, Servers: map[string]*pgadmin.Server{"default": f.e.Admin}, BcryptCost: cost,
 		Logger: slog.New(slog.NewTextHandler(w, nil))})
-	stmts := []string{`CREATE TABLE usuarios (id INTEGER PRIMARY KEY, usuario TEXT, clave TEXT)`}
-	for i := 1; i <= users; i++ {
-		stmts = append(stmts, fmt.Sprintf(`INSERT INTO usuarios VALUES (%d, 'usuario%d', 'clave-en-texto-%d')`, i, i, i))
-	}
-	mapping := []byte("name: prehash-users\nkind: restaurant\nsource: sqlite\ntables:\n  - from: usuarios\n    to: users\n    key: id\n" +
-		"    columns:\n      username: {from: usuario}\n      password_hash: {from: clave, password: true}\n")
+	src, mapping := plaintextUsers(t, users)
 	tn := f.e.Create(t, tenant.Restaurant)
 	type result struct {
 		rep *importer.Report
@@ -990,7 +989,7 @@ func TestImportHashesBeforeLocking(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: "sqlite://" + importtest.SQLite(t, stmts...), MappingFile: "u.yaml", MappingBytes: mapping})
+		rep, err := svc.Import(f.e.Ctx, importer.Request{Tenant: tn.Slug, From: src, MappingFile: "u.yaml", MappingBytes: mapping})
 		done <- result{rep, err}
 	}()
 	select {
