@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -116,29 +115,14 @@ func TestCLITenantImport(t *testing.T) {
 		t.Errorf("pedro with a wrong password: %d %v", code, body)
 	}
 
-	for _, tt := range []struct {
-		args  []string
-		code  string
-		want  string
-		usage bool
-	}{
+	c.wantErrors(t, []cliError{
 		{[]string{"tenant", "import", "no-such-tenant", "--from", src, "--mapping", mapping}, tenant.ENotFound, `tenant "no-such-tenant" not found`, false},
 		{[]string{"tenant", "import", slug, "--from", src, "--mapping", "/no/such/mapping.yaml"}, tenant.EInvalid, "--mapping /no/such/mapping.yaml: no such file or directory", false},
 		{[]string{"tenant", "import", slug, "--from", src, "--mapping", "nosuchbuiltin"}, tenant.EInvalid, "no such built-in mapping", false},
 		{[]string{"tenant", "import", slug, "--from", "sqlite:///no/such/app.db", "--mapping", mapping}, tenant.EInvalid, "no such file", false},
 		{[]string{"tenant", "import", slug, "--mapping", mapping}, "", "--from URL and --mapping NAME|FILE are required", true},
 		{[]string{"tenant", "import", slug, "--from", src, "--mapping", mapping, "--source", "Branch 2"}, tenant.EInvalid, `--source "Branch 2": a source label is 1 to 63`, false},
-	} {
-		_, _, err := c.run(tt.args...)
-		var u usageError
-		if err == nil || errors.As(err, &u) != tt.usage || !strings.Contains(errorLine(err), tt.want) || strings.Contains(errorLine(err), "\n") {
-			t.Errorf("platform %s: %v (usage=%v), want %q", strings.Join(tt.args, " "), err, errors.As(err, &u), tt.want)
-			continue
-		}
-		if tt.code != "" && tenant.ErrorCode(err) != tt.code {
-			t.Errorf("platform %s: code %s, want %s", strings.Join(tt.args, " "), tenant.ErrorCode(err), tt.code)
-		}
-	}
+	})
 }
 
 // verificarUsers is a SQLite file shaped like VerificarSMS's users table

@@ -505,3 +505,28 @@ func TestControlCharactersRefused(t *testing.T) {
 		t.Errorf("tenant list with an old name:\n%s", out)
 	}
 }
+
+// cliError is a command that must fail: with a usage error, or with code
+// (when not ""), its message holding want on one line.
+type cliError struct {
+	args  []string
+	code  string // error code, or "" for a usage error
+	want  string
+	usage bool
+}
+
+// wantErrors runs each case and checks its error.
+func (c *cli) wantErrors(t *testing.T, cases []cliError) {
+	t.Helper()
+	for _, tt := range cases {
+		_, _, err := c.run(tt.args...)
+		var u usageError
+		if err == nil || errors.As(err, &u) != tt.usage || !strings.Contains(errorLine(err), tt.want) || strings.Contains(errorLine(err), "\n") {
+			t.Errorf("platform %s: %v (usage=%v), want %q", strings.Join(tt.args, " "), err, errors.As(err, &u), tt.want)
+			continue
+		}
+		if tt.code != "" && tenant.ErrorCode(err) != tt.code {
+			t.Errorf("platform %s: code %s, want %s", strings.Join(tt.args, " "), tenant.ErrorCode(err), tt.code)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -64,25 +63,10 @@ func TestCLITenantSeed(t *testing.T) {
 			t.Errorf("operator audit: %d seeds, %d refused (%v), want 2 and 1", ok, refused, err)
 		}
 	}()
-	for _, tt := range []struct {
-		args  []string
-		code  string // error code, or "" for a usage error
-		want  string
-		usage bool
-	}{
+	c.wantErrors(t, []cliError{
 		{[]string{"tenant", "seed", rest}, tenant.EConflict, "tenant already has data; seed only an empty tenant", false},
 		{[]string{"tenant", "seed", "no-such-tenant"}, tenant.ENotFound, `tenant "no-such-tenant" not found`, false},
 		{[]string{"tenant", "seed", rest, "--size", "huge"}, "", "--size must be small or large", true},
 		{[]string{"tenant", "seed"}, "", "want exactly one SLUG", true},
-	} {
-		_, _, err := c.run(tt.args...)
-		var u usageError
-		if err == nil || errors.As(err, &u) != tt.usage || !strings.Contains(errorLine(err), tt.want) || strings.Contains(errorLine(err), "\n") {
-			t.Errorf("platform %s: %v (usage=%v), want %q", strings.Join(tt.args, " "), err, errors.As(err, &u), tt.want)
-			continue
-		}
-		if tt.code != "" && tenant.ErrorCode(err) != tt.code {
-			t.Errorf("platform %s: code %s, want %s", strings.Join(tt.args, " "), tenant.ErrorCode(err), tt.code)
-		}
-	}
+	})
 }
