@@ -55,6 +55,18 @@ func (ts *testServer) scrape(t *testing.T, hdr ...string) map[string]*dto.Metric
 // value is the value of the series of family name whose labels include
 // want (a counter, a gauge, or a histogram's count); found is false when
 // no series matches.
+// growth is how much a series grew from before to after (it must be in
+// after).
+func growth(t *testing.T, before, after map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	v1, _ := value(before, name, labels)
+	v2, ok := value(after, name, labels)
+	if !ok {
+		t.Errorf("%s%v: no such series", name, labels)
+	}
+	return v2 - v1
+}
+
 func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) (v float64, found bool) {
 	f := fams[name]
 	if f == nil {
@@ -127,15 +139,7 @@ func TestServeMetrics(t *testing.T) {
 	}
 	after := ts.scrape(t)
 
-	delta := func(name string, labels map[string]string) float64 {
-		t.Helper()
-		v1, _ := value(before, name, labels)
-		v2, ok := value(after, name, labels)
-		if !ok {
-			t.Errorf("%s%v: no such series", name, labels)
-		}
-		return v2 - v1
-	}
+	delta := func(name string, labels map[string]string) float64 { return growth(t, before, after, name, labels) }
 	if got := delta("platform_redis_commands_total", map[string]string{"result": "error"}); got != 0 {
 		t.Errorf("Redis errors went up by %v with Redis up", got)
 	}
@@ -378,13 +382,7 @@ func TestServeBackupMetrics(t *testing.T) {
 		}
 	}
 	delta := func(after map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
-		t.Helper()
-		v1, _ := value(before, name, labels)
-		v2, ok := value(after, name, labels)
-		if !ok {
-			t.Errorf("%s%v: no such series", name, labels)
-		}
-		return v2 - v1
+		return growth(t, before, after, name, labels)
 	}
 	of := func(fams map[string]*dto.MetricFamily, name, slug string) (float64, bool) {
 		return value(fams, name, map[string]string{"tenant": slug})
