@@ -142,14 +142,11 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, tenant.Errorf(tenant.ENotFound, "tenant %q not found", req.Tenant)
 	}
 	defer func() { s.record(ctx, actor, req, m, rep, err) }()
-	if req.Describe != "" {
-		defer func() { err = redescribe(err, req.From, req.Describe) }() // before record
-	}
 	t, err := s.target(ctx, req, m)
 	if err != nil {
 		return nil, err
 	}
-	src, err := Open(ctx, req.From, s.cfg.Logger)
+	src, err := openAs(ctx, req.From, req.Describe, s.cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +156,6 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 		return nil, err
 	}
 	rep = &Report{Tenant: t.Slug, Mapping: m.Name, Source: src.Describe(), SourceLabel: req.Source, DryRun: req.DryRun}
-	if req.Describe != "" {
-		rep.Source = req.Describe
-	}
 	for _, p := range plan {
 		if p.absent {
 			rep.Absent = append(rep.Absent, p.tm.From)
@@ -227,22 +221,6 @@ func (s *Service) Import(ctx context.Context, req Request) (rep *Report, err err
 	s.cfg.Logger.InfoContext(ctx, "tenant import", "tenant", t.Slug, "mapping", m.Name, "source", rep.Source, "source_label", req.Source,
 		"dry_run", req.DryRun, "written", rep.Written, "skipped", rep.Skipped, "changed", rep.Changed, "duration_ms", rep.DurationMS)
 	return rep, nil
-}
-
-// redescribe puts describe for the source URL from (and its path) in
-// err's message: an upload's temporary file means nothing to its
-// operator.
-func redescribe(err error, from, describe string) error {
-	if err == nil || tenant.ErrorCode(err) == tenant.EInternal {
-		return err
-	}
-	msg := tenant.ErrorMessage(err)
-	_, path, _ := strings.Cut(from, "://")
-	out := strings.ReplaceAll(strings.ReplaceAll(msg, from, describe), path, describe)
-	if out == msg {
-		return err
-	}
-	return tenant.Errorf(tenant.ErrorCode(err), "%s", out)
 }
 
 // Check refuses at once what Import would refuse before reading the

@@ -72,6 +72,12 @@ func tooBig(source, table, column string) error {
 // fixed line and never contain the password nor a driver's message; the
 // cause of a failure goes to log (nil: none).
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (Source, error) {
+	return openAs(ctx, rawURL, "", log)
+}
+
+// openAs is Open of a source that messages and the report call name ("":
+// its URL): an upload's temporary file means nothing to its operator.
+func openAs(ctx context.Context, rawURL, name string, log *slog.Logger) (Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -85,7 +91,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (Source, error) 
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "sqlite":
-		return openSQLite(ctx, u, log)
+		return openSQLite(ctx, u, name, log)
 	case "csv":
 		return openCSV(u, log)
 	case "mysql":

@@ -21,35 +21,39 @@ import (
 // never changed, and a missing path is never created).
 type sqliteSource struct {
 	db   *sql.DB
-	path string
+	desc string // Describe: sqlite://PATH, or the name it was opened as
 	log  *slog.Logger
 }
 
-func openSQLite(ctx context.Context, u *url.URL, log *slog.Logger) (Source, error) {
+func openSQLite(ctx context.Context, u *url.URL, name string, log *slog.Logger) (Source, error) {
 	path, err := filePath(u)
 	if err != nil {
 		return nil, err
 	}
+	desc := "sqlite://" + path
+	if name != "" {
+		desc = name
+	}
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: no such file", path)
+		return nil, tenant.Errorf(tenant.EInvalid, "--from %s: no such file", desc)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: permission denied", path)
+		return nil, tenant.Errorf(tenant.EInvalid, "--from %s: permission denied", desc)
 	case err != nil:
-		logCause(log, "sqlite://"+path, "stat", err, "")
-		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: cannot read the file", path)
+		logCause(log, desc, "stat", err, "")
+		return nil, tenant.Errorf(tenant.EUnavailable, "--from %s: cannot read the file", desc)
 	case st.IsDir():
-		return nil, tenant.Errorf(tenant.EInvalid, "--from sqlite://%s: is a directory, not a SQLite file", path)
+		return nil, tenant.Errorf(tenant.EInvalid, "--from %s: is a directory, not a SQLite file", desc)
 	}
 	dsn := (&url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}).String()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		logCause(log, "sqlite://"+path, "open", err, "")
-		return nil, tenant.Errorf(tenant.EUnavailable, "--from sqlite://%s: cannot open the file", path)
+		logCause(log, desc, "open", err, "")
+		return nil, tenant.Errorf(tenant.EUnavailable, "--from %s: cannot open the file", desc)
 	}
 	db.SetMaxOpenConns(1)
-	s := &sqliteSource{db: db, path: path, log: log}
+	s := &sqliteSource{db: db, desc: desc, log: log}
 	// Reading the schema proves it is a SQLite file.
 	if _, err := s.Tables(ctx); err != nil {
 		db.Close()
@@ -58,7 +62,7 @@ func openSQLite(ctx context.Context, u *url.URL, log *slog.Logger) (Source, erro
 	return s, nil
 }
 
-func (s *sqliteSource) Describe() string { return "sqlite://" + s.path }
+func (s *sqliteSource) Describe() string { return s.desc }
 func (s *sqliteSource) Close() error     { return s.db.Close() }
 
 // fail is the fixed line of a failure to read (what: "read usuarios"),

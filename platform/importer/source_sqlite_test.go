@@ -16,7 +16,7 @@ import (
 
 func openSQLiteTest(t *testing.T, path string, log *slog.Logger) Source {
 	t.Helper()
-	src, err := openSQLite(t.Context(), &url.URL{Scheme: "sqlite", Path: path}, log)
+	src, err := openSQLite(t.Context(), &url.URL{Scheme: "sqlite", Path: path}, "", log)
 	if err != nil {
 		t.Fatalf("openSQLite: %v", err)
 	}
